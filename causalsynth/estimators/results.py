@@ -1,0 +1,134 @@
+"""EstimateResult: the immutable outcome of one :func:`causalsynth.estimate` call."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from ..errors import SpecError
+
+__all__ = ["EstimateResult", "EstimateRow", "z_value"]
+
+
+def z_value(level: float) -> float:
+    if not (isinstance(level, (float, int)) and 0 < level < 1):
+        raise SpecError(f"level must be a number strictly between 0 and 1 (e.g. 0.95); got {level!r}")
+    return float(norm.ppf(0.5 + level / 2))
+
+
+@dataclass(frozen=True)
+class EstimateRow:
+    estimator: str
+    ate: float
+    std_error: float
+    mu1: float
+    mu0: float
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class EstimateResult:
+    """ATE estimates of several estimators on one dataset, sharing one nuisance fit.
+
+    Use :meth:`summary` for a DataFrame, :meth:`conf_int` for intervals at another level.
+    """
+
+    rows: tuple[EstimateRow, ...]
+    level: float
+    n_obs: int
+    n_treated: int
+    treatment: str
+    outcome: str
+    outcome_type: str
+    propensity_learner: str
+    outcome_learner: str
+    n_folds: int
+    se_method: str
+    propensity: np.ndarray = field(repr=False, compare=False)
+    n_clipped: int = 0
+
+    def _row(self, estimator: str) -> EstimateRow:
+        for row in self.rows:
+            if row.estimator == estimator:
+                return row
+        raise SpecError(f"no estimator {estimator!r} in this result; have {[r.estimator for r in self.rows]}")
+
+    def __getitem__(self, estimator: str) -> float:
+        """The ATE of one estimator: ``result["aipw"]``."""
+        return self._row(estimator).ate
+
+    def conf_int(self, level: float | None = None) -> pd.DataFrame:
+        """Wald intervals ``ate +- z * std_error`` at ``level`` (default: the result's level)."""
+        z = z_value(self.level if level is None else level)
+        return pd.DataFrame(
+            {"ci_lower": [r.ate - z * r.std_error for r in self.rows],
+             "ci_upper": [r.ate + z * r.std_error for r in self.rows]},
+            index=pd.Index([r.estimator for r in self.rows], name="estimator"))
+
+    def summary(self) -> pd.DataFrame:
+        """One row per estimator: estimator, ate, std_error, ci_lower, ci_upper, mu1, mu0, note."""
+        ci = self.conf_int()
+        return pd.DataFrame({
+            "estimator": [r.estimator for r in self.rows],
+            "ate": [r.ate for r in self.rows],
+            "std_error": [r.std_error for r in self.rows],
+            "ci_lower": ci["ci_lower"].to_numpy(),
+            "ci_upper": ci["ci_upper"].to_numpy(),
+            "mu1": [r.mu1 for r in self.rows],
+            "mu0": [r.mu0 for r in self.rows],
+            "note": [r.note for r in self.rows],
+        })
+
+    def to_dict(self) -> dict:
+        """A JSON-safe dictionary of the result (no per-row arrays)."""
+        table = self.summary()
+        records = json.loads(table.to_json(orient="records"))
+        return {
+            "n_obs": self.n_obs, "n_treated": self.n_treated, "treatment": self.treatment,
+            "outcome": self.outcome, "outcome_type": self.outcome_type, "level": self.level,
+            "estimand": "risk difference" if self.outcome_type == "binary" else "ATE (mean difference)",
+            "propensity_learner": self.propensity_learner, "outcome_learner": self.outcome_learner,
+            "n_folds": self.n_folds, "se_method": self.se_method,
+            "n_propensity_clipped": self.n_clipped, "estimates": records,
+        }
+
+    def __str__(self) -> str:
+        table = self.summary().drop(columns=["note"])
+        pct = f"{100 * self.level:g}%"
+        lines = [
+            f"ATE of {self.treatment} on {self.outcome} "
+            f"({'risk difference' if self.outcome_type == 'binary' else 'mean difference'}), "
+            f"n={self.n_obs} ({self.n_treated} treated), {pct} CI, SE: {self.se_method}",
+            f"propensity: {self.propensity_learner}",
+            f"outcome:    {self.outcome_learner}",
+            f"cross-fitting folds: {self.n_folds}",
+            table.to_string(index=False, float_format=lambda v: f"{v:.4f}"),
+        ]
+        notes = [f"  {r.estimator}: {r.note}" for r in self.rows if r.note]
+        if notes:
+            lines += ["notes:", *notes]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        head = (f"<p><b>ATE of {self.treatment} on {self.outcome}</b>, n={self.n_obs} "
+                f"({self.n_treated} treated), {100 * self.level:g}% CI; propensity: "
+                f"{self.propensity_learner}; outcome: {self.outcome_learner}; folds: {self.n_folds}</p>")
+        return head + self.summary().to_html(index=False, float_format=lambda v: f"{v:.4f}")
+
+    def plot(self, ax=None):
+        """Forest plot of the estimates with their intervals."""
+        import matplotlib.pyplot as plt
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 0.6 * len(self.rows) + 1.2))
+        table = self.summary()
+        ypos = np.arange(len(table))[::-1]
+        ax.errorbar(table["ate"], ypos, xerr=[table["ate"] - table["ci_lower"],
+                                               table["ci_upper"] - table["ate"]],
+                    fmt="o", capsize=4)
+        ax.set_yticks(ypos, table["estimator"])
+        ax.axvline(0, color="grey", lw=0.8, ls=":")
+        ax.set_xlabel(f"ATE of {self.treatment} on {self.outcome} ({100 * self.level:g}% CI)")
+        return ax

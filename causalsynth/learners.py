@@ -1,0 +1,223 @@
+"""Nuisance learners: presets, scikit-learn estimators and statsmodels-style formulas.
+
+A learner is given as
+
+* a preset name from :data:`LEARNER_PRESETS`: ``"logistic"`` and ``"linear"`` (main-terms
+  GLMs fitted by maximum likelihood, categoricals one-hot), ``"gbm"`` (histogram gradient
+  boosting), ``"superlearner"`` (a stacked, cross-validated ensemble of a GLM, a random
+  forest and gradient boosting);
+* any scikit-learn estimator (a classifier with ``predict_proba`` for the propensity and for
+  binary outcomes; a regressor otherwise), cloned for every fit;
+* a formula string such as ``"qsmk ~ sex + age + I(age**2) + C(education)"`` (patsy syntax,
+  as in ``statsmodels.formula.api``), fitted as a GLM: logistic for binary targets, linear
+  otherwise. An outcome formula whose right-hand side uses the treatment column is one
+  pooled model over both arms (predictions at A=1 and A=0 set the column); otherwise every
+  outcome learner is fitted separately in each arm.
+"""
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from ._glm import GLMFit, fit_glm
+from ._random import seed_int
+from .data import CausalData
+from .errors import EstimationError, SpecError
+
+__all__ = ["LEARNER_PRESETS", "Learner", "resolve_learner", "FittedModel"]
+
+Role = Literal["propensity", "outcome"]
+
+
+def _gbm(target_type: str, seed: int) -> Any:
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    cls = HistGradientBoostingClassifier if target_type == "binary" else HistGradientBoostingRegressor
+    return cls(max_iter=200, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=20,
+               early_stopping=False, random_state=seed)
+
+
+def _superlearner(target_type: str, seed: int) -> Any:
+    from sklearn.ensemble import (RandomForestClassifier, RandomForestRegressor, StackingClassifier,
+                                  StackingRegressor)
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+    from sklearn.model_selection import KFold, StratifiedKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    if target_type == "binary":
+        base = [
+            ("glm", make_pipeline(StandardScaler(), LogisticRegression(C=1e4, max_iter=2000))),
+            ("rf", RandomForestClassifier(n_estimators=200, min_samples_leaf=10, random_state=seed)),
+            ("gbm", _gbm("binary", seed)),
+        ]
+        return StackingClassifier(base, final_estimator=LogisticRegression(max_iter=2000),
+                                  cv=StratifiedKFold(5, shuffle=True, random_state=seed),
+                                  stack_method="predict_proba")
+    base = [
+        ("glm", LinearRegression()),
+        ("rf", RandomForestRegressor(n_estimators=200, min_samples_leaf=10, random_state=seed)),
+        ("gbm", _gbm("continuous", seed)),
+    ]
+    return StackingRegressor(base, final_estimator=LinearRegression(positive=True),
+                             cv=KFold(5, shuffle=True, random_state=seed))
+
+
+#: Preset learner names and what they build.
+LEARNER_PRESETS: dict[str, str] = {
+    "logistic": "main-terms logistic regression (maximum likelihood)",
+    "linear": "main-terms linear regression (least squares)",
+    "gbm": "histogram gradient boosting (scikit-learn)",
+    "superlearner": "stacked ensemble of GLM, random forest and gradient boosting, 5-fold CV",
+}
+
+
+@dataclass(frozen=True)
+class Learner:
+    """A resolved learner specification (not fitted)."""
+
+    kind: Literal["glm", "sklearn", "formula"]
+    description: str
+    family: Literal["gaussian", "binomial"] = "gaussian"
+    estimator: Any = None
+    preset: str | None = None
+    formula: str | None = None
+    pooled: bool = False  # an outcome formula that uses the treatment column
+
+    @property
+    def parametric(self) -> bool:
+        return self.kind in ("glm", "formula")
+
+    def fit(self, data: CausalData, rows: np.ndarray, target: np.ndarray,
+            seed: np.random.SeedSequence) -> FittedModel:
+        """Fit on ``rows`` (positions into ``data``) against ``target`` (values for those rows)."""
+        if self.kind == "glm":
+            X, _ = data.design_matrix()
+            glm = fit_glm(X[rows], target, self.family)
+            return FittedModel(self, glm=glm)
+        if self.kind == "formula":
+            design_info, X = _formula_design(self.formula, data._frame.iloc[rows], None)
+            glm = fit_glm(X, target, self.family, intercept=False)
+            return FittedModel(self, glm=glm, design_info=design_info)
+        from sklearn.base import clone
+        est = clone(self.estimator) if self.preset is None else (
+            _gbm if self.preset == "gbm" else _superlearner)(
+                "binary" if self.family == "binomial" else "continuous", seed_int(seed))
+        if self.preset is None and "random_state" in est.get_params() and est.get_params()["random_state"] is None:
+            est.set_params(random_state=seed_int(seed))
+        X, _ = data.design_matrix()
+        y = target.astype(int) if self.family == "binomial" else target
+        if self.family == "binomial" and len(np.unique(y)) < 2:
+            raise EstimationError("a fold has only one class in the target; use fewer folds")
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=UserWarning, module="sklearn")
+            est.fit(X[rows], y)
+        return FittedModel(self, estimator=est)
+
+
+@dataclass
+class FittedModel:
+    """A fitted nuisance model that predicts on rows of a CausalData."""
+
+    learner: Learner
+    glm: GLMFit | None = None
+    estimator: Any = None
+    design_info: Any = None
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    def design(self, data: CausalData, rows: np.ndarray, treatment_value: float | None = None) -> np.ndarray:
+        if self.learner.kind == "formula":
+            frame = data._frame.iloc[rows]
+            if treatment_value is not None:
+                frame = frame.assign(**{data.treatment: np.full(len(frame), int(treatment_value))})
+            return _formula_design(None, frame, self.design_info)[1]
+        X, _ = data.design_matrix()
+        X = X[rows]
+        return np.hstack([np.ones((X.shape[0], 1)), X]) if self.learner.kind == "glm" else X
+
+    def predict(self, data: CausalData, rows: np.ndarray, treatment_value: float | None = None) -> np.ndarray:
+        X = self.design(data, rows, treatment_value)
+        if self.glm is not None:
+            return self.glm.predict(X)
+        if self.learner.family == "binomial" and hasattr(self.estimator, "predict_proba"):
+            return self.estimator.predict_proba(X)[:, 1]
+        return np.asarray(self.estimator.predict(X), dtype=float)
+
+
+def _formula_design(formula: str | None, frame: pd.DataFrame, design_info: Any) -> tuple[Any, np.ndarray]:
+    import patsy
+    try:
+        if design_info is None:
+            rhs = formula.split("~", 1)[1]
+            mat = patsy.dmatrix(rhs, frame, return_type="matrix", NA_action="raise")
+            return mat.design_info, np.asarray(mat, dtype=float)
+        (mat,) = patsy.build_design_matrices([design_info], frame, NA_action="raise")
+        return design_info, np.asarray(mat, dtype=float)
+    except patsy.PatsyError as exc:
+        raise SpecError(f"cannot build the design of formula {formula!r}: {exc}".splitlines()[0]) from exc
+
+
+def _check_formula(formula: str, role: Role, data: CausalData) -> bool:
+    """Validate the formula's left-hand side and say whether it uses the treatment."""
+    if formula.count("~") != 1:
+        raise SpecError(f"formula {formula!r} must have the form 'target ~ terms'")
+    lhs, rhs = (s.strip() for s in formula.split("~"))
+    expected = data.treatment if role == "propensity" else data.outcome
+    if lhs != expected:
+        raise SpecError(
+            f"the {role} formula's left-hand side is {lhs!r} but the {role} target is "
+            f"{expected!r}; write '{expected} ~ {rhs}'."
+        )
+    uses_treatment = re.search(rf"(?<![\w.]){re.escape(data.treatment)}(?![\w.])", rhs) is not None
+    if role == "propensity" and uses_treatment:
+        raise SpecError("the propensity formula cannot use the treatment on its right-hand side")
+    if role == "propensity" and re.search(rf"(?<![\w.]){re.escape(data.outcome)}(?![\w.])", rhs):
+        raise SpecError("the propensity formula cannot use the outcome on its right-hand side")
+    try:
+        _formula_design(formula, data._frame.head(min(50, data.n_obs)), None)
+    except SpecError:
+        raise
+    return uses_treatment
+
+
+def resolve_learner(spec: Any, *, role: Role, data: CausalData) -> Learner:
+    """Turn a user's learner specification into a :class:`Learner`.
+
+    ``role`` says what is predicted: the propensity (binary target) or the outcome (the
+    outcome's type decides between classification and regression).
+    """
+    binary = role == "propensity" or data.outcome_type == "binary"
+    family = "binomial" if binary else "gaussian"
+    if spec is None:
+        spec = "logistic" if binary else "linear"
+    if isinstance(spec, str):
+        if "~" in spec:
+            pooled = _check_formula(spec, role, data)
+            return Learner("formula", f"formula GLM: {spec}", family=family, formula=spec,
+                           pooled=pooled)
+        if spec not in LEARNER_PRESETS:
+            raise SpecError(
+                f"{role} learner {spec!r} is not a preset; choose one of {sorted(LEARNER_PRESETS)}, "
+                "pass a scikit-learn estimator, or a formula like 'y ~ x1 + C(x2)'."
+            )
+        if spec == "logistic" and not binary:
+            raise SpecError(f"the {role} target is continuous; 'logistic' needs a binary target. Use 'linear'.")
+        if spec in ("logistic", "linear"):
+            return Learner("glm", LEARNER_PRESETS["logistic" if binary else "linear"], family=family,
+                           preset=spec)
+        return Learner("sklearn", LEARNER_PRESETS[spec], family=family, preset=spec)
+    if hasattr(spec, "fit") and hasattr(spec, "get_params"):
+        if binary and role == "propensity" and not hasattr(spec, "predict_proba"):
+            raise SpecError(
+                f"the propensity learner {type(spec).__name__} has no predict_proba; pass a classifier."
+            )
+        if not binary and hasattr(spec, "predict_proba") and not hasattr(spec, "predict"):
+            raise SpecError(f"the outcome is continuous; {type(spec).__name__} is not a regressor.")
+        return Learner("sklearn", type(spec).__name__, family=family, estimator=spec)
+    raise SpecError(
+        f"{role} learner must be a preset name {sorted(LEARNER_PRESETS)}, a formula string or a "
+        f"scikit-learn estimator; got {type(spec).__name__}"
+    )

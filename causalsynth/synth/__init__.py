@@ -1,0 +1,1 @@
+"""Generators of synthetic data: covariates first, then treatment and outcome models."""
