@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	# The CPU build of torch first: a plain `torch` requirement pulls a multi-GB CUDA build.
-	$(PIP) install --quiet "$(TORCH_CPU)" || $(PIP) install --quiet torch --index-url https://download.pytorch.org/whl/cpu
+	$(PIP) install --quiet "$(TORCH_CPU)"
 	$(PIP) install --quiet -e ".[all,dev]"
 	touch $(STAMP)
 

@@ -1,11 +1,7 @@
 """Distance to closest record (DCR): how close synthetic rows come to real training rows.
 
-Rows are compared on the :class:`MixedEncoder` metric: numeric columns standardized with
-the training frame's mean and standard deviation, categorical columns one-hot encoded with
-indicators of height ``1/sqrt(2)``, so that a mismatch in one categorical column costs
-exactly as much as one standard deviation in one numeric column (squared distance 1).
-Nearest neighbours are searched by blocked float32 matrix products (BLAS) in memory that
-does not grow with the product of the two row counts.
+Rows are compared on the :class:`MixedEncoder` metric; nearest neighbours are searched by
+blocked float32 matrix products (BLAS) in memory that does not grow with n_rows^2.
 """
 from __future__ import annotations
 
@@ -46,9 +42,9 @@ def _check_frame(frame: Any, what: str) -> pd.DataFrame:
         raise DataError(f"{what} must have at least one row and one column; got shape "
                         f"{frame.shape}. Pass a non-empty frame.")
     if frame.columns.has_duplicates:
-        dup = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
-        raise DataError(f"{what} has duplicated column names {dup}; column names must be "
-                        "unique. Rename the duplicated columns.")
+        raise DataError(f"{what} has duplicated column names "
+                        f"{sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})}"
+                        "; column names must be unique. Rename the duplicated columns.")
     return frame
 
 
@@ -85,16 +81,9 @@ class MixedEncoder:
     column.  A category not seen at fit time encodes as all zeros, at squared distance 1/2
     from every seen category.
 
-    Attributes
-    ----------
-    columns_, numeric_columns_, categorical_columns_ : list
-        Column order of the encoding (numeric columns first, then categorical ones).
-    means_, scales_ : numpy.ndarray
-        Centre and scale of each numeric column.
-    categories_ : dict
-        Categories seen at fit time, per categorical column.
-    n_features_ : int
-        Width of the encoding.
+    Fitted attributes: ``columns_`` (numeric columns first), ``numeric_columns_``,
+    ``categorical_columns_``, ``means_``, ``scales_``, ``categories_`` (column -> Index)
+    and ``n_features_`` (width of the encoding).
     """
 
     def fit(self, frame: pd.DataFrame) -> MixedEncoder:
@@ -201,11 +190,13 @@ def nearest_distances(query: np.ndarray, reference: np.ndarray, *, chunk_size: i
     """Euclidean distance from each query row to its nearest reference row.
 
     The nearest row is searched in blocks of at most ``chunk_size`` x ``chunk_size``
-    squared distances, computed in float32 as ``||x||^2 + ||y||^2 - 2 x.y`` by one matrix
-    product per block (the ``||y||^2`` term rides along as an extra column, ``||x||^2`` does
-    not change the argmin), with a running minimum.  Extra memory is one block plus float32
-    copies of the inputs, never ``n_query * n_reference`` values.  The distance to the
-    chosen neighbour is then recomputed exactly in float64, so exact copies give 0.0.
+    squared distances ``||x||^2 + ||y||^2 - 2 x.y``, computed in float32 by one matrix
+    product per block (``||y||^2`` rides along as an extra column; ``||x||^2`` does not
+    change the argmin, so it is never added and no negative rounding needs clipping), with a
+    running minimum.  Extra memory is one block (at most 4 MiB unless ``chunk_size`` is
+    smaller) plus float32 copies of the inputs, never ``n_query * n_reference`` values.  The
+    distance to the chosen neighbour is then recomputed in float64 from the inputs, so exact
+    copies give exactly 0.0.
 
     Parameters
     ----------
@@ -265,7 +256,7 @@ def nearest_distances(query: np.ndarray, reference: np.ndarray, *, chunk_size: i
             best[better] = val[better]
             best_i[better] = arg[better] + r0
         diff = q_src[q0:q0 + m].astype(np.float64) - r_src[best_i].astype(np.float64)
-        distances[q0:q0 + m] = np.sqrt(np.maximum(np.einsum("ij,ij->i", diff, diff), 0.0))
+        distances[q0:q0 + m] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
         index[q0:q0 + m] = best_i
     return (distances, index) if return_index else distances
 
@@ -317,20 +308,17 @@ class DCRReport:
 
     Attributes
     ----------
-    synthetic_to_train : numpy.ndarray
-        For each synthetic row, the distance to its nearest training row (read-only).
-    holdout_to_train : numpy.ndarray or None
-        The same for holdout rows: the baseline of how close genuinely new rows come.
-    exact_copy_share : float
-        Share of synthetic rows identical to some training row (exact row hashing).
-    holdout_exact_copy_share : float or None
-        The same for holdout rows (duplicates that occur naturally in the population).
+    synthetic_to_train, holdout_to_train : numpy.ndarray (read-only)
+        Distance of each synthetic (holdout) row to its nearest training row; the holdout
+        distances are the baseline of how close genuinely new rows come (None without).
+    exact_copy_share, holdout_exact_copy_share : float
+        Share of synthetic (holdout) rows identical to some training row (row hashing).
     closer_to_train_share : float or None
-        Share of synthetic rows closer to (a same-size sample of) train than to holdout;
-        ties count 1/2.  About 0.5 when the generator does not memorize, near 1 when it does.
+        Share of synthetic rows closer to (a same-size sample of) train than to holdout,
+        ties 1/2: about 0.5 without memorization, near 1 with it.
     membership_auc : float or None
-        AUC of telling train rows from holdout rows by minus their distance to the nearest
-        synthetic row: 0.5 means no leakage, 1 means every member is recognisable.
+        AUC of telling train from holdout rows by minus their distance to the nearest
+        synthetic row: 0.5 means no leakage, 1 that every member is recognisable.
     n_train, n_synthetic, n_holdout : int
         Row counts (``n_holdout`` is None without holdout).
     """
@@ -371,26 +359,24 @@ class DCRReport:
                 out.update({f"{name}_{k}": v for k, v in _stats(d).items() if k != "n"})
         return out
 
-    def __str__(self) -> str:
-        fmt = (lambda v: "n/a (no holdout)" if v is None else f"{v:.4f}")
-        lines = [f"DCR report: {self.n_synthetic} synthetic, {self.n_train} train, "
-                 f"{self.n_holdout or 0} holdout rows",
-                 f"  exact copies of train rows : {self.exact_copy_share:.4f}"
+    def _headline(self) -> list[tuple[str, str]]:
+        fmt = (lambda v: "n/a (no holdout)" if v is None else f"{v:.4f}")  # noqa: E731
+        return [("exact copies of train rows", fmt(self.exact_copy_share)
                  + ("" if self.holdout_exact_copy_share is None
-                    else f" (holdout baseline {self.holdout_exact_copy_share:.4f})"),
-                 f"  closer to train than holdout: {fmt(self.closer_to_train_share)}"
-                 " (ideal 0.5)",
-                 f"  membership-inference AUC    : {fmt(self.membership_auc)} (ideal 0.5)",
-                 self.summary().drop(columns=["exact_copy_share", "closer_to_train_share"])
-                 .to_string(float_format=lambda v: f"{v:.4g}")]
-        return "\n".join(lines)
+                    else f" (holdout baseline {self.holdout_exact_copy_share:.4f})")),
+                ("closer to train than holdout", f"{fmt(self.closer_to_train_share)} (ideal 0.5)"),
+                ("membership-inference AUC", f"{fmt(self.membership_auc)} (ideal 0.5)")]
+
+    def __str__(self) -> str:
+        table = self.summary().drop(columns=["exact_copy_share", "closer_to_train_share"])
+        return "\n".join([f"DCR report: {self.n_synthetic} synthetic, {self.n_train} train, "
+                          f"{self.n_holdout or 0} holdout rows"]
+                         + [f"  {k:<29}: {v}" for k, v in self._headline()]
+                         + [table.to_string(float_format=lambda v: f"{v:.4g}")])
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<li>{k}: {v if v is None else round(v, 4)}</li>" for k, v in (
-            ("exact copy share", self.exact_copy_share),
-            ("closer-to-train share (ideal 0.5)", self.closer_to_train_share),
-            ("membership AUC (ideal 0.5)", self.membership_auc)))
-        return (f"<div><strong>DCR report</strong><ul>{head}</ul>"
+        items = "".join(f"<li>{k}: {v}</li>" for k, v in self._headline())
+        return (f"<div><strong>DCR report</strong><ul>{items}</ul>"
                 f"{self.summary().to_html(float_format=lambda v: f'{v:.4g}')}</div>")
 
     def plot(self, ax: Any = None) -> Any:
@@ -454,7 +440,9 @@ def dcr(real: Any, synthetic: Any, *, holdout: Any = None, chunk_size: int = 409
     distance to holdout.  Because a larger reference set is closer on average, train and
     holdout are first brought to the same size: a seeded random subsample of train of the
     holdout's size (or, if holdout is the larger, of holdout of the train's size) is used,
-    so 0.5 is the ideal whatever the sizes.  Ties count 1/2.
+    so 0.5 is the ideal whatever the sizes.  Ties count 1/2.  The price: a generator that
+    copies every train row scores about ``r + (1 - r) / 2`` with ``r = n_holdout / n_train``,
+    not 1, when train is the larger.
 
     ``membership_auc`` scores every train row (members) and holdout row (non-members) by
     minus its distance to the nearest synthetic row; it is computed by the rank

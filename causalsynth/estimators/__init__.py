@@ -85,6 +85,7 @@ def estimate(
     propensity=None,
     outcome=None,
     n_folds: int | None = None,
+    folds=None,
     level: float = 0.95,
     propensity_bounds: tuple[float, float] = (0.01, 0.99),
     ipw_normalized: bool = True,
@@ -104,6 +105,8 @@ def estimate(
         Defaults: logistic propensity; linear (continuous) or logistic (binary) outcome models.
     n_folds : cross-fitting folds shared by every estimator; ``None`` = 1 for parametric
         learners, 5 otherwise.
+    folds : optional int array (n_obs,) of fold labels 0..K-1 to use instead of drawing them
+        (for example to reproduce another library's sample splitting).
     level : confidence level of the intervals.
     propensity_bounds : estimated propensities are clipped to this interval before use; units
         outside it trigger a :class:`~causalsynth.errors.PositivityWarning`.
@@ -131,7 +134,7 @@ def estimate(
     ss = as_seed_sequence(random_state)
     nuis_seed, boot_seed, dml_seed = ss.spawn(3)
     fit = fit_nuisance(data, propensity=propensity, outcome=outcome, n_folds=n_folds,
-                       random_state=nuis_seed)
+                       folds=folds, random_state=nuis_seed)
     msg = positivity_message(fit.propensity, lo, hi, fit.separated)
     if msg:
         warnings.warn(msg, PositivityWarning, stacklevel=2)

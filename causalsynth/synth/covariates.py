@@ -265,6 +265,18 @@ def _positive_definite(corr: np.ndarray, floor: float) -> np.ndarray:
     return fixed
 
 
+def _interpolate(sorted_values: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Inverse empirical CDF: linear interpolation at position ``u * (n - 1)`` (in place on u)."""
+    last = len(sorted_values) - 1
+    position = np.multiply(u, last, out=u)
+    index = np.minimum(position.astype(np.intp), last - 1)
+    position -= index  # fraction of the way to the next sorted value
+    low = sorted_values[index]
+    position *= sorted_values[index + 1] - low
+    position += low
+    return position
+
+
 class GaussianCopulaGenerator(_BaseGenerator):
     """Gaussian copula with empirical marginals.
 
@@ -327,7 +339,6 @@ class GaussianCopulaGenerator(_BaseGenerator):
         self.correlation_ = _positive_definite(corr, float(floor))
         self._cholesky_ = np.linalg.cholesky(self.correlation_)
         self._marginals_ = marginals
-        self._grid_ = np.linspace(0.0, 1.0, n)
         return self
 
     def sample(self, n: int, *, random_state: RandomState = None) -> pd.DataFrame:
@@ -339,7 +350,7 @@ class GaussianCopulaGenerator(_BaseGenerator):
         arrays = []
         for col, marginal, u in zip(self._schema_, self._marginals_, uniforms):
             if col.kind in _NUMERIC:
-                arrays.append(np.interp(u, self._grid_, marginal))
+                arrays.append(_interpolate(marginal, u))
             else:
                 arrays.append(np.searchsorted(marginal, u, side="right"))
         return self._assemble(arrays)
