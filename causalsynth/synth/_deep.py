@@ -11,15 +11,63 @@ import inspect
 import numbers
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from .._random import RandomState, as_seed_sequence, seed_int
 from ..errors import SpecError
 
-__all__ = ["load_ctgan", "check_params", "resolve_device", "fit_model", "sample_model"]
+__all__ = ["DOC", "fit_generator", "sample_generator", "load_ctgan", "check_params",
+           "resolve_device", "fit_model", "sample_model"]
 
 INSTALL_HINT = 'pip install "causalsynth[deep]"'
 # Arguments of ctgan's constructors that the wrappers set themselves.
 _RESERVED = ("epochs", "batch_size", "verbose", "enable_gpu", "cuda")
+_NUMERIC = ("continuous", "integer")
+# Integer columns with at most this many distinct values are given to ctgan as discrete.
+DISCRETE_INTEGER_LEVELS = 10
+
+
+def fit_generator(gen: Any, frame: pd.DataFrame, random_state: RandomState) -> Any:
+    """``fit`` of CTGANGenerator/TVAEGenerator: encode ``frame``, train, set attributes."""
+    model_class = check_params(gen._family, type(gen).__name__, epochs=gen.epochs,
+                               batch_size=gen.batch_size, progress=gen.progress,
+                               model_kwargs=gen.model_kwargs)
+    device = resolve_device(gen.device)
+    arrays = gen._start_fit(frame)
+    data, discrete, levels = {}, [], []
+    for j, (col, values) in enumerate(zip(gen._schema_, arrays)):
+        key, level = f"c{j}", None  # plain string names for ctgan/rdt
+        if col.kind == "integer" and len(np.unique(values)) <= DISCRETE_INTEGER_LEVELS:
+            level, values = np.unique(values, return_inverse=True)
+        if col.kind not in _NUMERIC or level is not None:
+            discrete.append(key)
+        data[key] = values
+        levels.append(level)
+    gen._levels_ = levels
+    gen.discrete_columns_ = [col.name for col, key in zip(gen._schema_, data) if key in discrete]
+    gen.device_ = device
+    gen.model_ = fit_model(model_class, pd.DataFrame(data), discrete,
+                           seed=seed_int(as_seed_sequence(random_state)), epochs=gen.epochs,
+                           batch_size=gen.batch_size, progress=gen.progress, device=device,
+                           model_kwargs=gen.model_kwargs)
+    return gen
+
+
+def sample_generator(gen: Any, n: Any, random_state: RandomState) -> pd.DataFrame:
+    """``sample`` of CTGANGenerator/TVAEGenerator: draw, then decode codes and levels."""
+    n = gen._check_sample(n)
+    raw = sample_model(gen.model_, n, seed_int(as_seed_sequence(random_state)))
+    arrays = []
+    for j, (col, level) in enumerate(zip(gen._schema_, gen._levels_)):
+        values = pd.to_numeric(raw.iloc[:, j]).to_numpy(dtype=np.float64)
+        if col.kind not in _NUMERIC or level is not None:
+            size = len(level) if level is not None else len(col.categories)
+            values = np.clip(np.rint(values), 0, size - 1).astype(np.intp)
+            if level is not None:
+                values = level[values]
+        arrays.append(values)
+    return gen._assemble(arrays)
 
 
 def load_ctgan() -> Any:
@@ -119,3 +167,42 @@ def sample_model(model: Any, n: int, seed: int) -> pd.DataFrame:
     finally:
         if saved is not None:
             network.load_state_dict(saved)
+
+
+DOC = """{summary}
+
+    Discrete columns given to the network: categorical, binary, and integer columns with at
+    most 10 distinct values (these are then sampled only among their observed values); other
+    integer columns are modelled as continuous, rounded and clipped.  Outputs are clipped to
+    the observed ``[min, max]`` and cast back to the fitted dtypes.  Needs the optional
+    ``ctgan`` package (``pip install "causalsynth[deep]"``), imported when ``fit`` runs.
+
+    Seeding: ``fit``'s ``random_state`` seeds ctgan's own numpy/torch streams through
+    ``set_random_state``, so the same seed gives the same network and the same samples on
+    CPU; on CUDA, training kernels draw from the GPU stream and are not reproducible.
+    ``sample``'s ``random_state`` seeds the draw; None draws a fresh seed.
+
+    Parameters
+    ----------
+    epochs : int, default 300
+        Training epochs.
+    batch_size : int, default 500
+        Training batch size{batch_rule}.
+    progress : bool, default False
+        Show ctgan's progress bar.
+    device : {{"auto", "cpu", "cuda", "cuda:N"}} or torch.device, default "auto"
+        "auto" uses CUDA when ``torch.cuda.is_available()``, else the CPU.
+    **{kwargs_name}
+        Passed to ``ctgan.{model}`` (for example ``embedding_dim``); stored as ``model_kwargs``.
+
+    Attributes
+    ----------
+    model_ : ctgan.{model}
+        The trained synthesizer.
+    discrete_columns_ : list
+        Columns treated as discrete.
+    device_ : torch.device
+        Device used for training.
+    columns_, dtypes_, kinds_, n_rows_
+        Layout of the fitted frame.
+    """

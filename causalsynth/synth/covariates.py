@@ -11,13 +11,14 @@ from __future__ import annotations
 import numbers
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Hashable, Protocol, runtime_checkable
+from collections.abc import Hashable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
-from .._random import RandomState, as_generator, as_seed_sequence, seed_int
+from .._random import RandomState, as_generator
 from ..errors import DataError, NotFittedError, PrivacyWarning, SpecError
 from . import _deep
 
@@ -36,7 +37,6 @@ __all__ = [
 ]
 
 _NUMERIC = ("continuous", "integer")
-_DISCRETE_INTEGER_LEVELS = 10
 
 
 @runtime_checkable
@@ -215,7 +215,8 @@ class _BaseGenerator:
         return int(n)
 
     def _assemble(self, arrays: list[np.ndarray]) -> pd.DataFrame:
-        data = {j: _decode(col, values) for j, (col, values) in enumerate(zip(self._schema_, arrays))}
+        data = {j: _decode(col, values)
+                for j, (col, values) in enumerate(zip(self._schema_, arrays))}
         out = pd.DataFrame(data, copy=False)
         out.columns = self.columns_
         return out
@@ -249,7 +250,7 @@ class BootstrapGenerator(_BaseGenerator):
         return self
 
     def sample(self, n: int, *, random_state: RandomState = None) -> pd.DataFrame:
-        """Draw ``n`` real rows with replacement (fresh randomness when ``random_state`` is None)."""
+        """Draw ``n`` real rows with replacement (fresh draw when ``random_state`` is None)."""
         n = self._check_sample(n)
         index = as_generator(random_state).integers(0, self.n_rows_, size=n)
         return self._rows_.iloc[index].reset_index(drop=True)
@@ -357,7 +358,7 @@ class GaussianCopulaGenerator(_BaseGenerator):
 
 
 class _DeepGenerator(_BaseGenerator):
-    """Common code of the wrappers around the ``ctgan`` package's synthesizers."""
+    """Common code of the wrappers around the ``ctgan`` package (work done in ``_deep``)."""
 
     _family = ""
 
@@ -371,87 +372,15 @@ class _DeepGenerator(_BaseGenerator):
 
     def fit(self, frame: pd.DataFrame, *, random_state: RandomState = None) -> Self:
         """Train the network on ``frame``; the same ``random_state`` gives the same model."""
-        model_class = _deep.check_params(
-            self._family, type(self).__name__, epochs=self.epochs, batch_size=self.batch_size,
-            progress=self.progress, model_kwargs=self.model_kwargs)
-        device = _deep.resolve_device(self.device)
-        arrays = self._start_fit(frame)
-        data, discrete, levels = {}, [], []
-        for j, (col, values) in enumerate(zip(self._schema_, arrays)):
-            key, level = f"c{j}", None
-            if col.kind == "integer" and len(np.unique(values)) <= _DISCRETE_INTEGER_LEVELS:
-                level, values = np.unique(values, return_inverse=True)
-            if col.kind not in _NUMERIC or level is not None:
-                discrete.append(key)
-            data[key] = values
-            levels.append(level)
-        self._levels_ = levels
-        self.discrete_columns_ = [col.name for col, key in zip(self._schema_, data)
-                                  if key in discrete]
-        self.device_ = device
-        self.model_ = _deep.fit_model(
-            model_class, pd.DataFrame(data), discrete, seed=seed_int(as_seed_sequence(random_state)),
-            epochs=self.epochs, batch_size=self.batch_size, progress=bool(self.progress),
-            device=device, model_kwargs=self.model_kwargs)
-        return self
+        return _deep.fit_generator(self, frame, random_state)
 
     def sample(self, n: int, *, random_state: RandomState = None) -> pd.DataFrame:
         """Draw ``n`` rows; the same ``random_state`` gives the same rows (fresh when None)."""
-        n = self._check_sample(n)
-        raw = _deep.sample_model(self.model_, n, seed_int(as_seed_sequence(random_state)))
-        arrays = []
-        for j, (col, level) in enumerate(zip(self._schema_, self._levels_)):
-            values = pd.to_numeric(raw.iloc[:, j]).to_numpy(dtype=np.float64)
-            if col.kind not in _NUMERIC or level is not None:
-                size = len(level) if level is not None else len(col.categories)
-                values = np.clip(np.rint(values), 0, size - 1).astype(np.intp)
-                if level is not None:
-                    values = level[values]
-            arrays.append(values)
-        return self._assemble(arrays)
-
-
-_DEEP_DOC = """{summary}
-
-    Discrete columns given to the network: categorical, binary, and integer columns with at
-    most 10 distinct values (these are then sampled only among their observed values); other
-    integer columns are modelled as continuous, rounded and clipped.  Outputs are clipped to
-    the observed ``[min, max]`` and cast back to the fitted dtypes.  Needs the optional
-    ``ctgan`` package (``pip install "causalsynth[deep]"``), imported when ``fit`` runs.
-
-    Seeding: ``fit``'s ``random_state`` seeds ctgan's own numpy/torch streams through
-    ``set_random_state``, so the same seed gives the same network and the same samples on
-    CPU; on CUDA, training kernels draw from the GPU stream and are not reproducible.
-    ``sample``'s ``random_state`` seeds the draw; None draws a fresh seed.
-
-    Parameters
-    ----------
-    epochs : int, default 300
-        Training epochs.
-    batch_size : int, default 500
-        Training batch size{batch_rule}.
-    progress : bool, default False
-        Show ctgan's progress bar.
-    device : {{"auto", "cpu", "cuda", "cuda:N"}} or torch.device, default "auto"
-        "auto" uses CUDA when ``torch.cuda.is_available()``, else the CPU.
-    **{kwargs_name}
-        Passed to ``ctgan.{model}`` (for example ``embedding_dim``); stored as ``model_kwargs``.
-
-    Attributes
-    ----------
-    model_ : ctgan.{model}
-        The trained synthesizer.
-    discrete_columns_ : list
-        Columns treated as discrete.
-    device_ : torch.device
-        Device used for training.
-    columns_, dtypes_, kinds_, n_rows_
-        Layout of the fitted frame.
-    """
+        return _deep.sample_generator(self, n, random_state)
 
 
 class CTGANGenerator(_DeepGenerator):
-    __doc__ = _DEEP_DOC.format(
+    __doc__ = _deep.DOC.format(
         summary="Conditional tabular GAN (``ctgan.CTGAN``) with dtype-preserving post-processing.",
         batch_rule="; even and a multiple of ``pac`` (default 10)", kwargs_name="ctgan_kwargs",
         model="CTGAN")
@@ -464,7 +393,7 @@ class CTGANGenerator(_DeepGenerator):
 
 
 class TVAEGenerator(_DeepGenerator):
-    __doc__ = _DEEP_DOC.format(
+    __doc__ = _deep.DOC.format(
         summary="Tabular variational autoencoder (``ctgan.TVAE``) with dtype-preserving "
                 "post-processing.", batch_rule="", kwargs_name="kwargs", model="TVAE")
     _family = "tvae"
