@@ -86,6 +86,7 @@ class CausalData:
         covariates: Sequence[str] | None = None,
         categorical: Sequence[str] | None = None,
         missing: Literal["error", "drop"] = "error",
+        constant: Literal["error", "keep"] = "error",
     ) -> None:
         if not isinstance(frame, pd.DataFrame):
             raise DataError(
@@ -205,7 +206,7 @@ class CausalData:
                     "(e.g. days since a reference date) first."
                 )
                 continue
-            if col.nunique(dropna=True) < 2 and len(col):
+            if constant == "error" and col.nunique(dropna=True) < 2 and len(col):
                 problems.append(
                     f"covariate {name!r} is constant (value {col.dropna().iloc[0] if col.notna().any() else 'NaN'!r}); "
                     "it carries no information. Fix: leave it out of covariates."
@@ -219,7 +220,8 @@ class CausalData:
                         problems.append(f"covariate {name!r} holds unsupported objects ({sorted(mixed)}).")
                         continue
                 kinds[name] = "categorical"
-            elif pd.api.types.is_bool_dtype(col) or _binary_codes(col.dropna()) is not None:
+            elif pd.api.types.is_bool_dtype(col) or (_binary_codes(col.dropna()) is not None
+                                                     and col.nunique(dropna=True) == 2):
                 kinds[name] = "binary"
             elif pd.api.types.is_integer_dtype(col):
                 kinds[name] = "integer"
@@ -318,7 +320,8 @@ class CausalData:
     def with_frame(self, frame: pd.DataFrame) -> CausalData:
         """A new CausalData with the same roles over another frame."""
         return CausalData(frame, treatment=self.treatment, outcome=self.outcome,
-                          covariates=list(self.covariates), categorical=list(self.categorical))
+                          covariates=list(self.covariates), categorical=list(self.categorical),
+                          constant="keep")
 
     def __len__(self) -> int:
         return self.n_obs

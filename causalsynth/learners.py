@@ -26,7 +26,7 @@ import pandas as pd
 
 from ._glm import GLMFit, fit_glm
 from ._random import seed_int
-from .data import CausalData
+from .data import CausalData, main_terms
 from .errors import EstimationError, SpecError
 
 __all__ = ["LEARNER_PRESETS", "Learner", "resolve_learner", "FittedModel"]
@@ -139,7 +139,25 @@ class FittedModel:
         return np.hstack([np.ones((X.shape[0], 1)), X]) if self.learner.kind == "glm" else X
 
     def predict(self, data: CausalData, rows: np.ndarray, treatment_value: float | None = None) -> np.ndarray:
-        X = self.design(data, rows, treatment_value)
+        return self._predict_design(self.design(data, rows, treatment_value))
+
+    def predict_frame(self, frame: pd.DataFrame, template: CausalData,
+                      treatment_value: float | None = None) -> np.ndarray:
+        """Predict on a covariate frame with the roles and dtypes of ``template``.
+
+        Used for synthetic covariates: categorical columns must carry the template's categories.
+        """
+        if self.learner.kind == "formula":
+            if treatment_value is not None or self.learner.pooled:
+                frame = frame.assign(**{template.treatment: np.full(len(frame), int(treatment_value or 0))})
+            X = _formula_design(None, frame, self.design_info)[1]
+        else:
+            X, _ = main_terms(frame, template.covariates, template.covariate_kinds)
+            if self.learner.kind == "glm":
+                X = np.hstack([np.ones((X.shape[0], 1)), X])
+        return self._predict_design(X)
+
+    def _predict_design(self, X: np.ndarray) -> np.ndarray:
         if self.glm is not None:
             return self.glm.predict(X)
         if self.learner.family == "binomial" and hasattr(self.estimator, "predict_proba"):

@@ -347,7 +347,7 @@ class GaussianCopulaGenerator(_BaseGenerator):
         n = self._check_sample(n)
         rng = as_generator(random_state)
         normals = self._cholesky_ @ rng.standard_normal((len(self._schema_), n))
-        uniforms = ndtr(normals)
+        uniforms = ndtr(normals, out=normals)
         arrays = []
         for col, marginal, u in zip(self._schema_, self._marginals_, uniforms):
             if col.kind in _NUMERIC:

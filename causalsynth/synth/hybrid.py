@@ -1,0 +1,435 @@
+r"""The hybrid synthesizer: covariates from a generator, treatment and outcome from nuisance models.
+
+Fitting on real data :math:`(W, A, Y)`:
+
+1. a covariate generator (bootstrap, Gaussian copula, CTGAN, TVAE, or yours) learns the law
+   of :math:`W` on a training part of the rows; the other rows (``holdout``) are kept apart
+   as the baseline of the distance-to-closest-record (DCR) checks;
+2. a propensity model :math:`\hat e(W)` and outcome models :math:`\hat\mu_0(W), \hat\mu_1(W)`
+   are fitted on all rows;
+3. a noise model is fitted to out-of-fold residuals (cross-fitting, so the noise is not
+   underestimated by in-sample residuals): ``"gaussian"`` (one SD per arm),
+   ``"heteroscedastic"`` (log squared residuals regressed on W per arm) or ``"residuals"``
+   (resampled out-of-fold residuals of the arm). Binary outcomes are Bernoulli.
+
+Sampling draws :math:`W^*` from the generator, then :math:`A^* \sim \text{Bernoulli}(e^*(W^*))`
+and :math:`Y^*(a) = \mu^*_a(W^*) + \varepsilon_a`, so every row carries its truth.
+
+Knobs (each changes one thing):
+
+* ``overlap`` :math:`s`: :math:`\operatorname{logit} e^* = b + s\,(\operatorname{logit}\hat e - m)`
+  (below 1 improves overlap, above 1 worsens it), with the intercept :math:`b` solved so the
+  treated share stays fixed;
+* ``confounding`` :math:`c`: :math:`e^{**} = c\,e^* + (1-c)\,\pi` with :math:`\pi` the treated
+  share (0 = randomized assignment, 1 = the fitted propensity);
+* ``treated_share`` :math:`\pi`: default the real share;
+* ``effect_scale`` :math:`k`: :math:`\tau^* = \bar\tau + k(\tau - \bar\tau)` (heterogeneity
+  around the mean effect; continuous outcomes);
+* ``ate``: shifts :math:`\mu_1` so the population ATE equals the target (continuous: an
+  additive shift; binary: a shift of the treated arm's log-odds solved numerically).
+
+Truth accounting: the population ATE is the mean of :math:`\tau^*` over a large Monte Carlo
+reference sample of the covariate generator (``n_reference`` rows drawn at fit), reported
+with its Monte Carlo standard error; each sample's SATE is the mean of :math:`\tau^*` over its
+own rows. With ``ate=`` the reference-sample mean equals the target exactly.
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import brentq
+from scipy.special import expit, logit
+
+from .._random import RandomState, as_seed_sequence
+from ..data import CausalData
+from ..errors import DataError, NotFittedError, PrivacyWarning, SpecError
+from ..learners import resolve_learner
+from ..nuisance import make_folds
+from ..sample import SyntheticSample
+from .covariates import make_covariate_generator
+
+__all__ = ["HybridSynthesizer", "NOISE_MODELS"]
+
+NOISE_MODELS = ("auto", "gaussian", "heteroscedastic", "residuals")
+_LOG_CHI2_MEAN = 1.2703628454614782  # -E[log chi^2_1]: bias of log squared residuals
+
+
+def _check_range(name, value, lo, hi, *, lo_open=False, allow_none=False):
+    if value is None and allow_none:
+        return None
+    try:
+        v = float(value)
+    except (TypeError, ValueError) as exc:
+        raise SpecError(f"{name} must be a number; got {value!r}") from exc
+    if not np.isfinite(v) or v < lo or v > hi or (lo_open and v == lo):
+        bound = f"({lo}, {hi}]" if lo_open else f"[{lo}, {hi}]"
+        raise SpecError(f"{name} must be in {bound}; got {value!r}")
+    return v
+
+
+class HybridSynthesizer:
+    """Synthesize (W, A, Y) with a covariate generator and fitted nuisance models.
+
+    Parameters
+    ----------
+    covariates : str or object, default "copula"
+        ``"bootstrap"``, ``"copula"``, ``"ctgan"``, ``"tvae"``, or an object with
+        ``fit(frame, random_state=)`` and ``sample(n, random_state=)``.
+    covariate_options : dict, optional
+        Keyword arguments for the named generator (e.g. ``{"epochs": 300}`` for CTGAN).
+    propensity, outcome : learner specifications (presets, scikit-learn estimators,
+        formulas) as in :func:`causalsynth.estimate`.
+    noise : {"auto", "gaussian", "heteroscedastic", "residuals"}
+        Noise model of a continuous outcome ("auto" = "gaussian"); binary outcomes are Bernoulli.
+    n_folds : folds for the out-of-fold residuals of the noise model (default 5).
+    holdout : float in [0, 0.5), default 0.2
+        Share of real rows kept out of the covariate generator, as the DCR baseline.
+    min_dcr : None, "auto" or float
+        Privacy filter: synthetic covariate rows closer than this (in the DCR metric of
+        :mod:`causalsynth.privacy`) to a real training row are rejected and redrawn.
+        ``"auto"`` uses the 5% quantile of holdout-to-train distances. Default None (off).
+    ate, effect_scale, overlap, confounding, treated_share : the knobs described above.
+    n_reference : size of the Monte Carlo reference sample for the population truth.
+    random_state : seeds the split, the generator, the learners and the reference sample.
+    """
+
+    def __init__(self, *, covariates: Any = "copula", covariate_options: dict | None = None,
+                 propensity: Any = None, outcome: Any = None,
+                 noise: Literal["auto", "gaussian", "heteroscedastic", "residuals"] = "auto",
+                 n_folds: int = 5, holdout: float = 0.2, min_dcr: float | str | None = None,
+                 ate: float | None = None, effect_scale: float = 1.0, overlap: float = 1.0,
+                 confounding: float = 1.0, treated_share: float | None = None,
+                 propensity_bounds: tuple[float, float] = (0.001, 0.999),
+                 n_reference: int = 200_000, random_state: RandomState = None) -> None:
+        self.covariates = covariates
+        self.covariate_options = covariate_options
+        self.propensity = propensity
+        self.outcome = outcome
+        self.noise = noise
+        self.n_folds = n_folds
+        self.holdout = holdout
+        self.min_dcr = min_dcr
+        self.ate = ate
+        self.effect_scale = effect_scale
+        self.overlap = overlap
+        self.confounding = confounding
+        self.treated_share = treated_share
+        self.propensity_bounds = propensity_bounds
+        self.n_reference = n_reference
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ fitting
+    def _validate(self) -> None:
+        if self.noise not in NOISE_MODELS:
+            raise SpecError(f"noise must be one of {NOISE_MODELS}; got {self.noise!r}")
+        _check_range("holdout", self.holdout, 0.0, 0.5)
+        _check_range("effect_scale", self.effect_scale, 0.0, 100.0)
+        _check_range("overlap", self.overlap, 0.0, 20.0)
+        _check_range("confounding", self.confounding, 0.0, 1.0)
+        _check_range("treated_share", self.treated_share, 0.0, 1.0, lo_open=True, allow_none=True)
+        if self.treated_share is not None and self.treated_share >= 1:
+            raise SpecError("treated_share must be below 1")
+        _check_range("ate", self.ate, -np.inf, np.inf, allow_none=True)
+        if not isinstance(self.n_folds, (int, np.integer)) or self.n_folds < 2:
+            raise SpecError(f"n_folds must be an integer >= 2; got {self.n_folds!r}")
+        if not isinstance(self.n_reference, (int, np.integer)) or self.n_reference < 1000:
+            raise SpecError(f"n_reference must be an integer >= 1000; got {self.n_reference!r}")
+        if self.min_dcr is not None and self.min_dcr != "auto":
+            _check_range("min_dcr", self.min_dcr, 0.0, np.inf)
+
+    def fit(self, data: CausalData) -> HybridSynthesizer:
+        """Fit the covariate generator, the nuisance models and the noise model on ``data``."""
+        if not isinstance(data, CausalData):
+            raise SpecError(f"fit needs a CausalData; got {type(data).__name__}")
+        self._validate()
+        if self.min_dcr == "auto" and self.holdout == 0:
+            raise SpecError("min_dcr='auto' derives the threshold from a real holdout: set holdout > 0")
+        ss = as_seed_sequence(self.random_state)
+        s_split, s_gen, s_prop, s_out, s_noise, s_ref, s_sample = ss.spawn(7)
+        self.template_ = data
+        self._sample_seed = s_sample
+        n = data.n_obs
+        # 1. train / holdout split for the covariate generator and the DCR baseline
+        rng = np.random.default_rng(s_split)
+        perm = rng.permutation(n)
+        n_hold = int(round(self.holdout * n))
+        self.holdout_rows_ = np.sort(perm[:n_hold])
+        self.train_rows_ = np.sort(perm[n_hold:])
+        W = data.covariate_frame
+        self._w_dtypes = W.dtypes
+        self.real_train_ = W.iloc[self.train_rows_].reset_index(drop=True)
+        self.real_holdout_ = W.iloc[self.holdout_rows_].reset_index(drop=True) if n_hold else None
+        gen = make_covariate_generator(self.covariates, **(self.covariate_options or {}))
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", PrivacyWarning)
+            gen.fit(self.real_train_, random_state=s_gen)
+        self.generator_ = gen
+
+        # 2. nuisance models on all rows
+        p_learner = resolve_learner(self.propensity, role="propensity", data=data)
+        o_learner = resolve_learner(self.outcome, role="outcome", data=data)
+        a, y = data.a, data.y
+        rows = np.arange(n)
+        self.propensity_model_ = p_learner.fit(data, rows, a, s_prop)
+        s1, s0, sp = s_out.spawn(3)
+        if o_learner.pooled:
+            self.outcome_models_ = {"pooled": o_learner.fit(data, rows, y, sp)}
+        else:
+            r1, r0 = rows[a == 1], rows[a == 0]
+            self.outcome_models_ = {1: o_learner.fit(data, r1, y[r1], s1), 0: o_learner.fit(data, r0, y[r0], s0)}
+        self.outcome_learner_ = o_learner
+        self.outcome_type_ = data.outcome_type
+
+        # 3. noise model from out-of-fold residuals
+        self._fit_noise(data, o_learner, s_noise)
+
+        # 4. knobs that need the covariate law: propensity intercept, effect centring, truth
+        self._fit_truth(s_ref)
+        self._fit_privacy()
+        return self
+
+    def _fit_noise(self, data: CausalData, learner, seed) -> None:
+        self.noise_ = "bernoulli" if data.outcome_type == "binary" else (
+            "gaussian" if self.noise == "auto" else self.noise)
+        if self.noise_ == "bernoulli":
+            return
+        a, y = data.a, data.y
+        folds = make_folds(a, int(self.n_folds), seed)
+        oof = np.empty(data.n_obs)
+        for k, child in zip(range(int(self.n_folds)), seed.spawn(int(self.n_folds))):
+            train, test = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
+            if learner.pooled:
+                m = learner.fit(data, train, y[train], child)
+                oof[test] = m.predict(data, test)
+            else:
+                c1, c0 = child.spawn(2)
+                for arm, c in ((1, c1), (0, c0)):
+                    tr = train[a[train] == arm]
+                    te = test[a[test] == arm]
+                    if len(te):
+                        oof[te] = learner.fit(data, tr, y[tr], c).predict(data, te)
+        resid = y - oof
+        self.residuals_ = {arm: resid[a == arm] for arm in (0, 1)}
+        self.noise_sd_ = {arm: float(np.std(r, ddof=1)) for arm, r in self.residuals_.items()}
+        if self.noise_ == "heteroscedastic":
+            from .._glm import fit_glm
+            X, _ = data.design_matrix()
+            self._var_models = {}
+            for arm in (0, 1):
+                rows = a == arm
+                target = np.log(resid[rows] ** 2 + 1e-12 * np.var(y)) + _LOG_CHI2_MEAN
+                self._var_models[arm] = fit_glm(X[rows], target, "gaussian", ridge=1e-6)
+
+    def _raw_nuisance(self, W: pd.DataFrame) -> dict[str, np.ndarray]:
+        t = self.template_
+        e = self.propensity_model_.predict_frame(W, t)
+        if "pooled" in self.outcome_models_:
+            m = self.outcome_models_["pooled"]
+            mu1, mu0 = m.predict_frame(W, t, 1), m.predict_frame(W, t, 0)
+        else:
+            mu1 = self.outcome_models_[1].predict_frame(W, t)
+            mu0 = self.outcome_models_[0].predict_frame(W, t)
+        if self.outcome_type_ == "binary":
+            mu0, mu1 = np.clip(mu0, 1e-6, 1 - 1e-6), np.clip(mu1, 1e-6, 1 - 1e-6)
+        lo, hi = self.propensity_bounds
+        return {"e": np.clip(e, lo, hi), "mu0": mu0, "mu1": mu1}
+
+    def _fit_truth(self, seed) -> None:
+        g_seed, _ = seed.spawn(2)
+        ref = self._coerce(self.generator_.sample(int(self.n_reference), random_state=g_seed))
+        raw = self._raw_nuisance(ref)
+        share = float(np.mean(self.template_.a)) if self.treated_share is None else float(self.treated_share)
+        self.treated_share_ = share
+        le = logit(raw["e"])
+        self._logit_center = float(np.mean(le))
+        s = float(self.overlap)
+        dev = s * (le - self._logit_center)
+        self._prop_intercept = brentq(lambda b: float(np.mean(expit(b + dev))) - share, -40, 40)
+        tau = raw["mu1"] - raw["mu0"]
+        self._tau_bar_raw = float(np.mean(tau))
+        self._ate_shift = 0.0
+        if self.outcome_type_ == "binary":
+            self._logodds_shift = 0.0
+            if self.ate is not None:
+                mu0_mean = float(np.mean(raw["mu0"]))
+                lmu1 = self._binary_mu1_logit(raw)
+                f = lambda d: float(np.mean(expit(lmu1 + d))) - mu0_mean - float(self.ate)  # noqa: E731
+                if f(-40) > 0 or f(40) < 0:
+                    raise SpecError(f"ate={self.ate} is not reachable for a binary outcome with "
+                                    f"control risk {mu0_mean:.3f}")
+                self._logodds_shift = brentq(f, -40, 40)
+        elif self.ate is not None:
+            self._ate_shift = float(self.ate) - self._tau_bar_raw
+        truth = self._truth(ref, raw)
+        cate = truth["cate"]
+        self.population_ate_ = float(np.mean(cate))
+        self.population_ate_se_ = float(np.std(cate, ddof=1) / np.sqrt(len(cate)))
+        self.reference_propensity_ = truth["propensity"]
+        if self.ate is not None:  # exact on the reference sample (up to float rounding)
+            self.population_ate_ = float(self.ate) if self.outcome_type_ != "binary" else self.population_ate_
+
+    def _binary_mu1_logit(self, raw) -> np.ndarray:
+        l0, l1 = logit(raw["mu0"]), logit(raw["mu1"])
+        return l0 + float(self.effect_scale) * (l1 - l0)
+
+    def _truth(self, W: pd.DataFrame, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        le = logit(raw["e"])
+        e = expit(self._prop_intercept + float(self.overlap) * (le - self._logit_center))
+        c = float(self.confounding)
+        e = c * e + (1 - c) * self.treated_share_
+        mu0 = raw["mu0"]
+        if self.outcome_type_ == "binary":
+            mu1 = expit(self._binary_mu1_logit(raw) + self._logodds_shift)
+        else:
+            tau = raw["mu1"] - mu0
+            tau = self._tau_bar_raw + float(self.effect_scale) * (tau - self._tau_bar_raw) + self._ate_shift
+            mu1 = mu0 + tau
+        return {"propensity": e, "mu0": mu0, "mu1": mu1, "cate": mu1 - mu0}
+
+    def _fit_privacy(self) -> None:
+        from ..privacy import MixedEncoder, default_min_dcr
+        self.min_dcr_ = None
+        self._encoder = None
+        if self.min_dcr is None:
+            return
+        self._encoder = MixedEncoder().fit(self.real_train_)
+        self._train_encoded = self._encoder.transform(self.real_train_)
+        self.min_dcr_ = (default_min_dcr(self.real_train_, self.real_holdout_) if self.min_dcr == "auto"
+                         else float(self.min_dcr))
+
+    def _coerce(self, W: pd.DataFrame) -> pd.DataFrame:
+        """Give generated covariates the real data's dtypes (and categories)."""
+        W = W[list(self.template_.covariates)].copy()
+        for col, dtype in self._w_dtypes.items():
+            if isinstance(dtype, pd.CategoricalDtype):
+                W[col] = pd.Categorical(W[col].astype(object), categories=dtype.categories)
+                if W[col].isna().any():
+                    raise DataError(f"the covariate generator produced unseen categories in {col!r}")
+            elif W[col].dtype != dtype:
+                W[col] = W[col].astype(dtype)
+        return W.reset_index(drop=True)
+
+    # ------------------------------------------------------------------ sampling
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "population_ate_"):
+            raise NotFittedError("this HybridSynthesizer is not fitted yet: call fit(data) first")
+
+    def sample_covariates(self, n: int, *, random_state: RandomState = None) -> pd.DataFrame:
+        """Draw ``n`` covariate rows, applying the privacy filter when ``min_dcr`` is set."""
+        self._check_fitted()
+        if not isinstance(n, (int, np.integer)) or n < 1:
+            raise SpecError(f"n must be a positive integer; got {n!r}")
+        ss = as_seed_sequence(random_state)
+        first, rest = ss.spawn(2)
+        W = self._coerce(self.generator_.sample(int(n), random_state=first))
+        self.last_n_replaced_ = 0
+        if self.min_dcr_ is None:
+            return W
+        from ..privacy import nearest_distances
+        d = nearest_distances(self._encoder.transform(W), self._train_encoded)
+        bad = np.flatnonzero(d < self.min_dcr_)
+        replaced = len(bad)
+        for attempt, child in enumerate(rest.spawn(50)):
+            if not len(bad):
+                break
+            k = max(len(bad) * 2, 64)
+            extra = self._coerce(self.generator_.sample(k, random_state=child))
+            de = nearest_distances(self._encoder.transform(extra), self._train_encoded)
+            good = extra.loc[de >= self.min_dcr_]
+            take = min(len(good), len(bad))
+            W.iloc[bad[:take]] = good.iloc[:take].to_numpy()
+            bad = bad[take:]
+        if len(bad):
+            raise DataError(
+                f"the privacy filter could not find {len(bad)} covariate rows at distance >= "
+                f"{self.min_dcr_:.3g} from every real training row after 50 redraws; the generator "
+                "copies real rows (is it 'bootstrap'?). Lower min_dcr or use another generator.")
+        self.last_n_replaced_ = replaced
+        return self._coerce(W)
+
+    def sample(self, n: int, *, random_state: RandomState = None) -> SyntheticSample:
+        """Draw ``n`` synthetic rows with their truth.
+
+        ``random_state=None`` draws from a stream derived from the synthesizer's seed and a
+        counter, so repeated calls give different rows but a fixed seed reproduces them.
+        """
+        self._check_fitted()
+        if random_state is None:
+            self._n_calls = getattr(self, "_n_calls", 0) + 1
+            random_state = np.random.SeedSequence(self._sample_seed.entropy,
+                                                  spawn_key=(*self._sample_seed.spawn_key, 10_000 + self._n_calls))
+        s_w, s_a, s_y = as_seed_sequence(random_state).spawn(3)
+        W = self.sample_covariates(n, random_state=s_w)
+        truth = self._truth(W, self._raw_nuisance(W))
+        rng_a, rng_y = np.random.default_rng(s_a), np.random.default_rng(s_y)
+        a = (rng_a.random(n) < truth["propensity"]).astype(np.int64)
+        y0, y1 = self._draw_outcomes(W, truth, rng_y)
+        y = np.where(a == 1, y1, y0)
+        t = self.template_
+        frame = W.copy()
+        frame.insert(0, t.outcome, y)
+        frame.insert(0, t.treatment, a)
+        if int(a.sum()) in (0, n):
+            raise DataError(f"a sample of n={n} drew a single arm; increase n or treated_share")
+        data = CausalData(frame, treatment=t.treatment, outcome=t.outcome,
+                          covariates=list(t.covariates), categorical=list(t.categorical),
+                          constant="keep")
+        truth_frame = pd.DataFrame({"y0": y0, "y1": y1, "mu0": truth["mu0"], "mu1": truth["mu1"],
+                                    "propensity": truth["propensity"], "cate": truth["cate"]})
+        return SyntheticSample(data, truth_frame, self.population_ate_)
+
+    def _draw_outcomes(self, W, truth, rng) -> tuple[np.ndarray, np.ndarray]:
+        n = len(W)
+        mu0, mu1 = truth["mu0"], truth["mu1"]
+        if self.noise_ == "bernoulli":
+            u = rng.random(n)  # one uniform for both arms: coupled potential outcomes
+            return (u < mu0).astype(float), (u < mu1).astype(float)
+        if self.noise_ == "residuals":
+            u = rng.random(n)
+            eps = [np.quantile(self.residuals_[arm], u) for arm in (0, 1)]
+            return mu0 + eps[0], mu1 + eps[1]
+        z = rng.standard_normal(n)
+        if self.noise_ == "gaussian":
+            return mu0 + self.noise_sd_[0] * z, mu1 + self.noise_sd_[1] * z
+        from ..data import main_terms
+        X, _ = main_terms(W, self.template_.covariates, self.template_.covariate_kinds)
+        Xd = np.hstack([np.ones((n, 1)), X])
+        sd = [np.sqrt(np.exp(np.clip(self._var_models[arm].predict(Xd), -50, 50))) for arm in (0, 1)]
+        return mu0 + sd[0] * z, mu1 + sd[1] * z
+
+    # ------------------------------------------------------------------ diagnostics
+    def dcr_report(self, n: int | None = None, *, random_state: RandomState = 0):
+        """DCR of ``n`` synthetic covariate rows (default: as many as the training rows)
+        against the real training rows, with the real holdout as baseline."""
+        from ..privacy import dcr
+        self._check_fitted()
+        n = len(self.real_train_) if n is None else n
+        W = self.sample_covariates(n, random_state=random_state)
+        return dcr(self.real_train_, W, holdout=self.real_holdout_, random_state=random_state)
+
+    def summary(self) -> dict:
+        self._check_fitted()
+        return {
+            "covariate_generator": type(self.generator_).__name__,
+            "n_train": int(len(self.train_rows_)), "n_holdout": int(len(self.holdout_rows_)),
+            "outcome_type": self.outcome_type_, "noise": self.noise_,
+            "population_ate": self.population_ate_, "population_ate_se": self.population_ate_se_,
+            "treated_share": self.treated_share_, "overlap": float(self.overlap),
+            "confounding": float(self.confounding), "effect_scale": float(self.effect_scale),
+            "ate_target": None if self.ate is None else float(self.ate), "min_dcr": self.min_dcr_,
+        }
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path) -> None:
+        """Save the fitted synthesizer (see :mod:`causalsynth.synth.io` for what loading trusts)."""
+        from .io import save_synthesizer
+        self._check_fitted()
+        save_synthesizer(self, path)
+
+    @classmethod
+    def load(cls, path) -> HybridSynthesizer:
+        from .io import load_synthesizer
+        return load_synthesizer(path)
