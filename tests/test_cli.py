@@ -60,6 +60,39 @@ def test_unreadable_file_subprocess(tmp_path):
 def test_help_for_every_command():
     proc = run_cli("--help")
     assert proc.returncode == 0
-    for command in ("estimate", "demo"):
+    for command in ("estimate", "demo", "synthesize", "dcr"):
         sub = run_cli(command, "--help")
         assert sub.returncode == 0 and "--json" in sub.stdout
+
+
+def test_synthesize_and_dcr(tmp_path, capsys):
+    out, truth, model = tmp_path / "s.csv", tmp_path / "t.parquet", tmp_path / "m.pkl"
+    assert main(["synthesize", "nhefs", "--n", "800", "--out", str(out), "--truth-out", str(truth),
+                 "--save-model", str(model), "--min-dcr", "auto", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["n"] == 800 and doc["dcr"]["exact_copy_share"] == 0.0
+    import pandas as pd
+    frame, t = pd.read_csv(out), pd.read_parquet(truth)
+    assert len(frame) == 800 and list(t.columns) == ["y0", "y1", "mu0", "mu1", "propensity", "cate"]
+    assert model.exists()
+    real = tmp_path / "real.csv"
+    from causalsynth.datasets import load_nhefs
+    load_nhefs().frame.to_csv(real, index=False)
+    assert main(["dcr", str(real), str(out), "--json", "--plot", str(tmp_path / "d.png")]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["n_synthetic"] == 800 and rep["exact_copy_share"] == 0.0
+    assert (tmp_path / "d.png").stat().st_size > 1000
+
+
+def test_dcr_column_mismatch_one_line(tmp_path, capsys):
+    import pandas as pd
+    pd.DataFrame({"a": [1, 2], "b": [3, 4]}).to_csv(tmp_path / "r.csv", index=False)
+    pd.DataFrame({"a": [1, 2], "c": [3, 4]}).to_csv(tmp_path / "s.csv", index=False)
+    assert main(["dcr", str(tmp_path / "r.csv"), str(tmp_path / "s.csv")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "columns missing: SYNTH: ['b']" in err and len(err.splitlines()) == 1
+
+
+def test_synthesize_bad_knob(capsys, tmp_path):
+    assert main(["synthesize", "nhefs", "--n", "10", "--out", str(tmp_path / "x.csv"), "--overlap", "-2"]) == 2
+    assert "overlap must be in" in capsys.readouterr().err
