@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 from scipy.special import expit, logit
+from sklearn.base import BaseEstimator
 
 from .._random import RandomState, as_seed_sequence
 from ..data import CausalData
@@ -70,7 +71,7 @@ def _check_range(name, value, lo, hi, *, lo_open=False, allow_none=False):
     return v
 
 
-class HybridSynthesizer:
+class HybridSynthesizer(BaseEstimator):
     """Synthesize (W, A, Y) with a covariate generator and fitted nuisance models.
 
     Parameters
@@ -187,6 +188,7 @@ class HybridSynthesizer:
         self._fit_noise(data, o_learner, s_noise)
 
         # 4. knobs that need the covariate law: propensity intercept, effect centring, truth
+        self._reference_seed = s_ref
         self._fit_truth(s_ref)
         self._fit_privacy()
         return self
@@ -399,6 +401,27 @@ class HybridSynthesizer:
         Xd = np.hstack([np.ones((n, 1)), X])
         sd = [np.sqrt(np.exp(np.clip(self._var_models[arm].predict(Xd), -50, 50))) for arm in (0, 1)]
         return mu0 + sd[0] * z, mu1 + sd[1] * z
+
+    #: Knobs that :meth:`with_knobs` may change without refitting the models.
+    KNOBS = ("ate", "effect_scale", "overlap", "confounding", "treated_share")
+
+    def with_knobs(self, **knobs) -> HybridSynthesizer:
+        """A copy sharing the fitted generator and nuisance models, with other knob values.
+
+        Only the calibration that depends on the knobs (propensity intercept, effect
+        centring, reference truth) is recomputed, from the same reference seed.
+        """
+        import copy
+        self._check_fitted()
+        unknown = sorted(set(knobs) - set(self.KNOBS))
+        if unknown:
+            raise SpecError(f"unknown knob(s) {unknown}; knobs are {list(self.KNOBS)}")
+        new = copy.copy(self)
+        for k, v in knobs.items():
+            setattr(new, k, v)
+        new._validate()
+        new._fit_truth(self._reference_seed)
+        return new
 
     # ------------------------------------------------------------------ diagnostics
     def dcr_report(self, n: int | None = None, *, random_state: RandomState = 0):

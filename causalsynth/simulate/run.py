@@ -1,0 +1,187 @@
+"""Run simulation tasks: in-process, on joblib worker processes, or on a Dask cluster.
+
+Every task's seed is ``SeedSequence(entropy, spawn_key=(scenario, size, rep))``, so a task
+gives the same rows wherever and whenever it runs. Batches of tasks stream back to the
+main process, which appends each finished batch to the checkpoint.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+import traceback
+import warnings
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import EstimationError, SpecError
+from ..estimators import estimate_from_nuisance
+from ..nuisance import fit_nuisance
+from .spec import SimulationSpec, Task
+
+__all__ = ["apply_knobs", "run_batch", "execute"]
+
+ROW_COLUMNS = ["scenario", "n", "learner", "estimator", "rep", "ate", "std_error", "ci_lower", "ci_upper",
+               "mu1", "mu0", "sate", "pate", "sample_mu1", "sample_mu0", "population_mu1", "n_clipped",
+               "seconds_nuisance", "seconds_estimator", "failed", "error"]
+
+
+def apply_knobs(dgp, knobs: dict):
+    """The data-generating process with a scenario's knob values."""
+    if not knobs:
+        return dgp
+    if hasattr(dgp, "with_knobs"):
+        return dgp.with_knobs(**knobs)
+    if dataclasses.is_dataclass(dgp):
+        fields = {f.name for f in dataclasses.fields(dgp)}
+        unknown = sorted(set(knobs) - fields)
+        if unknown:
+            raise SpecError(f"{type(dgp).__name__} has no knob(s) {unknown}; it has {sorted(fields)}")
+        return dataclasses.replace(dgp, **knobs)
+    raise SpecError(f"{type(dgp).__name__} does not support scenario knobs (no with_knobs method)")
+
+
+def _task_seed(root, task: Task) -> np.random.SeedSequence:
+    """``root`` is (entropy, spawn_key) of the simulation's seed sequence."""
+    entropy, key = root
+    if isinstance(entropy, list):
+        entropy = [int(x) for x in entropy]
+    return np.random.SeedSequence(entropy, spawn_key=(*key, task.scenario, task.size, task.rep))
+
+
+def _one_task(dgp, spec: SimulationSpec, entropy, task: Task) -> list[dict]:
+    from scipy.stats import norm
+    z = float(norm.ppf(0.5 + spec.level / 2))
+    scenario = spec.scenarios[task.scenario].name
+    n = spec.sizes[task.size]
+    draw_seed, est_seed = _task_seed(entropy, task).spawn(2)
+    base = {"scenario": scenario, "n": n, "rep": task.rep}
+    try:
+        sample = dgp.sample(n, random_state=draw_seed)
+    except Exception as exc:  # a failed draw fails every estimator of the task
+        msg = f"data draw failed: {type(exc).__name__}: {exc}"
+        return [{**base, "learner": lc.name, "estimator": e, "failed": True, "error": msg}
+                for lc in spec.learners for e in spec.estimators]
+    truth = sample.truth
+    common = {**base, "sate": sample.sate,
+              "pate": sample.population_ate if sample.population_ate is not None
+              else getattr(dgp, "population_ate_", np.nan),
+              "sample_mu1": float(truth["mu1"].mean()), "sample_mu0": float(truth["mu0"].mean()),
+              "population_mu1": float(getattr(dgp, "population_mu1_", np.nan))}
+    rows = []
+    data = sample.data
+    lo, hi = spec.propensity_bounds
+    for lc, seed in zip(spec.learners, est_seed.spawn(len(spec.learners))):
+        nuis_seed, dml_seed = seed.spawn(2)
+        t0 = time.perf_counter()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fit = fit_nuisance(data, propensity=lc.propensity, outcome=lc.outcome, n_folds=lc.n_folds,
+                                   random_state=nuis_seed)
+        except Exception as exc:
+            msg = f"nuisance fit failed: {type(exc).__name__}: {exc}"
+            rows += [{**common, "learner": lc.name, "estimator": e, "failed": True, "error": msg}
+                     for e in spec.estimators]
+            continue
+        t_fit = time.perf_counter() - t0
+        n_clipped = int(np.sum((fit.propensity < lo) | (fit.propensity > hi)))
+        for name in spec.estimators:
+            t1 = time.perf_counter()
+            row = {**common, "learner": lc.name, "estimator": name, "n_clipped": n_clipped,
+                   "seconds_nuisance": t_fit, "failed": False, "error": ""}
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    if name == "dml":
+                        from ..estimators.dml import dml_estimate
+                        ate, se, _ = dml_estimate(data, propensity=lc.propensity, outcome=lc.outcome,
+                                                  n_folds=max(fit.n_folds, 2), seed=dml_seed)
+                        m1 = m0 = np.nan
+                    else:
+                        est = estimate_from_nuisance(data, fit, [name], propensity_bounds=(lo, hi))[name]
+                        ate, se, m1, m0 = est.ate, est.std_error, est.mu1, est.mu0
+                if not (np.isfinite(ate) and np.isfinite(se)):
+                    raise EstimationError("non-finite estimate or standard error")
+                row.update(ate=ate, std_error=se, ci_lower=ate - z * se, ci_upper=ate + z * se, mu1=m1, mu0=m0)
+            except Exception as exc:
+                row.update(failed=True, error=f"{type(exc).__name__}: {exc}")
+            row["seconds_estimator"] = time.perf_counter() - t1
+            rows.append(row)
+    return rows
+
+
+def run_batch(dgps: Sequence, spec: SimulationSpec, entropy, tasks: Sequence[Task],
+              limit_threads: bool = False) -> pd.DataFrame:
+    """Run a batch of tasks and return their replicate rows (one per learner x estimator)."""
+    if limit_threads:
+        from threadpoolctl import threadpool_limits
+        with threadpool_limits(1):
+            return run_batch(dgps, spec, entropy, tasks, limit_threads=False)
+    rows = []
+    for task in tasks:
+        try:
+            rows += _one_task(dgps[task.scenario], spec, entropy, task)
+        except Exception as exc:  # pragma: no cover - defensive: never lose the batch
+            msg = f"internal error: {type(exc).__name__}: {exc} | {traceback.format_exc(limit=2)}"
+            rows += [{"scenario": spec.scenarios[task.scenario].name, "n": spec.sizes[task.size],
+                      "rep": task.rep, "learner": lc.name, "estimator": e, "failed": True, "error": msg}
+                     for lc in spec.learners for e in spec.estimators]
+    frame = pd.DataFrame(rows)
+    for col in ROW_COLUMNS:
+        if col not in frame:
+            frame[col] = np.nan if col not in ("failed", "error") else (True if col == "failed" else "")
+    frame["failed"] = frame["failed"].astype(bool)
+    frame["error"] = frame["error"].fillna("").astype(str)
+    return frame[ROW_COLUMNS]
+
+
+def execute(dgps, spec: SimulationSpec, entropy, batches: list[list[Task]], *, n_jobs: int = 1,
+            backend: str = "joblib", scheduler=None) -> Iterator[tuple[list[Task], pd.DataFrame]]:
+    """Yield (batch, rows) as batches finish, in any order."""
+    if not batches:
+        return
+    if backend == "dask":
+        yield from _execute_dask(dgps, spec, entropy, batches, n_jobs=n_jobs, scheduler=scheduler)
+        return
+    if n_jobs == 1:
+        for batch in batches:
+            yield batch, run_batch(dgps, spec, entropy, batch)
+        return
+    from joblib import Parallel, delayed
+    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered", backend="loky")
+    results = parallel(delayed(_tagged)(dgps, spec, entropy, i, batch) for i, batch in enumerate(batches))
+    for i, rows in results:
+        yield batches[i], rows
+
+
+def _tagged(dgps, spec, entropy, i, batch):
+    return i, run_batch(dgps, spec, entropy, batch, limit_threads=True)
+
+
+def _execute_dask(dgps, spec, entropy, batches, *, n_jobs, scheduler):
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError as exc:
+        raise SpecError("backend='dask' needs dask.distributed: pip install 'causalsynth[distributed]'") from exc
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(n_workers=max(1, n_jobs), threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = Client(cluster)
+    elif hasattr(scheduler, "submit"):
+        client = scheduler  # an existing Client
+    else:
+        client = Client(scheduler)
+    try:
+        shared = client.scatter(list(dgps), broadcast=True)
+        futures = {client.submit(run_batch, shared, spec, entropy, batch, True, pure=False): i
+                   for i, batch in enumerate(batches)}
+        for fut in as_completed(futures):
+            yield batches[futures[fut]], fut.result()
+    finally:
+        if client is not scheduler:
+            client.close()
+        if cluster is not None:
+            cluster.close()

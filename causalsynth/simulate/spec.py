@@ -1,0 +1,191 @@
+"""Simulation specifications: learner configurations, scenarios and the grid.
+
+A simulation grid is estimators x learner configurations x sample sizes x scenarios x
+replicates. One *task* is one (scenario, sample size, replicate): it draws one dataset and,
+for each learner configuration, fits the nuisance models once and runs every estimator on
+them. Each task's seed is a pure function of ``random_state`` and the task's indices, so
+results do not depend on execution order, backend or worker count.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import SpecError
+from ..estimators import ESTIMATORS, check_bounds
+
+__all__ = ["LearnerConfig", "Scenario", "SimulationSpec", "Task"]
+
+
+@dataclass(frozen=True)
+class LearnerConfig:
+    """Nuisance learners shared by every estimator of one configuration.
+
+    ``propensity`` / ``outcome`` take what :func:`causalsynth.estimate` takes (presets,
+    scikit-learn estimators, formulas); ``n_folds`` None = 1 for parametric learners, else 5.
+    """
+
+    name: str
+    propensity: Any = None
+    outcome: Any = None
+    n_folds: int | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name:
+            raise SpecError(f"a learner configuration needs a non-empty name; got {self.name!r}")
+        if self.n_folds is not None and (not isinstance(self.n_folds, (int, np.integer)) or self.n_folds < 1):
+            raise SpecError(f"n_folds of learner config {self.name!r} must be a positive integer or None")
+
+    def describe(self) -> str:
+        def d(x):
+            return x if isinstance(x, str) or x is None else type(x).__name__
+        return f"propensity={d(self.propensity) or 'logistic'}, outcome={d(self.outcome) or 'default'}"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Knob values applied to the data-generating process (empty = as fitted)."""
+
+    name: str
+    knobs: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name:
+            raise SpecError(f"a scenario needs a non-empty name; got {self.name!r}")
+
+
+@dataclass(frozen=True)
+class Task:
+    scenario: int
+    size: int
+    rep: int
+
+
+def _as_learners(learners) -> tuple[LearnerConfig, ...]:
+    if learners is None:
+        return (LearnerConfig("default"),)
+    if isinstance(learners, LearnerConfig):
+        return (learners,)
+    if isinstance(learners, Mapping):
+        out = []
+        for name, value in learners.items():
+            if isinstance(value, LearnerConfig):
+                out.append(dataclasses.replace(value, name=str(name)))
+            elif isinstance(value, str):
+                # a preset names both models; "logistic"/"linear" mean the main-terms GLMs
+                glm = value in ("logistic", "linear")
+                out.append(LearnerConfig(str(name), "logistic" if glm else value, None if glm else value))
+            elif isinstance(value, Mapping):
+                extra = set(value) - {"propensity", "outcome", "n_folds"}
+                if extra:
+                    raise SpecError(f"learner config {name!r} has unknown keys {sorted(extra)}")
+                out.append(LearnerConfig(str(name), **value))
+            elif isinstance(value, (tuple, list)) and len(value) == 2:
+                out.append(LearnerConfig(str(name), value[0], value[1]))
+            else:
+                raise SpecError(f"learner config {name!r} must be a preset name, a (propensity, outcome) "
+                                f"pair, a dict or a LearnerConfig; got {type(value).__name__}")
+        if not out:
+            raise SpecError("learners is empty")
+        return tuple(out)
+    if isinstance(learners, Sequence) and not isinstance(learners, str):
+        return tuple(_as_learners({(c.name if isinstance(c, LearnerConfig) else str(c)): c for c in learners}))
+    if isinstance(learners, str):
+        return _as_learners({learners: learners})
+    raise SpecError(f"learners must be a dict, a list of presets or LearnerConfigs; got {type(learners).__name__}")
+
+
+def _as_scenarios(scenarios) -> tuple[Scenario, ...]:
+    if scenarios is None:
+        return (Scenario("base"),)
+    if isinstance(scenarios, Mapping):
+        out = [s if isinstance(s, Scenario) else Scenario(str(k), dict(s or {})) for k, s in scenarios.items()]
+    else:
+        out = list(scenarios)
+        if not all(isinstance(s, Scenario) for s in out):
+            raise SpecError("scenarios must be a dict name -> {knob: value} or a list of Scenario")
+    if not out:
+        raise SpecError("scenarios is empty")
+    names = [s.name for s in out]
+    if len(set(names)) != len(names):
+        raise SpecError(f"scenario names must be unique; got {names}")
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class SimulationSpec:
+    """A validated simulation grid (see module docstring)."""
+
+    estimators: tuple[str, ...] = ("or", "ipw", "aipw", "tmle")
+    sizes: tuple[int, ...] = (1000,)
+    n_reps: int = 200
+    learners: tuple[LearnerConfig, ...] = (LearnerConfig("default"),)
+    scenarios: tuple[Scenario, ...] = (Scenario("base"),)
+    level: float = 0.95
+    propensity_bounds: tuple[float, float] = (0.01, 0.99)
+    batch_size: int = 10
+
+    @classmethod
+    def build(cls, *, estimators=("or", "ipw", "aipw", "tmle"), n=1000, n_reps=200, learners=None,
+              scenarios=None, level=0.95, propensity_bounds=(0.01, 0.99), batch_size=None) -> SimulationSpec:
+        names = (estimators,) if isinstance(estimators, str) else tuple(estimators)
+        sizes = (n,) if isinstance(n, (int, np.integer)) else tuple(n)
+        reps = int(n_reps) if isinstance(n_reps, (int, np.integer)) else n_reps
+        if batch_size is None:
+            batch_size = max(1, min(25, reps // 8 if isinstance(reps, int) else 10))
+        return cls(tuple(str(e).lower() for e in names), tuple(int(s) for s in sizes), reps,
+                   _as_learners(learners), _as_scenarios(scenarios), level,
+                   tuple(float(b) for b in propensity_bounds), int(batch_size))
+
+    def __post_init__(self):
+        unknown = [e for e in self.estimators if e not in ESTIMATORS]
+        if unknown or not self.estimators:
+            raise SpecError(f"unknown estimator(s) {unknown or list(self.estimators)}; choose from {list(ESTIMATORS)}")
+        if not self.sizes or any(s < 20 for s in self.sizes):
+            raise SpecError(f"sample sizes n must be integers >= 20; got {list(self.sizes)}")
+        if not isinstance(self.n_reps, int) or self.n_reps < 2:
+            raise SpecError(f"n_reps must be an integer >= 2; got {self.n_reps!r}")
+        if not (0 < self.level < 1):
+            raise SpecError(f"level must be strictly between 0 and 1; got {self.level!r}")
+        check_bounds(self.propensity_bounds)
+        names = [c.name for c in self.learners]
+        if len(set(names)) != len(names):
+            raise SpecError(f"learner configuration names must be unique; got {names}")
+        if self.batch_size < 1:
+            raise SpecError("batch_size must be >= 1")
+
+    # ------------------------------------------------------------------ grid
+    def tasks(self) -> list[Task]:
+        return [Task(s, z, r) for s in range(len(self.scenarios)) for z in range(len(self.sizes))
+                for r in range(self.n_reps)]
+
+    def grid(self) -> pd.DataFrame:
+        """One row per cell (scenario x n x learner x estimator)."""
+        rows = [{"scenario": sc.name, "n": n, "learner": lc.name, "estimator": e, "n_reps": self.n_reps}
+                for sc in self.scenarios for n in self.sizes for lc in self.learners for e in self.estimators]
+        return pd.DataFrame(rows)
+
+    def fingerprint(self) -> str:
+        """A stable hash of everything that changes the replicates (for checkpoint checks)."""
+        def enc(x):
+            if isinstance(x, (str, int, float, type(None), bool)):
+                return x
+            if isinstance(x, (tuple, list)):
+                return [enc(v) for v in x]
+            if isinstance(x, Mapping):
+                return {str(k): enc(v) for k, v in sorted(x.items())}
+            if dataclasses.is_dataclass(x):
+                return enc(dataclasses.asdict(x))
+            return repr(x)
+        payload = {"estimators": self.estimators, "sizes": self.sizes,
+                   "learners": [(c.name, enc(c.propensity), enc(c.outcome), c.n_folds) for c in self.learners],
+                   "scenarios": [(s.name, enc(dict(s.knobs))) for s in self.scenarios],
+                   "bounds": self.propensity_bounds}
+        return hashlib.sha256(json.dumps(enc(payload), sort_keys=True).encode()).hexdigest()[:16]
