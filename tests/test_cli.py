@@ -60,7 +60,7 @@ def test_unreadable_file_subprocess(tmp_path):
 def test_help_for_every_command():
     proc = run_cli("--help")
     assert proc.returncode == 0
-    for command in ("estimate", "demo", "synthesize", "dcr"):
+    for command in ("estimate", "demo", "synthesize", "dcr", "simulate"):
         sub = run_cli(command, "--help")
         assert sub.returncode == 0 and "--json" in sub.stdout
 
@@ -96,3 +96,31 @@ def test_dcr_column_mismatch_one_line(tmp_path, capsys):
 def test_synthesize_bad_knob(capsys, tmp_path):
     assert main(["synthesize", "nhefs", "--n", "10", "--out", str(tmp_path / "x.csv"), "--overlap", "-2"]) == 2
     assert "overlap must be in" in capsys.readouterr().err
+
+
+def test_demo_small(tmp_path, capsys):
+    out = tmp_path / "demo"
+    code = main(["demo", "--n-reps", "6", "--learners", "glm", "--generators", "2", "--n-jobs", "1",
+                 "--out", str(out), "--json"])
+    assert code == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["recommended"]["estimator"] in ("or", "ipw", "aipw", "tmle")
+    assert doc["dcr"]["exact_copy_share"] == 0.0
+    assert len(doc["simulation"]["summary"]) == 4
+    assert (out / "report.html").exists() and (out / "report.md").exists()
+    assert "Generator uncertainty" in (out / "report.md").read_text()
+
+
+def test_simulate_csv_with_checkpoint_resume(tmp_path, capsys, lalonde):
+    path = tmp_path / "nsw.csv"
+    lalonde.frame.to_csv(path, index=False)
+    args = ["simulate", str(path), "-a", "treat", "-y", "re78", "--n-reps", "6", "--generators", "0",
+            "--n-jobs", "1", "--checkpoint", str(tmp_path / "ck"), "--out", str(tmp_path / "rep"), "--json"]
+    assert main(args) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert main(args) == 2  # the checkpoint exists: refuse to overwrite without --resume
+    assert "resume" in capsys.readouterr().err
+    assert main(args + ["--resume"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["simulation"]["resumed_replicates"] == 6
+    assert again["simulation"]["summary"] == first["simulation"]["summary"]

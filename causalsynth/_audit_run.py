@@ -1,0 +1,378 @@
+r"""The work of an audit: the real reference once, then one synthetic draw at a time.
+
+Estimates on every dataset share one nuisance fit (:func:`~causalsynth.nuisance.fit_nuisance`)
+between the ATE estimators and the subgroup effects. A subgroup effect is the mean of the
+AIPW pseudo-outcome
+
+.. math:: \hat\psi_i = \hat\mu_1(W_i) - \hat\mu_0(W_i) + \frac{A_i(Y_i - \hat\mu_1(W_i))}{\hat e(W_i)}
+          - \frac{(1-A_i)(Y_i - \hat\mu_0(W_i))}{1-\hat e(W_i)}
+
+over the group's rows, with standard error :math:`\mathrm{sd}(\hat\psi)/\sqrt{n_g}` (the
+doubly robust group-average effect of Semenova & Chernozhukov 2021, Econometrics Journal
+24:264-289), so no model is refitted inside a group.
+"""
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .data import CausalData
+from .errors import SpecError
+from .estimators import ESTIMATORS, check_bounds, estimate, estimate_from_nuisance
+from .estimators.results import z_value
+from .fidelity import (DETECTION_CLASSIFIERS, check_learners, column_distances,
+                       correlation_difference, detection, utility_scores)
+from .nuisance import fit_nuisance
+from .privacy import MixedEncoder, dcr
+
+__all__ = ["AuditConfig", "Subgroup", "Reference", "resolve_subgroups", "make_reference",
+           "run_repeat", "OVERLAP_BOUNDS"]
+
+#: Propensity range counted as overlap (Crump, Hotz, Imbens & Mitnik 2009, Biometrika 96:187).
+OVERLAP_BOUNDS = (0.1, 0.9)
+
+
+def _positive_int(name: str, value: Any, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise SpecError(f"{name} must be an integer >= {low}; got {value!r}.")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    """Validated settings of one audit (see :func:`causalsynth.audit.audit`)."""
+
+    estimators: tuple[str, ...] = ("or", "ipw", "aipw", "tmle")
+    propensity: Any = None
+    outcome: Any = None
+    n_folds: int | None = None
+    n_synthetic: int | None = None
+    n_repeats: int = 5
+    holdout: float = 0.2
+    utility_learners: tuple[str, ...] = ("gbm", "linear", "forest", "knn")
+    detection_classifier: Any = "gbm"
+    detection_folds: int = 5
+    epochs: int = 300
+    generator_options: dict = field(default_factory=dict)
+    level: float = 0.95
+    propensity_bounds: tuple[float, float] = (0.01, 0.99)
+
+    def __post_init__(self) -> None:
+        names = (self.estimators,) if isinstance(self.estimators, str) else tuple(self.estimators)
+        names = tuple(str(e).lower() for e in names)
+        unknown = [e for e in names if e not in ESTIMATORS]
+        if unknown or not names:
+            raise SpecError(f"unknown estimator(s) {unknown or list(names)}; choose from {list(ESTIMATORS)}.")
+        object.__setattr__(self, "estimators", names)
+        object.__setattr__(self, "utility_learners", check_learners(self.utility_learners))
+        _positive_int("n_repeats", self.n_repeats, 1)
+        _positive_int("epochs", self.epochs, 1)
+        _positive_int("detection_folds", self.detection_folds, 2)
+        if self.n_synthetic is not None:
+            _positive_int("n_synthetic", self.n_synthetic, 20)
+        if not isinstance(self.holdout, (int, float)) or not 0.05 <= float(self.holdout) <= 0.5:
+            raise SpecError(f"holdout must be a share in [0.05, 0.5]; got {self.holdout!r}.")
+        z_value(self.level)
+        object.__setattr__(self, "propensity_bounds", check_bounds(self.propensity_bounds))
+        if isinstance(self.detection_classifier, str) and self.detection_classifier not in DETECTION_CLASSIFIERS:
+            raise SpecError(f"detection_classifier must be one of {list(DETECTION_CLASSIFIERS)} or a "
+                            f"scikit-learn classifier; got {self.detection_classifier!r}.")
+        if not isinstance(self.generator_options, Mapping):
+            raise SpecError(f"generator_options must be a dict; got {type(self.generator_options).__name__}.")
+
+    @property
+    def primary_estimator(self) -> str:
+        return "aipw" if "aipw" in self.estimators else self.estimators[0]
+
+    @property
+    def synth_options(self) -> dict:
+        return {"propensity": self.propensity, "outcome": self.outcome,
+                "deep": {"epochs": self.epochs, **dict(self.generator_options)}}
+
+
+# ----------------------------------------------------------------------------- subgroups
+@dataclass(frozen=True)
+class Subgroup:
+    """A named rule mapping a frame with the covariates to a boolean mask."""
+
+    name: str
+    rule: Callable[[pd.DataFrame], np.ndarray]
+
+    def mask(self, frame: pd.DataFrame) -> np.ndarray:
+        m = np.asarray(self.rule(frame))
+        if m.shape != (len(frame),) or m.dtype != bool:
+            raise SpecError(f"subgroup {self.name!r} must give one True/False per row; got "
+                            f"dtype {m.dtype}, shape {m.shape}.")
+        return m
+
+
+def _numeric_groups(col: str, values: np.ndarray) -> list[Subgroup]:
+    cuts = np.unique(np.quantile(values, [0.25, 0.5, 0.75]))
+    edges = [-np.inf, *cuts, np.inf]
+    if len(cuts) and cuts[-1] >= values.max():
+        edges = edges[:-1]  # the top cut is the maximum: no rows above it
+    groups = []
+    for j, (lo, hi) in enumerate(zip(edges[:-1], edges[1:])):
+        label = (f"{col} <= {hi:.4g}" if j == 0 else f"{col} > {lo:.4g}" if not np.isfinite(hi)
+                 else f"{col} in ({lo:.4g}, {hi:.4g}]")
+
+        def rule(f, c=col, lo=lo, hi=hi):
+            x = f[c].to_numpy(dtype=float)
+            return (x > lo) & (x <= hi)
+        groups.append(Subgroup(label, rule))
+    return groups
+
+
+def _level_groups(col: str, series: pd.Series) -> list[Subgroup]:
+    levels = pd.unique(series.astype(object).astype(str))
+    return [Subgroup(f"{col} = {lev}",
+                     lambda f, c=col, v=lev: f[c].astype(object).astype(str).to_numpy() == v)
+            for lev in sorted(levels)]
+
+
+def _column_groups(data: CausalData, col: str) -> list[Subgroup]:
+    kind = data.covariate_kinds[col]
+    series = data.frame[col]
+    if kind in ("categorical", "binary") or series.nunique() <= 4:
+        return _level_groups(col, series)
+    return _numeric_groups(col, series.to_numpy(dtype=float))
+
+
+def resolve_subgroups(spec: Any, data: CausalData) -> list[Subgroup]:
+    """Subgroups from ``spec``: None (quartiles of every numeric covariate with at least five
+    values), covariate names (levels of categorical/binary ones, quartiles of numeric ones), or
+    a mapping name -> callable(frame) -> bool array, or name -> pandas query string."""
+    if spec is None:
+        cols = [c for c, k in data.covariate_kinds.items()
+                if k in ("continuous", "integer") and data.frame[c].nunique() >= 5]
+        return [g for c in cols for g in _numeric_groups(c, data.frame[c].to_numpy(dtype=float))]
+    if isinstance(spec, str):
+        spec = [spec]
+    if isinstance(spec, Mapping):
+        groups = []
+        for name, rule in spec.items():
+            if isinstance(rule, str):
+                groups.append(Subgroup(str(name), lambda f, q=rule: f.eval(q).to_numpy(dtype=bool)))
+            elif callable(rule):
+                groups.append(Subgroup(str(name), rule))
+            else:
+                raise SpecError(f"subgroup {name!r} must be a callable or a query string; got "
+                                f"{type(rule).__name__}.")
+        for g in groups:  # fail now, on the real data, not inside every repeat
+            try:
+                g.mask(data.frame)
+            except SpecError:
+                raise
+            except Exception as exc:
+                raise SpecError(f"subgroup {g.name!r} cannot be evaluated on the data: {exc}") from exc
+        return groups
+    if isinstance(spec, Sequence):
+        bad = [c for c in spec if c not in data.covariates]
+        if bad:
+            raise SpecError(f"subgroup columns {bad} are not covariates; choose from {list(data.covariates)}.")
+        return [g for c in spec for g in _column_groups(data, c)]
+    raise SpecError(f"subgroups must be None, covariate names or a mapping; got {type(spec).__name__}.")
+
+
+# ----------------------------------------------------------------------------- estimation
+@dataclass(frozen=True)
+class Fitted:
+    table: pd.DataFrame  # estimator, ate, std_error, ci_lower, ci_upper
+    psi: np.ndarray  # AIPW pseudo-outcomes, (n,)
+    propensity: np.ndarray  # unclipped estimates, (n,)
+
+
+def estimate_all(data: CausalData, cfg: AuditConfig, seed: np.random.SeedSequence) -> Fitted:
+    s_fit, s_dml = seed.spawn(2)
+    fit = fit_nuisance(data, propensity=cfg.propensity, outcome=cfg.outcome, n_folds=cfg.n_folds,
+                       random_state=s_fit)
+    lo, hi = cfg.propensity_bounds
+    core = [e for e in cfg.estimators if e != "dml"]
+    arms = estimate_from_nuisance(data, fit, core, propensity_bounds=(lo, hi))
+    rows = {n: (a.ate, a.std_error) for n, a in arms.items()}
+    if "dml" in cfg.estimators:
+        res = estimate(data, estimators=["dml"], propensity=cfg.propensity, outcome=cfg.outcome,
+                       n_folds=cfg.n_folds, random_state=s_dml)
+        rows["dml"] = (res["dml"], float(res.summary()["std_error"].iloc[0]))
+    z = z_value(cfg.level)
+    names = list(cfg.estimators)
+    ate = np.array([rows[n][0] for n in names])
+    se = np.array([rows[n][1] for n in names])
+    table = pd.DataFrame({"estimator": names, "ate": ate, "std_error": se,
+                          "ci_lower": ate - z * se, "ci_upper": ate + z * se})
+    e = np.clip(fit.propensity, lo, hi)
+    a, y = data.a, data.y
+    psi = (fit.mu1 - fit.mu0 + a * (y - fit.mu1) / e - (1 - a) * (y - fit.mu0) / (1 - e))
+    return Fitted(table, psi, fit.propensity)
+
+
+def _group_effect(psi: np.ndarray, mask: np.ndarray) -> tuple[int, float, float]:
+    n = int(mask.sum())
+    if n < 2:
+        return n, float("nan"), float("nan")
+    return n, float(psi[mask].mean()), float(psi[mask].std(ddof=1) / np.sqrt(n))
+
+
+# ----------------------------------------------------------------------------- reference
+@dataclass(frozen=True)
+class Reference:
+    """What every repeat is compared with: the real training rows' results."""
+
+    train: CausalData
+    holdout: CausalData
+    fit: Fitted
+    ate_all_rows: dict
+    trtr: dict
+    encoder: MixedEncoder
+    groups: list
+    group_rows: pd.DataFrame  # subgroup, real_n, real_ate, real_std_error
+    baseline: dict
+
+
+def split_rows(a: np.ndarray, share: float, seed: np.random.SeedSequence) -> tuple[np.ndarray, np.ndarray]:
+    """Train and holdout positions, the holdout drawn within each arm (share of each arm)."""
+    rng = np.random.default_rng(seed)
+    hold = []
+    for arm in (0.0, 1.0):
+        idx = rng.permutation(np.flatnonzero(a == arm))
+        hold.append(idx[:int(round(share * len(idx)))])
+    hold = np.sort(np.concatenate(hold))
+    return np.setdiff1d(np.arange(len(a)), hold), hold
+
+
+def _table(data: CausalData) -> pd.DataFrame:
+    return data.frame[[*data.covariates, data.treatment, data.outcome]]
+
+
+def make_reference(data: CausalData, cfg: AuditConfig, subgroups: Any,
+                   seed: np.random.SeedSequence) -> Reference:
+    s_split, s_fit, s_all, s_util, s_det, s_det_w = seed.spawn(6)
+    train_rows, hold_rows = split_rows(data.a, float(cfg.holdout), s_split)
+    train, hold = data.subset(train_rows), data.subset(hold_rows)
+    from .estimators import positivity_message
+    fit = estimate_all(train, cfg, s_fit)
+    msg = positivity_message(fit.propensity, *cfg.propensity_bounds, False)
+    if msg:
+        from .errors import PositivityWarning
+        warnings.warn("real data: " + msg, PositivityWarning, stacklevel=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ate_all = dict(zip(cfg.estimators, estimate_all(data, cfg, s_all).table["ate"]))
+    features = [*train.covariates, train.treatment]
+    enc = MixedEncoder().fit(train.frame[features])
+    trtr = utility_scores(_table(train), _table(hold), target=train.outcome,
+                          learners=cfg.utility_learners, encoder=enc, random_state=s_util)
+    groups = resolve_subgroups(subgroups, train)
+    cov = train.covariate_frame
+    grows = [(g.name, *_group_effect(fit.psi, g.mask(cov))) for g in groups]
+    det = detection(_table(train), _table(hold), classifier=cfg.detection_classifier,
+                    n_folds=cfg.detection_folds, random_state=s_det)
+    det_w = detection(train.covariate_frame, hold.covariate_frame, classifier=cfg.detection_classifier,
+                      n_folds=cfg.detection_folds, random_state=s_det_w)
+    lo, hi = OVERLAP_BOUNDS
+    baseline = {"detection_auc": det_w.auc, "chi2": det_w.chi2, "detection_auc_full": det.auc,
+                "chi2_full": det.chi2,
+                "max_column_distance": float(column_distances(_table(train), _table(hold))["distance"].max()),
+                "overlap": float(np.mean((fit.propensity >= lo) & (fit.propensity <= hi))),
+                "treated_share": float(train.a.mean())}
+    return Reference(train, hold, fit, ate_all, trtr, enc, groups,
+                     pd.DataFrame(grows, columns=["subgroup", "real_n", "real_ate", "real_std_error"]),
+                     baseline)
+
+
+# ----------------------------------------------------------------------------- one repeat
+def _spearman(x: Sequence[float], y: Sequence[float]) -> float:
+    from scipy.stats import spearmanr
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if ok.sum() < 3 or np.ptp(x[ok]) == 0 or np.ptp(y[ok]) == 0:
+        return float("nan")
+    return float(spearmanr(x[ok], y[ok])[0])
+
+
+def _ks(x: np.ndarray, y: np.ndarray) -> float:
+    x, y = np.sort(x), np.sort(y)
+    grid = np.concatenate([x, y])
+    return float(np.max(np.abs(np.searchsorted(x, grid, side="right") / len(x)
+                               - np.searchsorted(y, grid, side="right") / len(y))))
+
+
+def run_repeat(syn: CausalData, truth: pd.DataFrame | None, ref: Reference, cfg: AuditConfig,
+               seed: np.random.SeedSequence) -> dict[str, Any]:
+    """All comparisons of one synthetic draw with the real reference."""
+    s_est, s_util, s_det, s_det_w, s_dcr = seed.spawn(5)
+    train = ref.train
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = estimate_all(syn, cfg, s_est)
+    real = ref.fit.table.set_index("estimator")
+    est = fit.table.copy()
+    est["real_ate"] = real.loc[est["estimator"], "ate"].to_numpy()
+    est["real_std_error"] = real.loc[est["estimator"], "std_error"].to_numpy()
+    est["diff"] = est["ate"] - est["real_ate"]
+    est["rel_error"] = np.abs(est["diff"]) / np.abs(est["real_ate"]).replace(0.0, np.nan)
+    est["z"] = est["diff"] / est["real_std_error"]
+    est["ci_overlap"] = ((est["ci_lower"] <= real.loc[est["estimator"], "ci_upper"].to_numpy())
+                         & (real.loc[est["estimator"], "ci_lower"].to_numpy() <= est["ci_upper"]))
+    est["sign_agree"] = np.sign(est["ate"]) == np.sign(est["real_ate"])
+
+    cov = syn.covariate_frame
+    sub = []
+    for g, (_, real_row) in zip(ref.groups, ref.group_rows.iterrows()):
+        mask = g.mask(cov)
+        n, ate, se = _group_effect(fit.psi, mask)
+        tr = float(truth["cate"].to_numpy()[mask].mean()) if truth is not None and mask.any() else np.nan
+        sub.append({"subgroup": g.name, "n": n, "ate": ate, "std_error": se, "truth": tr,
+                    "real_n": int(real_row["real_n"]), "real_ate": real_row["real_ate"],
+                    "real_std_error": real_row["real_std_error"]})
+    sub = pd.DataFrame(sub, columns=["subgroup", "n", "ate", "std_error", "truth", "real_n",
+                                     "real_ate", "real_std_error"])
+    sub["diff"] = sub["ate"] - sub["real_ate"]
+    sub["z"] = sub["diff"] / sub["real_std_error"]
+
+    real_t, syn_t, hold_t = _table(train), _table(syn), _table(ref.holdout)
+    tstr = utility_scores(syn_t, hold_t, target=train.outcome, learners=cfg.utility_learners,
+                          encoder=ref.encoder, random_state=s_util)
+    util = pd.DataFrame({"learner": list(tstr), "tstr": list(tstr.values()),
+                         "trtr": [ref.trtr[k] for k in tstr]})
+    cols = column_distances(real_t, syn_t)
+    det = detection(real_t, syn_t, classifier=cfg.detection_classifier,
+                    n_folds=cfg.detection_folds, random_state=s_det)
+    det_w = detection(train.covariate_frame, cov, classifier=cfg.detection_classifier,
+                      n_folds=cfg.detection_folds, random_state=s_det_w)
+    priv = dcr(train.covariate_frame, cov, holdout=ref.holdout.covariate_frame, random_state=s_dcr)
+    lo, hi = OVERLAP_BOUNDS
+    first = cfg.utility_learners[0]
+    p = cfg.primary_estimator
+    run = {
+        "n_synthetic": syn.n_obs, "treated_share": float(syn.a.mean()),
+        "sate": float(truth["cate"].mean()) if truth is not None else np.nan,
+        "utility": tstr[first], "utility_trtr": ref.trtr[first],
+        "detection_auc": det_w.auc, "chi2": det_w.chi2,
+        "detection_auc_full": det.auc, "chi2_full": det.chi2,
+        "corr_diff": correlation_difference(real_t, syn_t),
+        "mean_column_distance": float(cols["distance"].mean()),
+        "max_column_distance": float(cols["distance"].max()),
+        "exact_copy_share": priv.exact_copy_share, "closer_to_train_share": priv.closer_to_train_share,
+        "membership_auc": priv.membership_auc, "dcr_median": float(np.median(priv.synthetic_to_train)),
+        "dcr_holdout_median": float(np.median(priv.holdout_to_train)),
+        "propensity_ks": _ks(fit.propensity, ref.fit.propensity),
+        "overlap": float(np.mean((fit.propensity >= lo) & (fit.propensity <= hi))),
+        "learner_rank_corr": _spearman(util["tstr"], util["trtr"]),
+        "estimator_rank_corr": _spearman(est["ate"], est["real_ate"]),
+        "worst_subgroup_z": float(np.nanmax(np.abs(sub["z"]))) if sub["z"].notna().any() else np.nan,
+        "ate_error": float(abs(est.set_index("estimator").loc[p, "diff"])),
+    }
+    return {"run": run, "estimates": est, "subgroups": sub, "utility": util, "columns": cols}
+
+
+def timed(fn: Callable, *args: Any) -> tuple[Any, float]:
+    start = time.perf_counter()
+    out = fn(*args)
+    return out, time.perf_counter() - start

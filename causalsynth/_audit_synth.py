@@ -1,0 +1,182 @@
+"""The synthesizers an audit compares: the hybrid and fully generative (joint) baselines.
+
+A *joint* baseline fits one table generator to the whole real table (W, A, Y), the way
+synthetic data is usually released, then wraps its draws as a :class:`CausalData` with the
+real roles. The *hybrid* draws W from a covariate generator and A, Y from separately fitted
+nuisance models (:class:`~causalsynth.synth.hybrid.HybridSynthesizer`).
+"""
+from __future__ import annotations
+
+import copy
+import inspect
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from ._random import RandomState, as_seed_sequence
+from .data import CausalData
+from .errors import NotFittedError, SpecError
+from .synth.covariates import make_covariate_generator
+from .synth.hybrid import HybridSynthesizer
+
+__all__ = ["SYNTHESIZERS", "DEFAULT_SYNTHESIZERS", "SynthSpec", "JointSynthesizer",
+           "resolve_synthesizers", "draw_synthetic"]
+
+#: Synthesizer names the audit knows, with what each one is.
+SYNTHESIZERS: dict[str, str] = {
+    "hybrid": "hybrid: Gaussian-copula covariates, A and Y from fitted nuisance models",
+    "hybrid-bootstrap": "hybrid with resampled real covariate rows",
+    "hybrid-ctgan": "hybrid with CTGAN covariates",
+    "hybrid-tvae": "hybrid with TVAE covariates",
+    "copula": "joint: Gaussian copula fitted to the whole (W, A, Y) table",
+    "ctgan": "joint: CTGAN fitted to the whole (W, A, Y) table",
+    "tvae": "joint: TVAE fitted to the whole (W, A, Y) table",
+    "bootstrap": "joint: real (W, A, Y) rows resampled with replacement (a copy, no privacy)",
+}
+DEFAULT_SYNTHESIZERS = ("hybrid", "copula", "ctgan", "tvae", "bootstrap")
+_DEEP = ("ctgan", "tvae")
+
+
+@dataclass(frozen=True)
+class SynthSpec:
+    """One synthesizer of an audit: its label, family and covariate/table generator."""
+
+    name: str
+    kind: Literal["hybrid", "joint"]
+    generator: str | None = None
+    instance: Any = None  # a user's HybridSynthesizer, rebuilt with a fresh seed every repeat
+
+    @property
+    def needs_deep(self) -> bool:
+        gen = self.generator if self.instance is None else self.instance.covariates
+        return isinstance(gen, str) and gen.strip().lower() in _DEEP
+
+
+def _from_name(name: str, label: str | None) -> SynthSpec:
+    key = name.strip().lower()
+    if key not in SYNTHESIZERS:
+        raise SpecError(f"unknown synthesizer {name!r}; valid names: {', '.join(SYNTHESIZERS)}. "
+                        "You can also pass a HybridSynthesizer instance.")
+    if key.startswith("hybrid"):
+        return SynthSpec(label or key, "hybrid", key.split("-", 1)[1] if "-" in key else "copula")
+    return SynthSpec(label or key, "joint", key)
+
+
+def resolve_synthesizers(synthesizers: Any) -> list[SynthSpec]:
+    """Turn names, HybridSynthesizer instances or a mapping label -> either into specs."""
+    if isinstance(synthesizers, (str, HybridSynthesizer)):
+        synthesizers = [synthesizers]
+    if isinstance(synthesizers, Mapping):
+        items = [(str(k), v) for k, v in synthesizers.items()]
+    else:
+        try:
+            items = [(None, s) for s in synthesizers]
+        except TypeError:
+            raise SpecError("synthesizers must be a name, a HybridSynthesizer, or a sequence or "
+                            f"mapping of them; got {type(synthesizers).__name__}.") from None
+    if not items:
+        raise SpecError(f"synthesizers is empty; name at least one of {', '.join(SYNTHESIZERS)}.")
+    specs = []
+    for label, s in items:
+        if isinstance(s, str):
+            specs.append(_from_name(s, label))
+        elif isinstance(s, HybridSynthesizer):
+            cov = s.covariates if isinstance(s.covariates, str) else type(s.covariates).__name__
+            specs.append(SynthSpec(label or f"hybrid[{cov}]", "hybrid", None, s))
+        else:
+            raise SpecError(f"a synthesizer must be one of the names {', '.join(SYNTHESIZERS)} or a "
+                            f"HybridSynthesizer; got {type(s).__name__}.")
+    names = [s.name for s in specs]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise SpecError(f"synthesizer labels must be unique; {dup} appear twice. Pass a mapping "
+                        "{label: synthesizer} to name them.")
+    if any(s.needs_deep for s in specs):
+        from .synth._deep import load_ctgan
+        load_ctgan()  # a clear ImportError now rather than one failed repeat after another
+    return specs
+
+
+class JointSynthesizer:
+    """A table generator fitted to the full (W, A, Y) table (the usual way to release data).
+
+    Parameters
+    ----------
+    generator : ``"copula"``, ``"ctgan"``, ``"tvae"``, ``"bootstrap"`` or a generator object
+        (see :func:`~causalsynth.synth.covariates.make_covariate_generator`).
+    generator_options : keyword arguments of a named generator (e.g. ``{"epochs": 300}``).
+    random_state : seeds the generator's fit.
+
+    The treatment is given to the generator as a 0/1 integer column and a binary outcome as
+    well; draws keep the real roles (``constant="keep"``: a synthetic column may be constant).
+    """
+
+    def __init__(self, *, generator: Any = "copula", generator_options: dict | None = None,
+                 random_state: RandomState = None) -> None:
+        self.generator = generator
+        self.generator_options = generator_options
+        self.random_state = random_state
+
+    def fit(self, data: CausalData) -> JointSynthesizer:
+        if not isinstance(data, CausalData):
+            raise SpecError(f"fit needs a CausalData; got {type(data).__name__}")
+        frame = data.frame
+        if data.outcome_type == "binary":
+            frame[data.outcome] = frame[data.outcome].astype(np.int64)
+        gen = make_covariate_generator(self.generator, **(self.generator_options or {}))
+        gen.fit(frame, random_state=as_seed_sequence(self.random_state))
+        self.generator_ = gen
+        self.template_ = data
+        return self
+
+    def sample(self, n: int, *, random_state: RandomState = None) -> CausalData:
+        """Draw ``n`` rows as a CausalData; DataError when a draw leaves an arm (nearly) empty."""
+        if not hasattr(self, "generator_"):
+            raise NotFittedError("this JointSynthesizer is not fitted yet: call fit(data) first")
+        t = self.template_
+        frame = self.generator_.sample(int(n), random_state=random_state)
+        frame = pd.DataFrame(frame).reset_index(drop=True)
+        frame[t.treatment] = np.rint(frame[t.treatment].to_numpy(dtype=float)).clip(0, 1).astype(np.int64)
+        if t.outcome_type == "binary":
+            frame[t.outcome] = np.rint(frame[t.outcome].to_numpy(dtype=float)).clip(0, 1)
+        return CausalData(frame, treatment=t.treatment, outcome=t.outcome,
+                          covariates=list(t.covariates), categorical=list(t.categorical),
+                          constant="keep")
+
+
+def _hybrid(spec: SynthSpec, seed: np.random.SeedSequence, options: dict) -> HybridSynthesizer:
+    if spec.instance is not None:
+        inst = spec.instance
+        names = [p for p in inspect.signature(type(inst).__init__).parameters if p != "self"]
+        params = {p: copy.deepcopy(getattr(inst, p)) for p in names if hasattr(inst, p)}
+        params["random_state"] = seed
+        return type(inst)(**params)
+    return HybridSynthesizer(covariates=spec.generator,
+                             covariate_options=options["deep"] if spec.generator in _DEEP else None,
+                             propensity=options["propensity"], outcome=options["outcome"],
+                             holdout=0.0, n_reference=20_000, random_state=seed)
+
+
+def draw_synthetic(spec: SynthSpec, train: CausalData, n: int, seed: np.random.SeedSequence,
+                   options: dict) -> tuple[CausalData, pd.DataFrame | None, float]:
+    """Fit ``spec`` on ``train`` with a fresh seed and draw ``n`` rows.
+
+    Returns the synthetic data, the truth frame (hybrid only, else None) and the
+    synthesizer's population ATE (NaN for joint baselines, which carry no truth).
+    """
+    fit_seed, sample_seed = seed.spawn(2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # bootstrap privacy warnings, ctgan chatter
+        if spec.kind == "hybrid":
+            synth = _hybrid(spec, fit_seed, options).fit(train)
+            sample = synth.sample(n, random_state=sample_seed)
+            return sample.data, sample.truth, float(synth.population_ate_)
+        deep = options["deep"] if spec.generator in _DEEP else None
+        joint = JointSynthesizer(generator=spec.generator, generator_options=deep,
+                                 random_state=fit_seed).fit(train)
+        # an empty or tiny arm raises DataError in CausalData: the audit records a failed repeat
+        return joint.sample(n, random_state=sample_seed), None, float("nan")

@@ -1,0 +1,551 @@
+r"""Targeted synthetic augmentation where overlap fails (private; see :mod:`causalsynth.positivity`).
+
+The construction, for the estimated propensity :math:`\hat e` (cross-fitted) and a bound
+:math:`\delta`. A unit with :math:`\hat e_i > 1-\delta` that is treated (or with
+:math:`\hat e_i < \delta` and control) is a *source*: at its covariates the other arm, the
+*missing arm*, is nearly empty. Each source gets :math:`k_i \ge 1` synthetic records in the
+missing arm, with covariates near :math:`W_i` and outcomes drawn from an outcome model that
+never saw the source's fold. Weights then split the source's unit mass:
+
+.. math::
+    \omega_i = 1 - c_i \text{ (source)},\quad \omega_t = c_i / k_i \text{ (each record)},\quad
+    c_i = 1 - \tilde e_i / \hat e_i \ \text{(above)},\ \
+    c_i = 1 - (1 - \tilde e_i)/(1 - \hat e_i)\ \text{(below)},
+
+with :math:`\tilde e_i = \operatorname{clip}(\hat e_i, \delta, 1-\delta)`. Every other row
+has weight 1, so the weights sum to :math:`n` and the weighted covariate law is the
+original one (up to the small displacement of the records from their source). At a
+selected location the treated share of the weighted data is exactly :math:`\tilde e`: a
+unit there is treated with probability :math:`\hat e` and keeps mass :math:`1-c`, so the
+treated mass is :math:`\hat e(1-c) = \tilde e` and the rest, :math:`1 - \tilde e`, is the
+real controls plus the synthetic fill-in. Weighted estimators that use :math:`\tilde e` as
+the propensity therefore target the ATE over the original covariate law; the price is that
+the fill-in share of the missing arm's mean there comes from the outcome model.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
+
+import numpy as np
+import pandas as pd
+
+from ._positivity_diagnose import (PositivityReport, check_data, check_delta, check_int,
+                                   cross_fit_propensity, diagnose)
+from ._positivity_weighted import mmd, smd_table, weighted_estimate
+from ._random import RandomState, as_seed_sequence
+from .data import main_terms
+from .errors import EstimationError, SpecError
+from .learners import resolve_learner
+from .nuisance import NuisanceFit, make_folds
+
+__all__ = ["augment_positivity", "AugmentationResult", "Generator", "Uncertainty"]
+
+Generator = Literal["local", "hybrid"]
+Uncertainty = Literal["ensemble", "none"]
+MARKER_PREFIX = "aug_"
+
+
+def check_choice(name: str, value: Any, literal: Any) -> str:
+    options = get_args(literal)
+    if value not in options:
+        raise SpecError(f"{name} must be one of {list(options)}; got {value!r}")
+    return value
+
+
+class _ArmModels:
+    """Fitted outcome model(s): ``{arm: model}`` or ``{None: pooled model}``."""
+
+    def __init__(self, data, models: dict) -> None:
+        self.data, self.models = data, models
+
+    @classmethod
+    def fit(cls, learner, data, rows: np.ndarray, seed, arm: int | None = None) -> _ArmModels:
+        """Fit on ``rows``: both arms (``arm=None``) or one arm; a pooled learner fits once."""
+        y = data.y
+        if learner.pooled:
+            return cls(data, {None: learner.fit(data, rows, y[rows], seed)})
+        arms = (0, 1) if arm is None else (arm,)
+        seeds = seed.spawn(2)
+        fitted = {}
+        for b in arms:
+            r = rows[data.a[rows] == b]
+            fitted[b] = learner.fit(data, r, y[r], seeds[b])
+        return cls(data, fitted)
+
+    def predict(self, frame: pd.DataFrame, arm: int) -> np.ndarray:
+        pooled = None in self.models
+        model = self.models[None] if pooled else self.models[arm]
+        out = model.predict_frame(frame, self.data, arm if pooled else None)
+        return np.clip(out, 0.0, 1.0) if self.data.outcome_type == "binary" else out
+
+
+def _bootstrap_rows(rows: np.ndarray, a: np.ndarray, arm: int | None, rng) -> np.ndarray:
+    if arm is not None:
+        rows = rows[a[rows] == arm]
+        return rng.choice(rows, len(rows))
+    return np.concatenate([rng.choice(r, len(r)) for r in (rows[a[rows] == 0], rows[a[rows] == 1])])
+
+
+def _allocate(scores: np.ndarray, extra: int) -> np.ndarray:
+    """Largest-remainder allocation of ``extra`` records proportional to ``scores``."""
+    if extra <= 0 or len(scores) == 0:
+        return np.zeros(len(scores), dtype=np.int64)
+    s = scores if np.sum(scores) > 0 else np.ones(len(scores))
+    quota = extra * s / np.sum(s)
+    base = np.floor(quota).astype(np.int64)
+    rest = extra - int(base.sum())
+    base[np.argsort(-(quota - base), kind="stable")[:rest]] += 1
+    return base
+
+
+def _local_covariates(W: pd.DataFrame, kinds: dict, src: np.ndarray, bandwidth: float, rng) -> pd.DataFrame:
+    out = W.iloc[src].reset_index(drop=True).copy()
+    for col, kind in kinds.items():
+        if kind not in ("continuous", "integer"):
+            continue  # binary and categorical covariates keep the source's value
+        x = W[col].to_numpy(dtype=float)
+        v = out[col].to_numpy(dtype=float) + bandwidth * np.std(x) * rng.standard_normal(len(out))
+        v = np.clip(v, x.min(), x.max())
+        out[col] = np.round(v).astype(W[col].dtype) if kind == "integer" else v
+    return out
+
+
+def _hybrid_covariates(data, src: np.ndarray, seed, chunk: int = 256) -> pd.DataFrame:
+    """Nearest unused rows of a Gaussian-copula sample (standardized design distance)."""
+    from .synth.covariates import make_covariate_generator
+    W = data.covariate_frame
+    s_fit, s_draw = seed.spawn(2)
+    gen = make_covariate_generator("copula").fit(W, random_state=s_fit)
+    pool = gen.sample(int(min(max(20 * len(src), 2000), 50_000)), random_state=s_draw)
+    X, _ = data.design_matrix()
+    scale = np.where(X.std(0) > 0, X.std(0), 1.0)
+    P = main_terms(pool, data.covariates, data.covariate_kinds)[0] / scale
+    Q = X[src] / scale
+    used = np.zeros(len(P), dtype=bool)
+    pick = np.empty(len(src), dtype=np.int64)
+    for start in range(0, len(src), chunk):
+        q = Q[start:start + chunk]
+        d2 = np.sum(q ** 2, 1)[:, None] + np.sum(P ** 2, 1)[None, :] - 2 * q @ P.T
+        for r in range(len(q)):
+            d2[r, used] = np.inf
+            j = int(np.argmin(d2[r]))
+            pick[start + r], used[j] = j, True
+            d2[:, j] = np.inf
+    return pool.iloc[pick].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class AugmentationResult:
+    r"""Original data plus targeted synthetic records, with weights that restore the original law.
+
+    Attributes
+    ----------
+    data : CausalData, the original rows (first ``n_original``) then the synthetic records.
+    original : the input CausalData.
+    added : DataFrame, one row per synthetic record: ``row`` (position in ``data``),
+        ``synthetic`` (True), ``source_index`` (position of the completed unit in
+        ``original``), ``arm`` (the missing arm filled), ``fold`` (the fold whose model
+        produced the outcome: it was trained on ``training_rows[fold]``, which excludes the
+        source), ``member`` (ensemble member, -1 = the fold's main model), ``region_id``,
+        ``region`` (rule of the diagnostic tree's leaf holding the source), ``flagged_region``,
+        ``weight``, ``pseudo_propensity``, ``source_propensity``, ``outcome_sd`` (ensemble
+        disagreement at the source), ``prediction`` (model mean before noise).
+    weights : array (n_original + n_added,), :math:`\omega`; sums to ``n_original``.
+    pseudo_propensity : array, :math:`\tilde e` for every row of ``data``.
+    mu0, mu1 : arrays, cross-fitted outcome predictions for every row of ``data``.
+    folds : array (n_original,), fold of each original row.
+    training_rows : dict fold -> original rows that fold's outcome models were fitted on.
+    original_fit : NuisanceFit of the original rows (same folds and models).
+    diagnostics : PositivityReport of the original data.
+    smd : DataFrame of standardized mean differences, augmented (and weighted) vs original.
+    mmd : dict with ``unweighted``, ``weighted`` and ``reference`` (two random halves of the
+        original) maximum mean discrepancies.
+    """
+
+    data: Any
+    original: Any
+    added: pd.DataFrame = field(repr=False)
+    weights: np.ndarray = field(repr=False)
+    pseudo_propensity: np.ndarray = field(repr=False)
+    mu0: np.ndarray = field(repr=False)
+    mu1: np.ndarray = field(repr=False)
+    folds: np.ndarray = field(repr=False)
+    training_rows: dict = field(repr=False)
+    original_fit: NuisanceFit = field(repr=False)
+    diagnostics: PositivityReport = field(repr=False)
+    smd: pd.DataFrame = field(repr=False)
+    mmd: dict
+    budget: int
+    delta: float
+    generator: str
+    uncertainty: str
+    n_candidates: int
+    outcome_learner: str
+
+    @property
+    def n_original(self) -> int:
+        return self.original.n_obs
+
+    @property
+    def n_added(self) -> int:
+        return len(self.added)
+
+    def frame(self) -> pd.DataFrame:
+        """The augmented table with marker columns ``aug_synthetic``, ``aug_weight``,
+        ``aug_pseudo_propensity``, ``aug_source_index``, ``aug_fold``, ``aug_region``."""
+        out = self.data.frame
+        n = self.n_original
+        markers = {"synthetic": np.r_[np.zeros(n, bool), np.ones(self.n_added, bool)],
+                   "weight": self.weights, "pseudo_propensity": self.pseudo_propensity,
+                   "source_index": np.r_[np.full(n, -1), self.added["source_index"].to_numpy()],
+                   "fold": np.r_[self.folds, self.added["fold"].to_numpy()],
+                   "region": np.r_[np.full(n, ""), self.added["region"].to_numpy()].astype(object)}
+        for key, values in markers.items():
+            name = MARKER_PREFIX + key
+            while name in out.columns:
+                name = "_" + name
+            out[name] = values
+        return out
+
+    def estimate(self, *, estimators=("or", "ipw", "aipw", "tmle"), level: float = 0.95,
+                 propensity_bounds=(0.01, 0.99), outcome_bounds=None):
+        r"""Weighted estimates of the ATE over the original covariate law.
+
+        Uses :math:`\tilde e`, the cross-fitted outcome predictions and the weights
+        :math:`\omega` (no refit). Standard errors treat synthetic outcomes as data, so they
+        are too small: judge precision by repeated simulation, e.g. :func:`evaluate_augmentation`.
+        """
+        from .estimators import _check_estimators, check_bounds
+        from .estimators.results import EstimateResult, EstimateRow, z_value
+        names = _check_estimators(estimators)
+        if "dml" in names:
+            raise SpecError("estimators for augmented data are or, ipw, aipw and tmle; dml has no weighted form here")
+        z_value(level)
+        lo, hi = check_bounds(propensity_bounds)
+        d = self.data
+        e = np.clip(self.pseudo_propensity, lo, hi)
+        rows = []
+        for name in names:
+            ate, se, m1, m0 = weighted_estimate(name, d.a, d.y, e, self.mu0, self.mu1, self.weights,
+                                                bounds=outcome_bounds)
+            rows.append(EstimateRow(name, ate, se, m1, m0, "weighted to the original covariate law"))
+        o = self.original
+        return EstimateResult(tuple(rows), float(level), o.n_obs, o.n_treated, o.treatment, o.outcome,
+                              o.outcome_type, self.original_fit.propensity_learner, self.outcome_learner,
+                              int(self.folds.max()) + 1,
+                              f"weighted influence function over {d.n_obs} rows ({self.n_added} synthetic; "
+                              "treated as data, so too small)", self.pseudo_propensity,
+                              int(np.sum((self.pseudo_propensity < lo) | (self.pseudo_propensity > hi))))
+
+    def summary(self) -> pd.DataFrame:
+        a = self.data.a
+        w = self.weights
+        rows = [("n_original", self.n_original), ("n_candidates", self.n_candidates),
+                ("budget", self.budget), ("n_added", self.n_added),
+                ("n_sources", int(self.added["source_index"].nunique()) if self.n_added else 0),
+                ("treated_share_original", float(self.original.a.mean())),
+                ("treated_share_augmented", float(a.mean())),
+                ("treated_share_weighted", float(np.sum(w * a) / np.sum(w))),
+                ("max_abs_smd_augmented", float(self.smd["smd_augmented"].abs().max())),
+                ("max_abs_smd_weighted", float(self.smd["smd_weighted"].abs().max())),
+                ("mmd_augmented", self.mmd["unweighted"]), ("mmd_weighted", self.mmd["weighted"]),
+                ("mmd_reference_halves", self.mmd["reference"])]
+        return pd.DataFrame(rows, columns=["metric", "value"])
+
+    def to_dict(self) -> dict:
+        from .report.render import json_safe
+        out = {r.metric: r.value for r in self.summary().itertuples()}
+        regions = (self.added.groupby("region").size().rename("n_added").reset_index()
+                   if self.n_added else pd.DataFrame(columns=["region", "n_added"]))
+        out.update(delta=self.delta, generator=self.generator, uncertainty=self.uncertainty,
+                   outcome_learner=self.outcome_learner, added_by_region=regions, smd=self.smd,
+                   estimand="ATE over the original covariate law (weighted); the unweighted "
+                            "augmented rows target the ATE over the augmented covariate law")
+        return json_safe(out)
+
+    def _lines(self) -> list[str]:
+        s = {r.metric: r.value for r in self.summary().itertuples()}
+        lines = [f"Positivity augmentation: {self.n_added} synthetic records (budget {self.budget}) "
+                 f"for {s['n_sources']} of {self.n_candidates} low-overlap units; generator "
+                 f"{self.generator}, allocation by {self.uncertainty}",
+                 f"  treated share {s['treated_share_original']:.3f} -> {s['treated_share_augmented']:.3f} "
+                 f"(weighted {s['treated_share_weighted']:.3f})",
+                 f"  covariate shift: max |SMD| {s['max_abs_smd_augmented']:.3f} unweighted, "
+                 f"{s['max_abs_smd_weighted']:.3f} weighted; MMD {s['mmd_augmented']:.4f} unweighted, "
+                 f"{s['mmd_weighted']:.4f} weighted (two halves of the original: {s['mmd_reference_halves']:.4f})",
+                 "  estimand: with .weights (AugmentationResult.estimate), the ATE over the original "
+                 "covariate law; the unweighted rows target the ATE over the augmented law"]
+        if self.n_added:
+            for region, count in self.added.groupby("region").size().items():
+                lines.append(f"  {count} records for region {region}")
+        return lines
+
+    def __str__(self) -> str:
+        return "\n".join(self._lines())
+
+    def _repr_html_(self) -> str:
+        import html
+        items = "".join(f"<li>{html.escape(s.strip())}</li>" for s in self._lines()[1:])
+        return f"<div><strong>{html.escape(self._lines()[0])}</strong><ul>{items}</ul></div>"
+
+    def plot(self, ax: Any = None) -> Any:
+        """Propensity against the tree's first split covariate: real rows and synthetic records."""
+        import matplotlib.pyplot as plt
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 3.8))
+        diag = self.diagnostics
+        diag.plot_regions(ax=ax)
+        if self.n_added and diag.covariate_name is not None:
+            X, names = main_terms(self.data.frame.iloc[self.n_original:], self.original.covariates,
+                                  self.original.covariate_kinds)
+            x = X[:, names.index(diag.covariate_name)]
+            ax.scatter(x, self.added["source_propensity"], marker="x", s=14, color="C3",
+                       label=f"synthetic (n={self.n_added})")
+            ax.legend()
+        ax.set_title("Low-overlap units and synthetic records")
+        return ax
+
+    def sections(self) -> list:
+        import matplotlib.pyplot as plt
+
+        from .report.render import Section
+        fig, ax = plt.subplots(figsize=(6.5, 4))
+        self.plot(ax=ax)
+        est = self.estimate().summary().drop(columns="note")
+        return [*self.diagnostics.sections(),
+                Section("Augmentation", "\n".join(self._lines()), self.summary(), fig),
+                Section("Covariate shift", "Standardized mean differences of the augmented data "
+                        "against the original, without and with the augmentation weights.", self.smd),
+                Section("Weighted estimates", "Estimators on the augmented data with the weights that "
+                        "restore the original covariate law; their standard errors treat synthetic "
+                        "outcomes as data and are too small.", est)]
+
+    def write_report(self, out_dir) -> dict:
+        """Markdown, HTML, JSON and PNG files in ``out_dir``."""
+        from .report.render import write_report
+        return write_report(out_dir, "Positivity augmentation", self.sections(), self.to_dict(),
+                            stem="augmentation")
+
+
+def _check_budget(budget: Any) -> int | None:
+    if budget is None:
+        return None
+    if isinstance(budget, (bool, np.bool_)) or not isinstance(budget, (int, np.integer)) or budget < 1:
+        raise SpecError(f"budget must be a positive integer (number of synthetic records) or None "
+                        f"(one per low-overlap unit); got {budget!r}")
+    return int(budget)
+
+
+def augment_positivity(
+    data,
+    *,
+    budget: int | None = None,
+    delta: float = 0.05,
+    propensity: Any = None,
+    outcome: Any = None,
+    generator: Generator = "local",
+    n_folds: int = 5,
+    uncertainty: Uncertainty = "ensemble",
+    n_models: int = 5,
+    bandwidth: float = 0.1,
+    noise: bool = True,
+    max_depth: int = 2,
+    random_state: RandomState = None,
+) -> AugmentationResult:
+    r"""Add synthetic records in the missing arm near units that lack overlap.
+
+    Parameters
+    ----------
+    data : CausalData
+    budget : int or None
+        Most synthetic records to add; None adds one per low-overlap source unit. When the
+        budget is smaller than the number of sources, the sources with the largest score go
+        first; when larger, the extra records go to the sources with the largest score,
+        proportionally (largest remainder).
+    delta : float in (0, 0.5), default 0.05
+        Units with cross-fitted propensity outside :math:`[\delta, 1-\delta]` lack overlap.
+    propensity, outcome : learner specifications (defaults: main-terms logistic and linear
+        or logistic), as in :func:`causalsynth.estimate`.
+    generator : "local" (source covariates plus Gaussian noise of ``bandwidth`` standard
+        deviations on numeric columns, clipped to the observed range; binary and categorical
+        values kept) or "hybrid" (the nearest unused rows of a Gaussian-copula sample, the
+        hybrid synthesizer's covariate generator).
+    n_folds : int >= 2, cross-fitting folds; a record completing a unit of fold k gets its
+        outcome from models fitted on the other folds only.
+    uncertainty : "ensemble" (default) scores each low-overlap unit by
+        :math:`c_i \cdot s_i`, its fill-in mass times the standard deviation of ``n_models``
+        bootstrap refits of the missing arm's outcome model at its covariates, so records go
+        where the model is least sure; records' outcomes are drawn from the ensemble members
+        in turn. "none" scores by :math:`c_i` alone and uses the fold's main model.
+    n_models : ensemble size (bootstrap refits per fold and arm).
+    bandwidth : perturbation scale of the local generator, in standard deviations.
+    noise : add Gaussian noise with the arm's residual SD to continuous outcomes (binary
+        outcomes are always Bernoulli draws).
+    max_depth : depth of the diagnostic tree that names the regions.
+    random_state : seeds folds, learners, covariates and outcome noise.
+
+    Returns
+    -------
+    AugmentationResult
+        Weighted estimators on it (:meth:`AugmentationResult.estimate`) target the ATE over
+        the original covariate law; the unweighted augmented rows target the ATE over the
+        augmented covariate law, which differs whenever the effect varies with the covariates.
+    """
+    data = check_data(data)
+    delta = check_delta(delta)
+    budget = _check_budget(budget)
+    n_folds = check_int("n_folds", n_folds, 2)
+    n_models = check_int("n_models", n_models, 2)
+    generator = check_choice("generator", generator, Generator)
+    uncertainty = check_choice("uncertainty", uncertainty, Uncertainty)
+    if not isinstance(bandwidth, (int, float)) or not 0 < bandwidth <= 5:
+        raise SpecError(f"bandwidth must be a number in (0, 5] (standard deviations); got {bandwidth!r}")
+    smallest = min(data.n_treated, data.n_control)
+    if smallest < 2 * n_folds:
+        raise SpecError(f"n_folds={n_folds} is too many for the smallest arm ({smallest} rows); use fewer folds.")
+    s_fold, s_prop, s_out, s_ens, s_gen, s_y, s_mmd = as_seed_sequence(random_state).spawn(7)
+    a, y, n = data.a, data.y, data.n_obs
+    W = data.covariate_frame
+    folds = make_folds(a, n_folds, s_fold)
+    e, p_desc = cross_fit_propensity(data, propensity, folds, s_prop)
+    diag = diagnose(data, e, delta=delta, learner=p_desc, n_folds=n_folds, max_depth=max_depth)
+    learner = resolve_learner(outcome, role="outcome", data=data)
+
+    # 1. main outcome models per fold (cross-fitted predictions for every original row)
+    models, sigma, training_rows = {}, {}, {}
+    mu0, mu1 = np.empty(n), np.empty(n)
+    for k, child in enumerate(s_out.spawn(n_folds)):
+        train, test = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
+        training_rows[k] = train
+        models[k] = _ArmModels.fit(learner, data, train, child)
+        mu0[test] = models[k].predict(W.iloc[test], 0)
+        mu1[test] = models[k].predict(W.iloc[test], 1)
+        for arm in (0, 1):
+            r = train[a[train] == arm]
+            sigma[k, arm] = float(np.std(y[r] - models[k].predict(W.iloc[r], arm), ddof=1))
+
+    # 2. low-overlap units, their missing arm and fill-in mass c
+    et = np.clip(e, delta, 1 - delta)
+    extreme = np.flatnonzero((e < delta) | (e > 1 - delta))
+    rare = np.where(e[extreme] > 1 - delta, 0, 1)
+    c = np.where(rare == 0, 1 - et[extreme] / e[extreme], 1 - (1 - et[extreme]) / (1 - e[extreme]))
+    eligible = a[extreme] != rare
+
+    # 3. ensemble disagreement of the missing arm's model at each low-overlap unit
+    members: dict = {}
+    spread = np.full(len(extreme), np.nan)
+    if uncertainty == "ensemble" and len(extreme):
+        ens_seeds = s_ens.spawn(n_folds)
+        for k in range(n_folds):
+            here = np.flatnonzero(folds[extreme] == k)
+            for arm in np.unique(rare[here]):
+                idx = here[rare[here] == arm]
+                arm_seeds = ens_seeds[k].spawn(2)[int(arm)].spawn(n_models)
+                fitted, preds = [], []
+                for b, sb in enumerate(arm_seeds):
+                    rows = _bootstrap_rows(training_rows[k], a, None if learner.pooled else int(arm),
+                                           np.random.default_rng(sb))
+                    try:
+                        m = _ArmModels.fit(learner, data, rows, sb, int(arm))
+                    except EstimationError:
+                        continue
+                    fitted.append(m)
+                    preds.append(m.predict(W.iloc[extreme[idx]], int(arm)))
+                members[k, int(arm)] = fitted
+                spread[idx] = np.std(np.array(preds), axis=0, ddof=1) if len(preds) > 1 else 0.0
+    score = c * (spread if uncertainty == "ensemble" else 1.0)
+    score = np.nan_to_num(score, nan=0.0)
+
+    # 4. selection under the budget and allocation of extra records
+    n_eligible = int(eligible.sum())
+    budget_used = n_eligible if budget is None else budget
+    n_sources = min(budget_used, n_eligible)
+    order = np.argsort(-score, kind="stable")
+    selected = np.zeros(len(extreme), dtype=bool)
+    if n_sources:
+        cut = int(np.searchsorted(np.cumsum(eligible[order]), n_sources)) + 1
+        selected[order[:cut]] = True
+    is_source = selected & eligible
+    src_pos = np.flatnonzero(is_source)
+    src_pos = src_pos[np.argsort(-score[src_pos], kind="stable")]
+    counts = 1 + _allocate(score[src_pos], budget_used - n_sources) if n_sources else np.zeros(0, np.int64)
+
+    # 5. covariates, outcomes and weights of the records
+    pseudo = e.copy()
+    pseudo[extreme[selected]] = et[extreme[selected]]
+    weights = np.ones(n)
+    weights[extreme[src_pos]] = 1 - c[src_pos]
+    rec_pos = np.repeat(src_pos, counts)  # position among `extreme`
+    src = extreme[rec_pos]  # original row of each record's source
+    m_total = len(src)
+    rng_gen, rng_y = np.random.default_rng(s_gen), np.random.default_rng(s_y)
+    if m_total:
+        Wt = (_local_covariates(W, data.covariate_kinds, src, float(bandwidth), rng_gen)
+              if generator == "local" else _hybrid_covariates(data, src, s_gen))
+    else:
+        Wt = W.iloc[:0].copy()
+    rec_fold = folds[src]
+    rec_arm = rare[rec_pos]
+    rec_member = np.full(m_total, -1)
+    pred = np.empty(m_total)
+    rec_mu0, rec_mu1 = np.empty(m_total), np.empty(m_total)
+    offsets = rng_y.integers(0, n_models, size=len(src_pos))
+    within = np.concatenate([np.arange(k) for k in counts]) if m_total else np.zeros(0, np.int64)
+    start = np.repeat(offsets, counts) if m_total else np.zeros(0, np.int64)
+    for k in range(n_folds):
+        for arm in (0, 1):
+            idx = np.flatnonzero((rec_fold == k) & (rec_arm == arm))
+            if not len(idx):
+                continue
+            frame = Wt.iloc[idx]
+            rec_mu0[idx], rec_mu1[idx] = models[k].predict(frame, 0), models[k].predict(frame, 1)
+            ens = members.get((k, arm), [])
+            if ens:
+                rec_member[idx] = (start[idx] + within[idx]) % len(ens)
+                for b in np.unique(rec_member[idx]):
+                    j = idx[rec_member[idx] == b]
+                    pred[j] = ens[b].predict(Wt.iloc[j], arm)
+            else:
+                pred[idx] = rec_mu0[idx] if arm == 0 else rec_mu1[idx]
+    sd = np.array([sigma[k, arm] for k, arm in zip(rec_fold, rec_arm)]) if m_total else np.zeros(0)
+    if data.outcome_type == "binary":
+        y_rec = (rng_y.random(m_total) < pred).astype(float)
+    else:
+        y_rec = pred + (sd * rng_y.standard_normal(m_total) if noise else 0.0)
+    rec_weight = np.repeat(c[src_pos] / counts, counts) if m_total else np.zeros(0)
+
+    rec_frame = Wt.copy()
+    rec_frame.insert(0, data.outcome, y_rec)
+    rec_frame.insert(0, data.treatment, rec_arm.astype(np.int64))
+    aug = data.with_frame(pd.concat([data.frame, rec_frame], ignore_index=True)) if m_total else data
+    leaves = diag.leaves.set_index("region_id")
+    region_id = diag.leaf[src]
+    added = pd.DataFrame({
+        "row": np.arange(n, n + m_total), "synthetic": True, "source_index": src, "arm": rec_arm,
+        "fold": rec_fold, "member": rec_member, "region_id": region_id,
+        "region": leaves.loc[region_id, "rule"].to_numpy() if m_total else [],
+        "flagged_region": leaves.loc[region_id, "flagged"].to_numpy() if m_total else [],
+        "weight": rec_weight, "pseudo_propensity": et[src], "source_propensity": e[src],
+        "outcome_sd": spread[rec_pos], "prediction": pred})
+    all_w = np.r_[weights, rec_weight]
+    all_pseudo = np.r_[pseudo, et[src]]
+
+    # 6. covariate shift of the augmented data
+    X, names = data.design_matrix()
+    Xt = main_terms(Wt, data.covariates, data.covariate_kinds)[0] if m_total else X[:0]
+    Xa = np.vstack([X, Xt])
+    smd = smd_table(X, Xa, names, all_w)
+    scale = X.std(0)
+    p_orig = np.r_[np.ones(n), np.zeros(m_total)]
+    rng_m = np.random.default_rng(s_mmd)
+    unweighted, bw = mmd(Xa, p_orig, np.ones(n + m_total), scale=scale, rng=rng_m)
+    weighted, _ = mmd(Xa, p_orig, all_w, scale=scale, rng=rng_m, bandwidth=bw)
+    half = rng_m.permutation(n) < n // 2
+    reference, _ = mmd(X, half.astype(float), (~half).astype(float), scale=scale, rng=rng_m, bandwidth=bw)
+    fit = NuisanceFit(e, mu0, mu1, folds, n_folds, None, p_desc, learner.description)
+    return AugmentationResult(aug, data, added, all_w, all_pseudo, np.r_[mu0, rec_mu0],
+                              np.r_[mu1, rec_mu1], folds, training_rows, fit, diag, smd,
+                              {"unweighted": unweighted, "weighted": weighted, "reference": reference},
+                              int(budget_used), delta, generator, uncertainty, n_eligible,
+                              learner.description)

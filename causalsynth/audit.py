@@ -1,0 +1,208 @@
+r"""ATE preservation audit: does a synthetic copy of the data keep the treatment effect?
+
+Predictive utility and fidelity scores can look excellent while the average treatment effect
+(ATE) of the synthetic data is wrong: a generator that models the joint law of (W, A, Y)
+learns the treatment contrast :math:`\mu_1(W) - \mu_0(W)` only through the rows where both
+arms occur (a prediction loss weighs the contrast by the overlap :math:`e(W)\{1-e(W)\}`),
+while the bulk of its likelihood is spent on :math:`W \to A` and :math:`W \to Y`. The hybrid
+synthesizer keeps the contrast by drawing A and Y from separately fitted nuisance models.
+:func:`audit` shows both kinds side by side:
+
+1. the real rows are split once (seeded, within each arm) into a training part, which every
+   synthesizer and the real reference see, and a holdout, used only as the test set of
+   train-on-synthetic-test-on-real (TSTR) utility and as the DCR baseline;
+2. each synthesizer is fitted ``n_repeats`` times with fresh seeds and draws ``n_synthetic``
+   rows each time; a draw that cannot be analysed (an empty arm, a failed fit) is recorded
+   as a failed repeat;
+3. on every draw: the ATE of each estimator against the same estimator on the real training
+   rows (difference, relative error, difference in real standard errors, interval overlap,
+   sign); TSTR against TRTR utility of several outcome learners; per-column distances, the
+   correlation difference, detection AUC and the chi-squared divergence
+   (:mod:`causalsynth.fidelity`); distance to closest record (:mod:`causalsynth.privacy`);
+   the synthetic propensity distribution and overlap against the real; subgroup effects;
+   the rank agreement of learners and of estimators.
+
+Example
+-------
+>>> from causalsynth.audit import audit
+>>> from causalsynth.datasets import load_nhefs
+>>> result = audit(load_nhefs(), synthesizers=["hybrid", "copula"], n_repeats=3,
+...                random_state=0)                                        # doctest: +SKIP
+>>> result.summary()                                                      # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._audit_result import AuditResult
+from ._audit_run import AuditConfig, make_reference, run_repeat
+from ._audit_synth import DEFAULT_SYNTHESIZERS, SYNTHESIZERS, JointSynthesizer, draw_synthetic, \
+    resolve_synthesizers
+from ._random import RandomState, as_seed_sequence
+from .data import CausalData
+from .errors import CausalSynthError, CausalSynthWarning, SpecError
+from .progress import progress as _progress
+
+__all__ = ["audit", "AuditResult", "SYNTHESIZERS", "DEFAULT_SYNTHESIZERS", "JointSynthesizer"]
+
+
+def _child(ss: np.random.SeedSequence, label: str) -> np.random.SeedSequence:
+    """A child stream keyed by ``label``: adding or reordering synthesizers changes no other."""
+    return np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, 0xA0D17, zlib.crc32(label.encode())),
+                                  pool_size=ss.pool_size)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
+
+
+def audit(
+    data: CausalData,
+    *,
+    synthesizers: Any = DEFAULT_SYNTHESIZERS,
+    estimators: Any = ("or", "ipw", "aipw", "tmle"),
+    n_synthetic: int | None = None,
+    n_repeats: int = 5,
+    propensity: Any = None,
+    outcome: Any = None,
+    n_folds: int | None = None,
+    subgroups: Any = None,
+    utility_learners: Any = ("gbm", "linear", "forest", "knn"),
+    detection_classifier: Any = "gbm",
+    detection_folds: int = 5,
+    holdout: float = 0.2,
+    epochs: int = 300,
+    generator_options: dict | None = None,
+    level: float = 0.95,
+    propensity_bounds: tuple[float, float] = (0.01, 0.99),
+    progress: bool | None = None,
+    random_state: RandomState = None,
+) -> AuditResult:
+    """Audit whether synthetic copies of ``data`` keep its average treatment effect.
+
+    Parameters
+    ----------
+    data : CausalData
+        The real data.
+    synthesizers : names from :data:`SYNTHESIZERS` (``"hybrid"``, ``"hybrid-bootstrap"``,
+        ``"hybrid-ctgan"``, ``"hybrid-tvae"``, ``"copula"``, ``"ctgan"``, ``"tvae"``,
+        ``"bootstrap"``), :class:`~causalsynth.synth.hybrid.HybridSynthesizer` instances
+        (rebuilt with a fresh seed every repeat), or a mapping label -> either.
+        Default: hybrid, copula, ctgan, tvae, bootstrap.
+    estimators : ATE estimators (:data:`causalsynth.ESTIMATORS`); the primary one, used by
+        :meth:`AuditResult.summary` and the plots, is ``"aipw"`` when present.
+    n_synthetic : rows per synthetic draw (default: as many as the real training rows).
+    n_repeats : fits and draws per synthesizer (default 5), giving every figure a spread.
+    propensity, outcome, n_folds : nuisance learners (as in :func:`causalsynth.estimate`) used
+        for every estimate, real and synthetic, and by the named hybrid synthesizers.
+    subgroups : None (quartiles of each numeric covariate with at least five values), a list
+        of covariates (levels of categorical ones, quartiles of numeric ones) or a mapping
+        name -> callable(frame) -> bool array or a pandas query string such as ``"age > 50"``.
+    utility_learners : outcome learners for TSTR/TRTR utility (:data:`causalsynth.fidelity.
+        UTILITY_LEARNERS`); the first is the one :meth:`AuditResult.summary` reports.
+    detection_classifier, detection_folds : real-versus-synthetic classifier and its folds.
+    holdout : share of real rows (within each arm) kept apart for TSTR and the DCR baseline.
+    epochs : training epochs of CTGAN and TVAE (default 300); ``generator_options`` adds
+        other keyword arguments of those generators (e.g. ``{"batch_size": 100}``).
+    level : confidence level of every interval.
+    propensity_bounds : propensities are clipped to this range inside the estimators.
+    progress : show a progress bar over the fits (default: when stderr is a terminal).
+    random_state : seeds the split, every fit and draw and every metric. Each synthesizer
+        draws from a stream keyed by its label, so adding one leaves the others unchanged.
+
+    Returns
+    -------
+    AuditResult
+
+    Raises
+    ------
+    SpecError
+        An unknown synthesizer (the message lists the valid names), estimator or learner, or
+        an option out of range.
+    ImportError
+        A deep generator (CTGAN/TVAE) is asked for but ``ctgan`` is not installed.
+    """
+    if not isinstance(data, CausalData):
+        raise SpecError(f"data must be a CausalData; got {type(data).__name__}. Build one with "
+                        "causalsynth.CausalData(frame, treatment=..., outcome=...).")
+    cfg = AuditConfig(estimators=estimators, propensity=propensity, outcome=outcome,
+                      n_folds=n_folds, n_synthetic=n_synthetic, n_repeats=n_repeats,
+                      holdout=holdout, utility_learners=utility_learners,
+                      detection_classifier=detection_classifier, detection_folds=detection_folds,
+                      epochs=epochs, generator_options=dict(generator_options or {}), level=level,
+                      propensity_bounds=propensity_bounds)
+    specs = resolve_synthesizers(synthesizers)
+    ss = as_seed_sequence(random_state)
+    ref = make_reference(data, cfg, subgroups, _child(ss, "reference"))
+    n_syn = cfg.n_synthetic or ref.train.n_obs
+
+    tasks = [(spec, r, seed) for spec in specs
+             for r, seed in enumerate(_child(ss, spec.name).spawn(cfg.n_repeats))]
+    runs, details = [], {k: [] for k in ("estimates", "subgroups", "utility", "columns")}
+    import time
+    for spec, r, seed in _progress(tasks, desc="audit: fitting synthesizers", total=len(tasks),
+                                   show=progress):
+        draw_seed, compare_seed = seed.spawn(2)
+        start = time.perf_counter()
+        row = {"synthesizer": spec.name, "kind": spec.kind, "repeat": r, "status": "ok", "error": ""}
+        try:
+            syn, truth, pate = draw_synthetic(spec, ref.train, n_syn, draw_seed, cfg.synth_options)
+            out = run_repeat(syn, truth, ref, cfg, compare_seed)
+        except SpecError:
+            raise  # a configuration problem repeats identically: report it, do not record it
+        except (CausalSynthError, ValueError, RuntimeError, np.linalg.LinAlgError) as exc:
+            row.update(status="failed", error=_one_line(exc))
+        else:
+            row.update(population_ate=pate, **out["run"])
+            for key, frame in (("estimates", out["estimates"]), ("subgroups", out["subgroups"]),
+                               ("utility", out["utility"]), ("columns", out["columns"])):
+                details[key].append(frame.assign(synthesizer=spec.name, repeat=r))
+        row["seconds"] = time.perf_counter() - start
+        runs.append(row)
+
+    runs = pd.DataFrame(runs)
+    for col in ("utility", "utility_trtr", "ate_error"):  # present even when every repeat failed
+        if col not in runs:
+            runs[col] = np.nan
+    if (runs["status"] != "ok").all():
+        import warnings
+        warnings.warn("every repeat of every synthesizer failed; see result.failures()",
+                      CausalSynthWarning, stacklevel=2)
+
+    def stack(key: str, columns: list[str]) -> pd.DataFrame:
+        frames = details[key]
+        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+        front = ["synthesizer", "repeat"]
+        return frame[front + [c for c in frame.columns if c not in front]]
+
+    real = ref.fit.table.assign(ate_all_rows=[ref.ate_all_rows[e] for e in cfg.estimators])
+    from .learners import resolve_learner
+    settings = {
+        "treatment": data.treatment, "outcome": data.outcome, "outcome_type": data.outcome_type,
+        "n_obs": data.n_obs, "n_train": ref.train.n_obs, "n_holdout": ref.holdout.n_obs,
+        "n_synthetic": n_syn, "n_repeats": cfg.n_repeats, "holdout": float(cfg.holdout),
+        "estimators": list(cfg.estimators), "utility_learners": list(cfg.utility_learners),
+        "utility_metric": "auc" if data.outcome_type == "binary" else "r2",
+        "detection_classifier": str(cfg.detection_classifier), "epochs": cfg.epochs,
+        "propensity_learner": resolve_learner(cfg.propensity, role="propensity", data=data).description,
+        "outcome_learner": resolve_learner(cfg.outcome, role="outcome", data=data).description,
+        "synthesizers": {s.name: SYNTHESIZERS.get(s.name, f"user HybridSynthesizer ({s.name})")
+                         for s in specs},
+        "subgroups": [g.name for g in ref.groups],
+    }
+    return AuditResult(
+        synthesizers=tuple(s.name for s in specs), kinds={s.name: s.kind for s in specs},
+        estimators=cfg.estimators, primary_estimator=cfg.primary_estimator, level=float(cfg.level),
+        real=real, runs=runs,
+        estimates=stack("estimates", ["estimator", "ate", "diff", "z", "rel_error", "ci_overlap",
+                                      "sign_agree", "std_error", "ci_lower", "ci_upper"]),
+        subgroup_estimates=stack("subgroups", ["subgroup", "n", "ate", "std_error", "truth",
+                                               "real_n", "real_ate", "real_std_error", "diff", "z"]),
+        utility_scores=stack("utility", ["learner", "tstr", "trtr"]),
+        column_scores=stack("columns", ["column", "metric", "distance"]),
+        baseline=ref.baseline, settings=settings)
