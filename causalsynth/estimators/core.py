@@ -15,9 +15,10 @@ from which the standard error is :math:`\sqrt{\sum_i \phi_i^2} / n`.
   estimated propensities (Hernan & Robins, What If, ch. 12).
 * ``aipw``: augmented IPW (Robins, Rotnitzky & Zhao 1994), efficient influence function.
 * ``tmle``: targeted maximum likelihood (van der Laan & Rubin 2006); the outcome is scaled
-  to [0, 1] by its bounds, the initial predictions are fluctuated along the clever covariate
-  :math:`H = A/e - (1-A)/(1-e)` by a logistic regression with offset (Gruber & van der Laan
-  2010), and the standard error comes from the efficient influence function at the update.
+  to [0, 1] by its bounds, the initial predictions are fluctuated along the clever covariates
+  :math:`H_1 = A/e` and :math:`H_0 = (1-A)/(1-e)` by a logistic regression with offset
+  (Gruber & van der Laan 2010), one parameter per arm so both arm means are targeted, and
+  the standard error comes from the efficient influence function at the update.
 """
 from __future__ import annotations
 
@@ -104,17 +105,26 @@ def _fluctuate(ys, off, h, max_iter: int = 50) -> float:
 
 def tmle_estimate(a, y, e, mu0, mu1, bounds: tuple[float, float] | None = None,
                   q_clip: float = 1e-5, **_) -> ArmEstimate:
+    """TMLE with one fluctuation parameter per arm.
+
+    The clever covariates :math:`H_1 = A/e` and :math:`H_0 = (1-A)/(1-e)` enter one logistic
+    regression with offset; as their supports are disjoint, it splits into one
+    one-dimensional fit per arm. Each arm's score equation then holds, so the targeted arm
+    means ``mu1`` and ``mu0`` (not only their difference) are doubly robust, as in the
+    ``tmle`` R package (Gruber & van der Laan 2012).
+    """
     lo, hi = (float(np.min(y)), float(np.max(y))) if bounds is None else bounds
     span = hi - lo if hi > lo else 1.0
     ys = np.clip((y - lo) / span, 0.0, 1.0)
     q1 = np.clip((mu1 - lo) / span, q_clip, 1 - q_clip)
     q0 = np.clip((mu0 - lo) / span, q_clip, 1 - q_clip)
-    qa = np.where(a == 1, q1, q0)
+    t1, t0 = a == 1, a == 0
+    eps1 = _fluctuate(ys[t1], logit(q1[t1]), 1.0 / e[t1])
+    eps0 = _fluctuate(ys[t0], logit(q0[t0]), 1.0 / (1 - e[t0]))
+    q1s = expit(logit(q1) + eps1 / e)
+    q0s = expit(logit(q0) + eps0 / (1 - e))
+    qas = np.where(t1, q1s, q0s)
     h = a / e - (1 - a) / (1 - e)
-    eps = _fluctuate(ys, logit(qa), h)
-    q1s = expit(logit(q1) + eps / e)
-    q0s = expit(logit(q0) - eps / (1 - e))
-    qas = np.where(a == 1, q1s, q0s)
     psi_s = float(np.mean(q1s - q0s))
     infl = span * (h * (ys - qas) + (q1s - q0s) - psi_s)
     return ArmEstimate(psi_s * span, lo + span * float(q1s.mean()), lo + span * float(q0s.mean()),
