@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PIP) install --quiet --upgrade pip
 	# The CPU build of torch first: a plain `torch` requirement pulls a multi-GB CUDA build.
 	$(PIP) install --quiet "$(TORCH_CPU)"
-	$(PIP) install --quiet -e ".[all,dev]"
+	$(PIP) install --quiet -e ".[all,dev,bench]"
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -80,7 +80,7 @@ def zepid_four(frame, covs, gbm: bool):
                 est.exposure_model(rhs, gbc, bound=0.01)
                 est.outcome_model(f"a + {rhs}", gbr)
                 est.fit(n_splits=5, n_partitions=1, random_state=0)
-                out[name] = float(est.ate)
+                out[name] = float(est.ace)
     return out
 
 

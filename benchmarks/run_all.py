@@ -1,0 +1,111 @@
+"""Run every benchmark, record the results, and check ratio bounds (quick mode).
+
+    python benchmarks/run_all.py            # full: every workload at full size (about 20 min)
+    python benchmarks/run_all.py --quick    # small sizes, a few minutes; --check enforces the bounds
+
+Each benchmark runs in its own process and writes benchmarks/results/<name>.json. The full
+run also rewrites the generated table in benchmarks/README.md (between the
+``<!-- generated -->`` markers). ``--check`` fails (exit 1) if a ratio measured in this run
+passes its bound in BOUNDS: bounds are on ratios between two timings taken in the same run,
+never on absolute times.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+
+#: (script, extra args, result name)
+BENCHES = [
+    ("bench_estimate.py", [], "estimate"),
+    ("bench_simulate.py", [], "simulate_glm"),
+    ("bench_simulate.py", ["--gbm"], "simulate_gbm"),
+    ("bench_dcr.py", [], "dcr"),
+    ("bench_sample.py", [], "sample"),
+    ("bench_memory.py", [], "memory"),
+    ("bench_scaleout.py", [], "scaleout"),
+    ("bench_scaling.py", [], "scaling"),
+]
+QUICK_SKIP = {"simulate_gbm", "scaling"}  # too slow for CI's quick mode; no ratio bound
+
+#: Bounds checked in quick mode: (result, key, "min"|"max", bound, why).
+BOUNDS = [
+    ("estimate", "ours_over_floor", "max", 2.0, "estimate() costs at most 2x its nuisance fits"),
+    ("estimate", "speedup_vs_causallib", "min", 1.5, "shared nuisance fit beats refitting per estimator"),
+    ("simulate_glm", "speedup_simulate_vs_zepid", "min", 15.0, "target 30x at full size; half in quick mode"),
+    ("simulate_glm", "speedup_estimate_vs_zepid", "min", 10.0, "target 20x at full size; half in quick mode"),
+    ("simulate_glm", "simulate_over_floor", "max", 1.6, "harness overhead over the nuisance fits"),
+    ("simulate_glm", "max_abs_ate_difference", "max", 5e-3, "same estimates as zepid"),
+    ("dcr", "ours_over_floor", "max", 1.6, "DCR within 1.5x of the matmul + running-min floor"),
+    ("memory", "checks.simulate_memory_flat", "eq", True, "simulation memory flat in replicates"),
+    ("memory", "checks.dcr_under_1gb", "eq", True, "DCR memory bounded by the chunk"),
+    ("scaleout", "identical", "eq", True, "same replicates on serial, joblib and dask"),
+]
+
+
+def _get(doc: dict, key: str):
+    for part in key.split("."):
+        doc = doc[part]
+    return doc
+
+
+def check(quick: bool) -> list[str]:
+    failures = []
+    suffix = "_quick" if quick else ""
+    for name, key, kind, bound, why in BOUNDS:
+        path = RESULTS / f"{name}{suffix}.json"
+        if not path.exists():
+            failures.append(f"{name}: no result file {path.name}")
+            continue
+        value = _get(json.loads(path.read_text()), key)
+        ok = (value >= bound if kind == "min" else value <= bound if kind == "max" else value == bound)
+        status = "ok " if ok else "FAIL"
+        print(f"  [{status}] {name}.{key} = {value!r} ({kind} {bound!r}): {why}")
+        if not ok:
+            failures.append(f"{name}.{key} = {value!r} violates {kind} {bound!r} ({why})")
+    return failures
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--check", action="store_true", help="enforce the ratio bounds")
+    parser.add_argument("--only", nargs="*", help="result names to run")
+    args = parser.parse_args(argv)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "2"),
+           "CAUSALSYNTH_PROGRESS": "0"}
+    t_all = time.perf_counter()
+    for script, extra, name in BENCHES:
+        if args.only and name not in args.only:
+            continue
+        if args.quick and name in QUICK_SKIP:
+            continue
+        cmd = [sys.executable, str(HERE / script), *extra] + (["--quick"] if args.quick else [])
+        print(f"== {name}: {' '.join(cmd[1:])}", flush=True)
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, env=env, text=True, capture_output=True)
+        print("\n".join(line for line in proc.stdout.splitlines() if line.strip()))
+        if proc.returncode != 0:
+            print(proc.stderr[-3000:])
+            print(f"== {name} FAILED (exit {proc.returncode})")
+            return 1
+        print(f"== {name} done in {time.perf_counter() - t0:.0f} s", flush=True)
+    print(f"all benchmarks done in {time.perf_counter() - t_all:.0f} s")
+    if args.check:
+        print("ratio bounds:")
+        failures = check(args.quick)
+        if failures:
+            print("\n".join(["REGRESSIONS:"] + failures))
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
