@@ -34,8 +34,9 @@ class AuditResult:
         training rows; ``ate_all_rows`` on every real row).
     runs : per (synthesizer, repeat): status, error, seconds and the scalar metrics.
     estimates, subgroup_estimates, utility_scores, column_scores : the tidy detail tables.
-    baseline : the same fidelity metrics for the real holdout against the real training rows
-        (the noise floor: what a perfect synthesizer would score).
+    baseline : the same fidelity metrics for two random halves of the real training rows (the
+        noise floor: about what a synthesizer drawing fresh rows from the real law would score),
+        the real overlap and treated share, and the TRTR utility of every learner.
     settings : sizes, roles, learners and options of the audit.
     """
 
@@ -75,7 +76,7 @@ class AuditResult:
         est = est[est["estimator"] == self.primary_estimator]
         runs = self.runs
         z = z_value(self.level)
-        metrics = ["utility", "utility_trtr", "detection_auc", "chi2", "detection_auc_full",
+        metrics = ["utility", "detection_auc", "chi2", "detection_auc_full",
                    "chi2_full", "corr_diff", "max_column_distance", "exact_copy_share",
                    "closer_to_train_share", "membership_auc", "dcr_median", "propensity_ks",
                    "overlap", "treated_share", "learner_rank_corr", "estimator_rank_corr",
@@ -94,7 +95,10 @@ class AuditResult:
                    "rel_error": e["rel_error"].mean(), "z_error": e["z"].abs().mean(),
                    "ci_overlap": e["ci_overlap"].mean(), "sign_agree": e["sign_agree"].mean()}
             row["ate_preserved"] = bool(row["z_error"] < z) if len(e) else False
-            row.update({m: ok[m].mean() for m in metrics})
+            for m in metrics:
+                row[m] = ok[m].mean() if m in ok else np.nan
+                if m == "utility":
+                    row["utility_trtr"] = self.baseline["utility_trtr"]
             rows.append(row)
         return pd.DataFrame(rows)
 
@@ -112,9 +116,8 @@ class AuditResult:
         out["abs_error"] = g["diff"].apply(lambda d: d.abs().mean()).to_numpy()
         out["abs_error_se"] = g["diff"].apply(lambda d: _se(d.abs())).to_numpy()
         out["rmse"] = g["diff"].apply(lambda d: float(np.sqrt(np.mean(d ** 2)))).to_numpy()
-        for c in ("ate", "std_error", "ci_lower", "ci_upper"):
-            out.insert(2 + ("ate", "std_error", "ci_lower", "ci_upper").index(c), f"real_{c}",
-                       real.loc[out["estimator"], c].to_numpy())
+        for j, c in enumerate(("ate", "std_error", "ci_lower", "ci_upper")):
+            out.insert(2 + j, f"real_{c}", real.loc[out["estimator"], c].to_numpy())
         return self._order(out)
 
     def subgroups(self) -> pd.DataFrame:
@@ -143,6 +146,16 @@ class AuditResult:
             estimator_rank_corr_sd=("estimator_rank_corr", "std"), n=("repeat", "size")).reset_index()
         return self._order(out)
 
+    def column_fidelity(self) -> pd.DataFrame:
+        """Per column (rows) and synthesizer (columns): the mean marginal distance over repeats
+        (KS for numeric columns, total variation for categorical and binary ones)."""
+        cols = self._ok(self.column_scores)
+        if not len(cols):
+            return pd.DataFrame(columns=["column", "metric"])
+        out = cols.pivot_table(index=["column", "metric"], columns="synthesizer", values="distance",
+                               aggfunc="mean", sort=False)
+        return out.reindex(columns=[s for s in self.synthesizers if s in out.columns]).reset_index()
+
     def failures(self) -> pd.DataFrame:
         """The repeats that failed, with the reason."""
         return self.runs.loc[self.runs["status"] != "ok", ["synthesizer", "repeat", "error"]]
@@ -168,7 +181,7 @@ class AuditResult:
                  f"{s['n_synthetic']} synthetic rows",
                  f"real {self.primary_estimator}: {real['ate']:.4f} (SE {real['std_error']:.4f}); "
                  f"utility = TSTR {s['utility_metric']} of {s['utility_learners'][0]} "
-                 f"(TRTR {self.runs['utility_trtr'].dropna().iloc[0] if self.runs['utility_trtr'].notna().any() else float('nan'):.3f})",
+                 f"(TRTR {self.baseline['utility_trtr']:.3f})",
                  table.to_string(index=False, float_format=lambda v: f"{v:.4g}")]
         fails = self.failures()
         if len(fails):
@@ -232,14 +245,12 @@ class AuditResult:
             p = pts[pts["synthesizer"] == name]
             ax.scatter(p["utility"], p["z"].abs(), marker=markers[i % len(markers)], s=36,
                        label=name, color=f"C{i}", alpha=0.8)
-        trtr = self.runs["utility_trtr"].dropna()
-        if len(trtr):
-            ax.axvline(trtr.iloc[0], color="k", ls=":", lw=1, label="train on real")
+        ax.axvline(self.baseline["utility_trtr"], color="k", ls=":", lw=1, label="train on real")
         ax.axhline(z_value(self.level), color="C3", ls="--", lw=1,
                    label=f"outside real {100 * self.level:g}% CI")
         ax.set_xlabel(f"utility: TSTR {self.settings['utility_metric']} ({self.settings['utility_learners'][0]})")
         ax.set_ylabel(f"|ATE error| in real SEs ({estimator})")
-        ax.set_yscale("symlog", linthresh=1.0)
+        ax.set_ylim(bottom=0)
         ax.set_title("Predictive utility against ATE error")
         ax.legend(fontsize=8, loc="best")
         return ax

@@ -13,7 +13,6 @@ doubly robust group-average effect of Semenova & Chernozhukov 2021, Econometrics
 """
 from __future__ import annotations
 
-import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,8 +22,9 @@ import numpy as np
 import pandas as pd
 
 from .data import CausalData
-from .errors import SpecError
-from .estimators import ESTIMATORS, check_bounds, estimate, estimate_from_nuisance
+from .errors import PositivityWarning, SpecError
+from .estimators import (ESTIMATORS, check_bounds, estimate, estimate_from_nuisance,
+                         positivity_message)
 from .estimators.results import z_value
 from .fidelity import (DETECTION_CLASSIFIERS, check_learners, column_distances,
                        correlation_difference, detection, utility_scores)
@@ -32,10 +32,19 @@ from .nuisance import fit_nuisance
 from .privacy import MixedEncoder, dcr
 
 __all__ = ["AuditConfig", "Subgroup", "Reference", "resolve_subgroups", "make_reference",
-           "run_repeat", "OVERLAP_BOUNDS"]
+           "run_repeat", "OVERLAP_BOUNDS", "RUN_METRICS"]
 
 #: Propensity range counted as overlap (Crump, Hotz, Imbens & Mitnik 2009, Biometrika 96:187).
 OVERLAP_BOUNDS = (0.1, 0.9)
+#: Smallest default (quartile) subgroup kept, in real training rows.
+MIN_DEFAULT_GROUP = 20
+#: The scalar metrics :func:`run_repeat` reports for one draw (columns of ``AuditResult.runs``).
+RUN_METRICS = (
+    "n_synthetic", "treated_share", "sate", "utility", "utility_trtr", "detection_auc", "chi2",
+    "detection_auc_full", "chi2_full", "corr_diff", "mean_column_distance", "max_column_distance",
+    "exact_copy_share", "closer_to_train_share", "membership_auc", "dcr_median",
+    "dcr_holdout_median", "propensity_ks", "overlap", "learner_rank_corr", "estimator_rank_corr",
+    "worst_subgroup_z", "ate_error")
 
 
 def _positive_int(name: str, value: Any, low: int) -> int:
@@ -55,7 +64,7 @@ class AuditConfig:
     n_synthetic: int | None = None
     n_repeats: int = 5
     holdout: float = 0.2
-    utility_learners: tuple[str, ...] = ("gbm", "linear", "forest", "knn")
+    utility_learners: tuple[str, ...] = ("linear", "gbm", "forest", "knn")
     detection_classifier: Any = "gbm"
     detection_folds: int = 5
     epochs: int = 300
@@ -130,10 +139,14 @@ def _numeric_groups(col: str, values: np.ndarray) -> list[Subgroup]:
 
 
 def _level_groups(col: str, series: pd.Series) -> list[Subgroup]:
+    def rule_for(level: str) -> Callable[[pd.DataFrame], np.ndarray]:
+        return lambda f: f[col].astype(object).astype(str).to_numpy() == level
     levels = pd.unique(series.astype(object).astype(str))
-    return [Subgroup(f"{col} = {lev}",
-                     lambda f, c=col, v=lev: f[c].astype(object).astype(str).to_numpy() == v)
-            for lev in sorted(levels)]
+    return [Subgroup(f"{col} = {lev}", rule_for(lev)) for lev in sorted(levels)]
+
+
+def _query(expr: str) -> Callable[[pd.DataFrame], np.ndarray]:
+    return lambda f: f.eval(expr).to_numpy(dtype=bool)
 
 
 def _column_groups(data: CausalData, col: str) -> list[Subgroup]:
@@ -146,19 +159,22 @@ def _column_groups(data: CausalData, col: str) -> list[Subgroup]:
 
 def resolve_subgroups(spec: Any, data: CausalData) -> list[Subgroup]:
     """Subgroups from ``spec``: None (quartiles of every numeric covariate with at least five
-    values), covariate names (levels of categorical/binary ones, quartiles of numeric ones), or
+    values; ties can make a quartile group small, and groups under ``MIN_DEFAULT_GROUP`` real
+    rows are left out), covariate names (levels of categorical/binary ones, quartiles of numeric ones), or
     a mapping name -> callable(frame) -> bool array, or name -> pandas query string."""
     if spec is None:
+        frame = data.frame
         cols = [c for c, k in data.covariate_kinds.items()
-                if k in ("continuous", "integer") and data.frame[c].nunique() >= 5]
-        return [g for c in cols for g in _numeric_groups(c, data.frame[c].to_numpy(dtype=float))]
+                if k in ("continuous", "integer") and frame[c].nunique() >= 5]
+        groups = [g for c in cols for g in _numeric_groups(c, frame[c].to_numpy(dtype=float))]
+        return [g for g in groups if g.mask(frame).sum() >= MIN_DEFAULT_GROUP]
     if isinstance(spec, str):
         spec = [spec]
     if isinstance(spec, Mapping):
         groups = []
         for name, rule in spec.items():
             if isinstance(rule, str):
-                groups.append(Subgroup(str(name), lambda f, q=rule: f.eval(q).to_numpy(dtype=bool)))
+                groups.append(Subgroup(str(name), _query(rule)))
             elif callable(rule):
                 groups.append(Subgroup(str(name), rule))
             else:
@@ -169,7 +185,7 @@ def resolve_subgroups(spec: Any, data: CausalData) -> list[Subgroup]:
                 g.mask(data.frame)
             except SpecError:
                 raise
-            except Exception as exc:
+            except Exception as exc:  # a user's callable or query can raise anything
                 raise SpecError(f"subgroup {g.name!r} cannot be evaluated on the data: {exc}") from exc
         return groups
     if isinstance(spec, Sequence):
@@ -238,11 +254,11 @@ class Reference:
 def split_rows(a: np.ndarray, share: float, seed: np.random.SeedSequence) -> tuple[np.ndarray, np.ndarray]:
     """Train and holdout positions, the holdout drawn within each arm (share of each arm)."""
     rng = np.random.default_rng(seed)
-    hold = []
+    parts = []
     for arm in (0.0, 1.0):
         idx = rng.permutation(np.flatnonzero(a == arm))
-        hold.append(idx[:int(round(share * len(idx)))])
-    hold = np.sort(np.concatenate(hold))
+        parts.append(idx[:int(round(share * len(idx)))])
+    hold = np.sort(np.concatenate(parts))
     return np.setdiff1d(np.arange(len(a)), hold), hold
 
 
@@ -252,14 +268,12 @@ def _table(data: CausalData) -> pd.DataFrame:
 
 def make_reference(data: CausalData, cfg: AuditConfig, subgroups: Any,
                    seed: np.random.SeedSequence) -> Reference:
-    s_split, s_fit, s_all, s_util, s_det, s_det_w = seed.spawn(6)
+    s_split, s_fit, s_all, s_util, s_det, s_det_w, s_half = seed.spawn(7)
     train_rows, hold_rows = split_rows(data.a, float(cfg.holdout), s_split)
     train, hold = data.subset(train_rows), data.subset(hold_rows)
-    from .estimators import positivity_message
     fit = estimate_all(train, cfg, s_fit)
     msg = positivity_message(fit.propensity, *cfg.propensity_bounds, False)
     if msg:
-        from .errors import PositivityWarning
         warnings.warn("real data: " + msg, PositivityWarning, stacklevel=3)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -271,16 +285,22 @@ def make_reference(data: CausalData, cfg: AuditConfig, subgroups: Any,
     groups = resolve_subgroups(subgroups, train)
     cov = train.covariate_frame
     grows = [(g.name, *_group_effect(fit.psi, g.mask(cov))) for g in groups]
-    det = detection(_table(train), _table(hold), classifier=cfg.detection_classifier,
+    # noise floor: the same metrics for two random halves of the real training rows (same law,
+    # equal sizes, as a synthetic draw of the training size has)
+    half = np.random.default_rng(s_half).permutation(train.n_obs)
+    first, second = np.sort(half[: train.n_obs // 2]), np.sort(half[train.n_obs // 2:])
+    full_t, cov_t = _table(train), train.covariate_frame
+    det = detection(full_t.iloc[first], full_t.iloc[second], classifier=cfg.detection_classifier,
                     n_folds=cfg.detection_folds, random_state=s_det)
-    det_w = detection(train.covariate_frame, hold.covariate_frame, classifier=cfg.detection_classifier,
+    det_w = detection(cov_t.iloc[first], cov_t.iloc[second], classifier=cfg.detection_classifier,
                       n_folds=cfg.detection_folds, random_state=s_det_w)
+    cols = column_distances(full_t.iloc[first], full_t.iloc[second])
     lo, hi = OVERLAP_BOUNDS
     baseline = {"detection_auc": det_w.auc, "chi2": det_w.chi2, "detection_auc_full": det.auc,
-                "chi2_full": det.chi2,
-                "max_column_distance": float(column_distances(_table(train), _table(hold))["distance"].max()),
+                "chi2_full": det.chi2, "max_column_distance": float(cols["distance"].max()),
                 "overlap": float(np.mean((fit.propensity >= lo) & (fit.propensity <= hi))),
-                "treated_share": float(train.a.mean())}
+                "treated_share": float(train.a.mean()),
+                "utility_trtr": trtr[cfg.utility_learners[0]], "trtr": dict(trtr)}
     return Reference(train, hold, fit, ate_all, trtr, enc, groups,
                      pd.DataFrame(grows, columns=["subgroup", "real_n", "real_ate", "real_std_error"]),
                      baseline)
@@ -288,12 +308,13 @@ def make_reference(data: CausalData, cfg: AuditConfig, subgroups: Any,
 
 # ----------------------------------------------------------------------------- one repeat
 def _spearman(x: Sequence[float], y: Sequence[float]) -> float:
+    """Spearman correlation over the finite pairs; NaN with fewer than 3 or a constant side."""
     from scipy.stats import spearmanr
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    ok = np.isfinite(x) & np.isfinite(y)
-    if ok.sum() < 3 or np.ptp(x[ok]) == 0 or np.ptp(y[ok]) == 0:
+    u, v = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    ok = np.isfinite(u) & np.isfinite(v)
+    if ok.sum() < 3 or np.ptp(u[ok]) == 0 or np.ptp(v[ok]) == 0:
         return float("nan")
-    return float(spearmanr(x[ok], y[ok])[0])
+    return float(spearmanr(u[ok], v[ok])[0])
 
 
 def _ks(x: np.ndarray, y: np.ndarray) -> float:
@@ -361,7 +382,7 @@ def run_repeat(syn: CausalData, truth: pd.DataFrame | None, ref: Reference, cfg:
         "max_column_distance": float(cols["distance"].max()),
         "exact_copy_share": priv.exact_copy_share, "closer_to_train_share": priv.closer_to_train_share,
         "membership_auc": priv.membership_auc, "dcr_median": float(np.median(priv.synthetic_to_train)),
-        "dcr_holdout_median": float(np.median(priv.holdout_to_train)),
+        "dcr_holdout_median": float(np.median(np.asarray(priv.holdout_to_train))),
         "propensity_ks": _ks(fit.propensity, ref.fit.propensity),
         "overlap": float(np.mean((fit.propensity >= lo) & (fit.propensity <= hi))),
         "learner_rank_corr": _spearman(util["tstr"], util["trtr"]),
@@ -372,7 +393,3 @@ def run_repeat(syn: CausalData, truth: pd.DataFrame | None, ref: Reference, cfg:
     return {"run": run, "estimates": est, "subgroups": sub, "utility": util, "columns": cols}
 
 
-def timed(fn: Callable, *args: Any) -> tuple[Any, float]:
-    start = time.perf_counter()
-    out = fn(*args)
-    return out, time.perf_counter() - start

@@ -67,16 +67,16 @@ def _run_simulation(args, data, *, title: str):
     row = real.summary().iloc[0]
     say(f"[4/4] real data, recommended {best['estimator'].upper()} ('{cfg.name}' learners): ATE "
         f"{row['ate']:.3f} (95% CI {row['ci_lower']:.3f} to {row['ci_upper']:.3f})")
-    extra = [Section("Real-data estimate with the recommended estimator",
-                     f"{best['estimator'].upper()} with the '{cfg.name}' learners ({cfg.describe()}).",
-                     real.summary().drop(columns=["note"])),
-             Section("Privacy: distance to closest record",
+    lead = [Section("Real-data estimate with the recommended estimator",
+                    f"{best['estimator'].upper()} with the '{cfg.name}' learners ({cfg.describe()}).",
+                    real.summary().drop(columns=["note"]))]
+    extra = [Section("Privacy: distance to closest record",
                      "Synthetic covariate rows against the real training rows, with a real holdout as "
                      "baseline (exact copies should be 0; closer-to-train share and membership AUC near 0.5).",
                      report.summary().reset_index().rename(columns={"index": "distances"}), figure=report.plot().figure)]
     if unc is not None:
         extra.append(Section("Generator uncertainty", str(unc).split("\n")[0], unc.summary()))
-    paths = write_simulation_report(result, args.out, title=title, extra=extra)
+    paths = write_simulation_report(result, args.out, title=title, extra=extra, lead=lead)
     payload = {"dcr": report.to_dict(), "synthesizer": synth.summary(), "simulation": result.to_dict(),
                "generator_uncertainty": unc.to_dict() if unc else None,
                "real_estimate": real.to_dict(), "recommended": {"estimator": best["estimator"], "learner": cfg.name},

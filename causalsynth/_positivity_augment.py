@@ -32,10 +32,12 @@ import pandas as pd
 
 from ._positivity_diagnose import (PositivityReport, check_data, check_delta, check_int,
                                    cross_fit_propensity, diagnose)
-from ._positivity_weighted import mmd, smd_table, weighted_estimate
+from ._positivity_records import (ensemble_spread, fit_fold_models, hybrid_covariates,
+                                  local_covariates, record_outcomes, select_sources, shift_metrics)
+from ._positivity_weighted import weighted_estimate
 from ._random import RandomState, as_seed_sequence
 from .data import main_terms
-from .errors import EstimationError, SpecError
+from .errors import SpecError
 from .learners import resolve_learner
 from .nuisance import NuisanceFit, make_folds
 
@@ -46,96 +48,14 @@ Uncertainty = Literal["ensemble", "none"]
 MARKER_PREFIX = "aug_"
 
 
-def check_choice(name: str, value: Any, literal: Any) -> str:
+def check_choice(name: str, value: Any, literal: Any) -> Any:
     options = get_args(literal)
     if value not in options:
         raise SpecError(f"{name} must be one of {list(options)}; got {value!r}")
     return value
 
 
-class _ArmModels:
-    """Fitted outcome model(s): ``{arm: model}`` or ``{None: pooled model}``."""
-
-    def __init__(self, data, models: dict) -> None:
-        self.data, self.models = data, models
-
-    @classmethod
-    def fit(cls, learner, data, rows: np.ndarray, seed, arm: int | None = None) -> _ArmModels:
-        """Fit on ``rows``: both arms (``arm=None``) or one arm; a pooled learner fits once."""
-        y = data.y
-        if learner.pooled:
-            return cls(data, {None: learner.fit(data, rows, y[rows], seed)})
-        arms = (0, 1) if arm is None else (arm,)
-        seeds = seed.spawn(2)
-        fitted = {}
-        for b in arms:
-            r = rows[data.a[rows] == b]
-            fitted[b] = learner.fit(data, r, y[r], seeds[b])
-        return cls(data, fitted)
-
-    def predict(self, frame: pd.DataFrame, arm: int) -> np.ndarray:
-        pooled = None in self.models
-        model = self.models[None] if pooled else self.models[arm]
-        out = model.predict_frame(frame, self.data, arm if pooled else None)
-        return np.clip(out, 0.0, 1.0) if self.data.outcome_type == "binary" else out
-
-
-def _bootstrap_rows(rows: np.ndarray, a: np.ndarray, arm: int | None, rng) -> np.ndarray:
-    if arm is not None:
-        rows = rows[a[rows] == arm]
-        return rng.choice(rows, len(rows))
-    return np.concatenate([rng.choice(r, len(r)) for r in (rows[a[rows] == 0], rows[a[rows] == 1])])
-
-
-def _allocate(scores: np.ndarray, extra: int) -> np.ndarray:
-    """Largest-remainder allocation of ``extra`` records proportional to ``scores``."""
-    if extra <= 0 or len(scores) == 0:
-        return np.zeros(len(scores), dtype=np.int64)
-    s = scores if np.sum(scores) > 0 else np.ones(len(scores))
-    quota = extra * s / np.sum(s)
-    base = np.floor(quota).astype(np.int64)
-    rest = extra - int(base.sum())
-    base[np.argsort(-(quota - base), kind="stable")[:rest]] += 1
-    return base
-
-
-def _local_covariates(W: pd.DataFrame, kinds: dict, src: np.ndarray, bandwidth: float, rng) -> pd.DataFrame:
-    out = W.iloc[src].reset_index(drop=True).copy()
-    for col, kind in kinds.items():
-        if kind not in ("continuous", "integer"):
-            continue  # binary and categorical covariates keep the source's value
-        x = W[col].to_numpy(dtype=float)
-        v = out[col].to_numpy(dtype=float) + bandwidth * np.std(x) * rng.standard_normal(len(out))
-        v = np.clip(v, x.min(), x.max())
-        out[col] = np.round(v).astype(W[col].dtype) if kind == "integer" else v
-    return out
-
-
-def _hybrid_covariates(data, src: np.ndarray, seed, chunk: int = 256) -> pd.DataFrame:
-    """Nearest unused rows of a Gaussian-copula sample (standardized design distance)."""
-    from .synth.covariates import make_covariate_generator
-    W = data.covariate_frame
-    s_fit, s_draw = seed.spawn(2)
-    gen = make_covariate_generator("copula").fit(W, random_state=s_fit)
-    pool = gen.sample(int(min(max(20 * len(src), 2000), 50_000)), random_state=s_draw)
-    X, _ = data.design_matrix()
-    scale = np.where(X.std(0) > 0, X.std(0), 1.0)
-    P = main_terms(pool, data.covariates, data.covariate_kinds)[0] / scale
-    Q = X[src] / scale
-    used = np.zeros(len(P), dtype=bool)
-    pick = np.empty(len(src), dtype=np.int64)
-    for start in range(0, len(src), chunk):
-        q = Q[start:start + chunk]
-        d2 = np.sum(q ** 2, 1)[:, None] + np.sum(P ** 2, 1)[None, :] - 2 * q @ P.T
-        for r in range(len(q)):
-            d2[r, used] = np.inf
-            j = int(np.argmin(d2[r]))
-            pick[start + r], used[j] = j, True
-            d2[:, j] = np.inf
-    return pool.iloc[pick].reset_index(drop=True)
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class AugmentationResult:
     r"""Original data plus targeted synthetic records, with weights that restore the original law.
 
@@ -151,6 +71,7 @@ class AugmentationResult:
         ``region`` (rule of the diagnostic tree's leaf holding the source), ``flagged_region``,
         ``weight``, ``pseudo_propensity``, ``source_propensity``, ``outcome_sd`` (ensemble
         disagreement at the source), ``prediction`` (model mean before noise).
+    n_candidates : low-overlap units in their location's common arm (possible sources).
     weights : array (n_original + n_added,), :math:`\omega`; sums to ``n_original``.
     pseudo_propensity : array, :math:`\tilde e` for every row of ``data``.
     mu0, mu1 : arrays, cross-fitted outcome predictions for every row of ``data``.
@@ -251,7 +172,7 @@ class AugmentationResult:
                 ("max_abs_smd_weighted", float(self.smd["smd_weighted"].abs().max())),
                 ("mmd_augmented", self.mmd["unweighted"]), ("mmd_weighted", self.mmd["weighted"]),
                 ("mmd_reference_halves", self.mmd["reference"])]
-        return pd.DataFrame(rows, columns=["metric", "value"])
+        return pd.DataFrame(rows, columns=["metric", "value"], dtype=object)
 
     def to_dict(self) -> dict:
         from .report.render import json_safe
@@ -267,13 +188,14 @@ class AugmentationResult:
     def _lines(self) -> list[str]:
         s = {r.metric: r.value for r in self.summary().itertuples()}
         lines = [f"Positivity augmentation: {self.n_added} synthetic records (budget {self.budget}) "
-                 f"for {s['n_sources']} of {self.n_candidates} low-overlap units; generator "
+                 f"for {int(s['n_sources'])} of {self.n_candidates} candidate units; generator "
                  f"{self.generator}, allocation by {self.uncertainty}",
                  f"  treated share {s['treated_share_original']:.3f} -> {s['treated_share_augmented']:.3f} "
                  f"(weighted {s['treated_share_weighted']:.3f})",
                  f"  covariate shift: max |SMD| {s['max_abs_smd_augmented']:.3f} unweighted, "
                  f"{s['max_abs_smd_weighted']:.3f} weighted; MMD {s['mmd_augmented']:.4f} unweighted, "
-                 f"{s['mmd_weighted']:.4f} weighted (two halves of the original: {s['mmd_reference_halves']:.4f})",
+                 f"{s['mmd_weighted']:.4f} weighted (scale: two random halves of the original differ by "
+                 f"{s['mmd_reference_halves']:.4f})",
                  "  estimand: with .weights (AugmentationResult.estimate), the ATE over the original "
                  "covariate law; the unweighted rows target the ATE over the augmented law"]
         if self.n_added:
@@ -405,73 +327,25 @@ def augment_positivity(
     if smallest < 2 * n_folds:
         raise SpecError(f"n_folds={n_folds} is too many for the smallest arm ({smallest} rows); use fewer folds.")
     s_fold, s_prop, s_out, s_ens, s_gen, s_y, s_mmd = as_seed_sequence(random_state).spawn(7)
-    a, y, n = data.a, data.y, data.n_obs
-    W = data.covariate_frame
+    a, n = data.a, data.n_obs
     folds = make_folds(a, n_folds, s_fold)
     e, p_desc = cross_fit_propensity(data, propensity, folds, s_prop)
     diag = diagnose(data, e, delta=delta, learner=p_desc, n_folds=n_folds, max_depth=max_depth)
     learner = resolve_learner(outcome, role="outcome", data=data)
+    models, sigma, training_rows, mu0, mu1 = fit_fold_models(learner, data, folds, s_out)
 
-    # 1. main outcome models per fold (cross-fitted predictions for every original row)
-    models, sigma, training_rows = {}, {}, {}
-    mu0, mu1 = np.empty(n), np.empty(n)
-    for k, child in enumerate(s_out.spawn(n_folds)):
-        train, test = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
-        training_rows[k] = train
-        models[k] = _ArmModels.fit(learner, data, train, child)
-        mu0[test] = models[k].predict(W.iloc[test], 0)
-        mu1[test] = models[k].predict(W.iloc[test], 1)
-        for arm in (0, 1):
-            r = train[a[train] == arm]
-            sigma[k, arm] = float(np.std(y[r] - models[k].predict(W.iloc[r], arm), ddof=1))
-
-    # 2. low-overlap units, their missing arm and fill-in mass c
+    # low-overlap units, the arm missing at their location, and their fill-in mass c
     et = np.clip(e, delta, 1 - delta)
     extreme = np.flatnonzero((e < delta) | (e > 1 - delta))
     rare = np.where(e[extreme] > 1 - delta, 0, 1)
     c = np.where(rare == 0, 1 - et[extreme] / e[extreme], 1 - (1 - et[extreme]) / (1 - e[extreme]))
     eligible = a[extreme] != rare
+    members, spread = ({}, np.full(len(extreme), np.nan)) if uncertainty == "none" else \
+        ensemble_spread(learner, data, folds, training_rows, extreme, rare, n_models, s_ens)
+    score = np.nan_to_num(c * (spread if uncertainty == "ensemble" else 1.0), nan=0.0)
+    selected, src_pos, counts, budget_used = select_sources(score, eligible, budget)
 
-    # 3. ensemble disagreement of the missing arm's model at each low-overlap unit
-    members: dict = {}
-    spread = np.full(len(extreme), np.nan)
-    if uncertainty == "ensemble" and len(extreme):
-        ens_seeds = s_ens.spawn(n_folds)
-        for k in range(n_folds):
-            here = np.flatnonzero(folds[extreme] == k)
-            for arm in np.unique(rare[here]):
-                idx = here[rare[here] == arm]
-                arm_seeds = ens_seeds[k].spawn(2)[int(arm)].spawn(n_models)
-                fitted, preds = [], []
-                for b, sb in enumerate(arm_seeds):
-                    rows = _bootstrap_rows(training_rows[k], a, None if learner.pooled else int(arm),
-                                           np.random.default_rng(sb))
-                    try:
-                        m = _ArmModels.fit(learner, data, rows, sb, int(arm))
-                    except EstimationError:
-                        continue
-                    fitted.append(m)
-                    preds.append(m.predict(W.iloc[extreme[idx]], int(arm)))
-                members[k, int(arm)] = fitted
-                spread[idx] = np.std(np.array(preds), axis=0, ddof=1) if len(preds) > 1 else 0.0
-    score = c * (spread if uncertainty == "ensemble" else 1.0)
-    score = np.nan_to_num(score, nan=0.0)
-
-    # 4. selection under the budget and allocation of extra records
-    n_eligible = int(eligible.sum())
-    budget_used = n_eligible if budget is None else budget
-    n_sources = min(budget_used, n_eligible)
-    order = np.argsort(-score, kind="stable")
-    selected = np.zeros(len(extreme), dtype=bool)
-    if n_sources:
-        cut = int(np.searchsorted(np.cumsum(eligible[order]), n_sources)) + 1
-        selected[order[:cut]] = True
-    is_source = selected & eligible
-    src_pos = np.flatnonzero(is_source)
-    src_pos = src_pos[np.argsort(-score[src_pos], kind="stable")]
-    counts = 1 + _allocate(score[src_pos], budget_used - n_sources) if n_sources else np.zeros(0, np.int64)
-
-    # 5. covariates, outcomes and weights of the records
+    # records: covariates near the source, cross-fitted outcomes, weights
     pseudo = e.copy()
     pseudo[extreme[selected]] = et[extreme[selected]]
     weights = np.ones(n)
@@ -479,42 +353,17 @@ def augment_positivity(
     rec_pos = np.repeat(src_pos, counts)  # position among `extreme`
     src = extreme[rec_pos]  # original row of each record's source
     m_total = len(src)
-    rng_gen, rng_y = np.random.default_rng(s_gen), np.random.default_rng(s_y)
-    if m_total:
-        Wt = (_local_covariates(W, data.covariate_kinds, src, float(bandwidth), rng_gen)
-              if generator == "local" else _hybrid_covariates(data, src, s_gen))
-    else:
+    W = data.covariate_frame
+    if not m_total:
         Wt = W.iloc[:0].copy()
-    rec_fold = folds[src]
-    rec_arm = rare[rec_pos]
-    rec_member = np.full(m_total, -1)
-    pred = np.empty(m_total)
-    rec_mu0, rec_mu1 = np.empty(m_total), np.empty(m_total)
-    offsets = rng_y.integers(0, n_models, size=len(src_pos))
-    within = np.concatenate([np.arange(k) for k in counts]) if m_total else np.zeros(0, np.int64)
-    start = np.repeat(offsets, counts) if m_total else np.zeros(0, np.int64)
-    for k in range(n_folds):
-        for arm in (0, 1):
-            idx = np.flatnonzero((rec_fold == k) & (rec_arm == arm))
-            if not len(idx):
-                continue
-            frame = Wt.iloc[idx]
-            rec_mu0[idx], rec_mu1[idx] = models[k].predict(frame, 0), models[k].predict(frame, 1)
-            ens = members.get((k, arm), [])
-            if ens:
-                rec_member[idx] = (start[idx] + within[idx]) % len(ens)
-                for b in np.unique(rec_member[idx]):
-                    j = idx[rec_member[idx] == b]
-                    pred[j] = ens[b].predict(Wt.iloc[j], arm)
-            else:
-                pred[idx] = rec_mu0[idx] if arm == 0 else rec_mu1[idx]
-    sd = np.array([sigma[k, arm] for k, arm in zip(rec_fold, rec_arm)]) if m_total else np.zeros(0)
-    if data.outcome_type == "binary":
-        y_rec = (rng_y.random(m_total) < pred).astype(float)
+    elif generator == "local":
+        Wt = local_covariates(W, data.covariate_kinds, src, float(bandwidth), np.random.default_rng(s_gen))
     else:
-        y_rec = pred + (sd * rng_y.standard_normal(m_total) if noise else 0.0)
+        Wt = hybrid_covariates(data, src, s_gen)
+    rec_fold, rec_arm = folds[src], rare[rec_pos]
+    y_rec, pred, member, rec_mu0, rec_mu1 = record_outcomes(
+        data, Wt, models, members, sigma, rec_fold, rec_arm, counts, noise, np.random.default_rng(s_y))
     rec_weight = np.repeat(c[src_pos] / counts, counts) if m_total else np.zeros(0)
-
     rec_frame = Wt.copy()
     rec_frame.insert(0, data.outcome, y_rec)
     rec_frame.insert(0, data.treatment, rec_arm.astype(np.int64))
@@ -523,29 +372,15 @@ def augment_positivity(
     region_id = diag.leaf[src]
     added = pd.DataFrame({
         "row": np.arange(n, n + m_total), "synthetic": True, "source_index": src, "arm": rec_arm,
-        "fold": rec_fold, "member": rec_member, "region_id": region_id,
+        "fold": rec_fold, "member": member, "region_id": region_id,
         "region": leaves.loc[region_id, "rule"].to_numpy() if m_total else [],
         "flagged_region": leaves.loc[region_id, "flagged"].to_numpy() if m_total else [],
         "weight": rec_weight, "pseudo_propensity": et[src], "source_propensity": e[src],
         "outcome_sd": spread[rec_pos], "prediction": pred})
     all_w = np.r_[weights, rec_weight]
-    all_pseudo = np.r_[pseudo, et[src]]
-
-    # 6. covariate shift of the augmented data
-    X, names = data.design_matrix()
-    Xt = main_terms(Wt, data.covariates, data.covariate_kinds)[0] if m_total else X[:0]
-    Xa = np.vstack([X, Xt])
-    smd = smd_table(X, Xa, names, all_w)
-    scale = X.std(0)
-    p_orig = np.r_[np.ones(n), np.zeros(m_total)]
-    rng_m = np.random.default_rng(s_mmd)
-    unweighted, bw = mmd(Xa, p_orig, np.ones(n + m_total), scale=scale, rng=rng_m)
-    weighted, _ = mmd(Xa, p_orig, all_w, scale=scale, rng=rng_m, bandwidth=bw)
-    half = rng_m.permutation(n) < n // 2
-    reference, _ = mmd(X, half.astype(float), (~half).astype(float), scale=scale, rng=rng_m, bandwidth=bw)
+    smd, shift = shift_metrics(data, Wt, all_w, s_mmd)
     fit = NuisanceFit(e, mu0, mu1, folds, n_folds, None, p_desc, learner.description)
-    return AugmentationResult(aug, data, added, all_w, all_pseudo, np.r_[mu0, rec_mu0],
-                              np.r_[mu1, rec_mu1], folds, training_rows, fit, diag, smd,
-                              {"unweighted": unweighted, "weighted": weighted, "reference": reference},
-                              int(budget_used), delta, generator, uncertainty, n_eligible,
+    return AugmentationResult(aug, data, added, all_w, np.r_[pseudo, et[src]], np.r_[mu0, rec_mu0],
+                              np.r_[mu1, rec_mu1], folds, training_rows, fit, diag, smd, shift,
+                              int(budget_used), delta, generator, uncertainty, int(eligible.sum()),
                               learner.description)

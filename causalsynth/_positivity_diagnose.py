@@ -156,7 +156,7 @@ def _region_tree(data: CausalData, e: np.ndarray, delta: float, max_depth: int,
 
 
 # ------------------------------------------------------------------------- the report
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PositivityReport:
     """Overlap diagnostics of one dataset (see :mod:`causalsynth._positivity_diagnose`).
 
@@ -174,6 +174,7 @@ class PositivityReport:
     leaves : DataFrame, one row per leaf of the region tree (rule, counts, flagged).
     warning : the PositivityWarning message, or None when overlap is acceptable.
     propensity : array (n_obs,) of cross-fitted estimated propensities.
+    n_folds : cross-fitting folds (1 = in sample, 0 = scores passed by the caller).
     """
 
     delta: float
@@ -211,7 +212,7 @@ class PositivityReport:
                 ("overlap_coefficient", self.overlap_coefficient),
                 ("largest_weight", float(self.largest_weights["weight"].max())),
                 ("n_regions", len(self.regions))]
-        return pd.DataFrame(rows, columns=["metric", "value"])
+        return pd.DataFrame(rows, columns=["metric", "value"], dtype=object)
 
     def to_dict(self) -> dict:
         from .report.render import json_safe
@@ -222,8 +223,10 @@ class PositivityReport:
 
     def _lines(self) -> list[str]:
         d = self.delta
+        how = (f"{self.n_folds}-fold cross-fitted" if self.n_folds > 1
+               else "fitted in sample" if self.n_folds == 1 else "scores passed in")
         lines = [f"Positivity diagnostics: n={self.n_obs} ({self.n_treated} treated), propensity "
-                 f"{self.propensity_learner}, {self.n_folds}-fold cross-fitted",
+                 f"{self.propensity_learner}, {how}",
                  f"  outside [{d:g}, {1 - d:g}]: {self.share_outside:.1%} ({self.n_below} below, "
                  f"{self.n_above} above)",
                  f"  effective sample size: treated {self.ess[1]:.1f} ({self.ess_share[1]:.1%}), "

@@ -12,7 +12,8 @@ restore the original covariate law) and reduce exactly to the unweighted estimat
   control analogue;
 * AIPW: :math:`\Omega^{-1}\sum_i \omega_i \phi_i` with the usual pseudo-outcome
   :math:`\phi_i`;
-* TMLE: the logistic fluctuation is fitted by weighted quasi-likelihood.
+* TMLE: one logistic fluctuation per arm (as in the unweighted TMLE), fitted by weighted
+  quasi-likelihood.
 
 Standard errors are :math:`\sqrt{\sum_i \mathrm{IF}_i^2}/\Omega` with weighted influence
 functions; they treat synthetic outcomes as data and so ignore the uncertainty of the
@@ -58,17 +59,10 @@ def _aipw(a, y, e, mu0, mu1, w, **_):
     return ate, float(np.sum(w * p1) / total), float(np.sum(w * p0) / total), w * (p1 - p0 - ate)
 
 
-def _tmle(a, y, e, mu0, mu1, w, bounds=None, q_clip=1e-5, **_):
-    lo, hi = (float(np.min(y)), float(np.max(y))) if bounds is None else bounds
-    span = hi - lo if hi > lo else 1.0
-    ys = np.clip((y - lo) / span, 0.0, 1.0)
-    q1 = np.clip((mu1 - lo) / span, q_clip, 1 - q_clip)
-    q0 = np.clip((mu0 - lo) / span, q_clip, 1 - q_clip)
-    qa = np.where(a == 1, q1, q0)
-    h = a / e - (1 - a) / (1 - e)
-    off = logit(qa)
+def _fluctuate(ys, off, h, w, max_iter: int = 50) -> float:
+    """Weighted quasi-binomial maximum likelihood of eps in logit E[y*] = off + eps * h."""
     eps = 0.0
-    for _ in range(50):  # weighted Newton steps for the fluctuation parameter
+    for _ in range(max_iter):
         p = expit(off + eps * h)
         grad, hess = np.sum(w * h * (ys - p)), np.sum(w * h * h * p * (1 - p))
         if hess <= 0:
@@ -77,10 +71,24 @@ def _tmle(a, y, e, mu0, mu1, w, bounds=None, q_clip=1e-5, **_):
         eps += step
         if abs(step) < 1e-12 * (1 + abs(eps)):
             break
-    q1s, q0s = expit(logit(q1) + eps / e), expit(logit(q0) - eps / (1 - e))
+    return eps
+
+
+def _tmle(a, y, e, mu0, mu1, w, bounds=None, q_clip=1e-5, **_):
+    # one fluctuation per arm, as in causalsynth.estimators.core.tmle_estimate, with weights
+    lo, hi = (float(np.min(y)), float(np.max(y))) if bounds is None else bounds
+    span = hi - lo if hi > lo else 1.0
+    ys = np.clip((y - lo) / span, 0.0, 1.0)
+    q1 = np.clip((mu1 - lo) / span, q_clip, 1 - q_clip)
+    q0 = np.clip((mu0 - lo) / span, q_clip, 1 - q_clip)
+    t1, t0 = a == 1, a == 0
+    eps1 = _fluctuate(ys[t1], logit(q1[t1]), 1.0 / e[t1], w[t1])
+    eps0 = _fluctuate(ys[t0], logit(q0[t0]), 1.0 / (1 - e[t0]), w[t0])
+    q1s, q0s = expit(logit(q1) + eps1 / e), expit(logit(q0) + eps0 / (1 - e))
+    h = a / e - (1 - a) / (1 - e)
     total = np.sum(w)
     psi = float(np.sum(w * (q1s - q0s)) / total)
-    infl = w * span * (h * (ys - np.where(a == 1, q1s, q0s)) + (q1s - q0s) - psi)
+    infl = w * span * (h * (ys - np.where(t1, q1s, q0s)) + (q1s - q0s) - psi)
     return (psi * span, lo + span * float(np.sum(w * q1s) / total),
             lo + span * float(np.sum(w * q0s) / total), infl)
 

@@ -32,6 +32,8 @@ Example
 """
 from __future__ import annotations
 
+import time
+import warnings
 import zlib
 from typing import Any
 
@@ -39,12 +41,13 @@ import numpy as np
 import pandas as pd
 
 from ._audit_result import AuditResult
-from ._audit_run import AuditConfig, make_reference, run_repeat
+from ._audit_run import RUN_METRICS, AuditConfig, make_reference, run_repeat
 from ._audit_synth import DEFAULT_SYNTHESIZERS, SYNTHESIZERS, JointSynthesizer, draw_synthetic, \
     resolve_synthesizers
 from ._random import RandomState, as_seed_sequence
 from .data import CausalData
 from .errors import CausalSynthError, CausalSynthWarning, SpecError
+from .learners import resolve_learner
 from .progress import progress as _progress
 
 __all__ = ["audit", "AuditResult", "SYNTHESIZERS", "DEFAULT_SYNTHESIZERS", "JointSynthesizer"]
@@ -54,6 +57,10 @@ def _child(ss: np.random.SeedSequence, label: str) -> np.random.SeedSequence:
     """A child stream keyed by ``label``: adding or reordering synthesizers changes no other."""
     return np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, 0xA0D17, zlib.crc32(label.encode())),
                                   pool_size=ss.pool_size)
+
+
+#: What makes one repeat fail (recorded) rather than the whole audit.
+_FAILURES = (CausalSynthError, ValueError, RuntimeError, np.linalg.LinAlgError)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -72,7 +79,7 @@ def audit(
     outcome: Any = None,
     n_folds: int | None = None,
     subgroups: Any = None,
-    utility_learners: Any = ("gbm", "linear", "forest", "knn"),
+    utility_learners: Any = ("linear", "gbm", "forest", "knn"),
     detection_classifier: Any = "gbm",
     detection_folds: int = 5,
     holdout: float = 0.2,
@@ -143,20 +150,27 @@ def audit(
 
     tasks = [(spec, r, seed) for spec in specs
              for r, seed in enumerate(_child(ss, spec.name).spawn(cfg.n_repeats))]
-    runs, details = [], {k: [] for k in ("estimates", "subgroups", "utility", "columns")}
-    import time
+    runs: list[dict] = []
+    details: dict[str, list[pd.DataFrame]] = {k: [] for k in ("estimates", "subgroups", "utility", "columns")}
     for spec, r, seed in _progress(tasks, desc="audit: fitting synthesizers", total=len(tasks),
                                    show=progress):
         draw_seed, compare_seed = seed.spawn(2)
         start = time.perf_counter()
         row = {"synthesizer": spec.name, "kind": spec.kind, "repeat": r, "status": "ok", "error": ""}
+        failure: BaseException | None = None
         try:
             syn, truth, pate = draw_synthetic(spec, ref.train, n_syn, draw_seed, cfg.synth_options)
-            out = run_repeat(syn, truth, ref, cfg, compare_seed)
         except SpecError:
-            raise  # a configuration problem repeats identically: report it, do not record it
-        except (CausalSynthError, ValueError, RuntimeError, np.linalg.LinAlgError) as exc:
-            row.update(status="failed", error=_one_line(exc))
+            raise  # a synthesizer's configuration fails every repeat alike: report it now
+        except _FAILURES as exc:
+            failure = exc
+        else:
+            try:  # SpecError included: a draw can defeat the analysis (too few rows for the folds)
+                out = run_repeat(syn, truth, ref, cfg, compare_seed)
+            except _FAILURES as exc:
+                failure = exc
+        if failure is not None:
+            row.update(status="failed", error=_one_line(failure))
         else:
             row.update(population_ate=pate, **out["run"])
             for key, frame in (("estimates", out["estimates"]), ("subgroups", out["subgroups"]),
@@ -165,23 +179,20 @@ def audit(
         row["seconds"] = time.perf_counter() - start
         runs.append(row)
 
-    runs = pd.DataFrame(runs)
-    for col in ("utility", "utility_trtr", "ate_error"):  # present even when every repeat failed
-        if col not in runs:
-            runs[col] = np.nan
-    if (runs["status"] != "ok").all():
-        import warnings
+    # every column present even when every repeat failed
+    run_table = pd.DataFrame(runs).reindex(columns=[
+        "synthesizer", "kind", "repeat", "status", "error", "seconds", "population_ate", *RUN_METRICS])
+    if (run_table["status"] != "ok").all():
         warnings.warn("every repeat of every synthesizer failed; see result.failures()",
                       CausalSynthWarning, stacklevel=2)
 
     def stack(key: str, columns: list[str]) -> pd.DataFrame:
         frames = details[key]
-        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
         front = ["synthesizer", "repeat"]
+        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=front + columns)
         return frame[front + [c for c in frame.columns if c not in front]]
 
     real = ref.fit.table.assign(ate_all_rows=[ref.ate_all_rows[e] for e in cfg.estimators])
-    from .learners import resolve_learner
     settings = {
         "treatment": data.treatment, "outcome": data.outcome, "outcome_type": data.outcome_type,
         "n_obs": data.n_obs, "n_train": ref.train.n_obs, "n_holdout": ref.holdout.n_obs,
@@ -198,7 +209,7 @@ def audit(
     return AuditResult(
         synthesizers=tuple(s.name for s in specs), kinds={s.name: s.kind for s in specs},
         estimators=cfg.estimators, primary_estimator=cfg.primary_estimator, level=float(cfg.level),
-        real=real, runs=runs,
+        real=real, runs=run_table,
         estimates=stack("estimates", ["estimator", "ate", "diff", "z", "rel_error", "ci_overlap",
                                       "sign_agree", "std_error", "ci_lower", "ci_upper"]),
         subgroup_estimates=stack("subgroups", ["subgroup", "n", "ate", "std_error", "truth",

@@ -59,7 +59,7 @@ from .errors import DataError, SpecError
 from .privacy import MixedEncoder
 
 __all__ = ["column_distances", "correlation_difference", "detection", "DetectionResult",
-           "utility_scores", "tstr", "DETECTION_CLASSIFIERS", "UTILITY_LEARNERS"]
+           "utility_scores", "tstr", "check_learners", "DETECTION_CLASSIFIERS", "UTILITY_LEARNERS"]
 
 #: Classifiers for :func:`detection`, by name.
 DETECTION_CLASSIFIERS: dict[str, str] = {

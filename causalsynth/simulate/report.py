@@ -80,15 +80,18 @@ def plot_coverage(result, *, truth: str = "population"):
     return fig
 
 
-def write_simulation_report(result, out_dir, *, title: str = "Estimator simulation", extra=None) -> dict:
-    """Write report.md / report.html / report.json (and PNG figures) for a simulation."""
+def write_simulation_report(result, out_dir, *, title: str = "Estimator simulation", extra=None,
+                            lead=None) -> dict:
+    """Write report.md / report.html / report.json (and PNG figures) for a simulation.
+
+    ``lead`` sections follow the recommendation; ``extra`` sections close the report.
+    """
     summ = result.summary()
     show = ["scenario", "n", "learner", "estimator", "bias", "bias_mcse", "variance", "rmse", "rmse_mcse",
             "coverage", "coverage_mcse", "ci_width", "se_ratio", "failure_rate", "seconds"]
     n_rep = result.replicates.groupby(["scenario", "n", "rep"]).ngroups
-    sections = list(extra or [])
+    sections = [Section("Recommendation", result.recommendation()), *(lead or [])]
     sections += [
-        Section("Recommendation", result.recommendation()),
         Section("Ranking",
                 "Methods ranked by RMSE against the population ATE; p_best is the share of 1,000 "
                 "bootstrap resamples of the replicates (paired across methods) in which the method has "
@@ -100,5 +103,6 @@ def write_simulation_report(result, out_dir, *, title: str = "Estimator simulati
         Section("Sampling distributions", "", figure=plot_distributions(result)),
         Section("Bias and RMSE", "", figure=plot_bias_rmse(result)),
         Section("Coverage", "", figure=plot_coverage(result)),
+        *(extra or []),
     ]
     return write_report(out_dir, title, sections, result.to_dict())

@@ -183,6 +183,10 @@ class SimulationResult:
             for (lrn, est), r in bad.iterrows():
                 lines.append(f"  {est.upper()} ('{lrn}') under-covers: {100 * r['coverage']:.1f}% +- "
                              f"{100 * r['coverage_mcse']:.1f}% against the nominal {100 * nominal:g}%.")
+            over = sub[(sub["coverage"] - 2 * sub["coverage_mcse"]) > nominal]
+            for (lrn, est), r in over.iterrows():
+                lines.append(f"  {est.upper()} ('{lrn}') over-covers ({100 * r['coverage']:.1f}%): its intervals are "
+                             "conservative (wider than needed).")
             failing = sub[sub["failure_rate"] > 0]
             for (lrn, est), r in failing.iterrows():
                 lines.append(f"  {est.upper()} ('{lrn}') failed in {100 * r['failure_rate']:.1f}% of replicates.")
