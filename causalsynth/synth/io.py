@@ -5,6 +5,11 @@ version, class), then a pickle of the object. The header is read and checked bef
 anything is unpickled, so a file from an incompatible format version fails with
 :class:`~causalsynth.errors.VersionMismatchError` without running its contents.
 
+What a file holds: the fitted models and the real rows they need (the real training and
+holdout covariates for the DCR filter and report, the real data's roles and dtypes, and, for
+the copula generator, each numeric column's sorted real values). Treat a saved synthesizer
+like the real data it was fitted on; share synthetic samples, not the synthesizer.
+
 What loading trusts: the pickle part can run arbitrary code when unpickled, like any pickle
 (and like joblib or torch checkpoints). Load only files you or someone you trust wrote.
 """
