@@ -16,7 +16,8 @@ with :math:`\tilde e_i = \operatorname{clip}(\hat e_i, \delta, 1-\delta)`. Every
 has weight 1, so the weights sum to :math:`n` and the weighted covariate law is the
 original one (up to the small displacement of the records from their source). At a
 selected location the treated share of the weighted data is exactly :math:`\tilde e`: a
-unit there is treated with probability :math:`\hat e` and keeps mass :math:`1-c`, so the
+unit there is treated with probability :math:`\hat e` (when the propensity model is right)
+and keeps mass :math:`1-c`, so the
 treated mass is :math:`\hat e(1-c) = \tilde e` and the rest, :math:`1 - \tilde e`, is the
 real controls plus the synthetic fill-in. Weighted estimators that use :math:`\tilde e` as
 the propensity therefore target the ATE over the original covariate law; the price is that

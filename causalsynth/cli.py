@@ -141,8 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=cmd_estimate)
 
-    from . import _cli_more
+    from . import _cli_audit, _cli_augment, _cli_more
     _cli_more.register(sub, _add_data_args)
+    _cli_audit.register(sub, _add_data_args)
+    _cli_augment.register(sub, _add_data_args)
     return parser
 
 
