@@ -1,15 +1,31 @@
-"""causalsynth: causal synthetic data and estimator simulation."""
-from __future__ import annotations
+"""causalsynth: causal synthetic data and estimator simulation.
 
-from .data import CausalData
-from .errors import (CausalSynthError, DataError, DataFileError, PositivityWarning, RoleError,
-                     SpecError)
-from .estimators import ESTIMATORS, EstimateResult, estimate
+Estimate (``estimate``), synthesize with a known truth (``HybridSynthesizer``), check privacy
+(``dcr``), choose an estimator on synthetic replicates (``simulate``), audit ATE
+preservation (``audit``) and diagnose positivity (``diagnose_positivity``,
+``augment_positivity``).
+"""
+from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from .audit import audit
+from .data import CausalData
+from .errors import (CausalSynthError, DataError, DataFileError, NotFittedError, PositivityWarning,
+                     PrivacyWarning, RoleError, SpecError, VersionMismatchError)
+from .estimators import ESTIMATORS, EstimateResult, estimate
+from .positivity import augment_positivity, diagnose_positivity
+from .privacy import dcr
+from .sample import SyntheticSample
+from .simulate import Simulation, SimulationResult, simulate
+from .synth.hybrid import HybridSynthesizer
+
 __all__ = [
     "CausalData", "estimate", "EstimateResult", "ESTIMATORS",
-    "CausalSynthError", "DataError", "DataFileError", "RoleError", "SpecError", "PositivityWarning",
+    "HybridSynthesizer", "SyntheticSample", "dcr",
+    "simulate", "Simulation", "SimulationResult",
+    "audit", "diagnose_positivity", "augment_positivity",
+    "CausalSynthError", "DataError", "DataFileError", "RoleError", "SpecError", "NotFittedError",
+    "VersionMismatchError", "PositivityWarning", "PrivacyWarning",
     "__version__",
 ]
