@@ -70,7 +70,9 @@ class AuditResult:
         ``ate_error`` is the mean absolute difference from the real estimate, ``ate_error_se``
         its standard error over repeats, ``z_error`` the mean absolute difference in real
         standard errors, ``ate_preserved`` whether ``z_error`` is below the critical value
-        of ``level`` (on average the synthetic ATE falls inside the real interval).
+        of ``level`` (on average the synthetic ATE falls inside the real interval). ``sate`` is
+        the hybrid's own sample ATE (mean conditional effect of its rows; NaN for joint
+        baselines, which carry no truth).
         """
         est = self._ok(self.estimates)
         est = est[est["estimator"] == self.primary_estimator]
@@ -80,7 +82,7 @@ class AuditResult:
                    "chi2_full", "corr_diff", "max_column_distance", "exact_copy_share",
                    "closer_to_train_share", "membership_auc", "dcr_median", "propensity_ks",
                    "overlap", "treated_share", "learner_rank_corr", "estimator_rank_corr",
-                   "worst_subgroup_z"]
+                   "worst_subgroup_z", "sate"]
         real = self.real.set_index("estimator").loc[self.primary_estimator]
         rows = []
         for name in self.synthesizers:

@@ -31,8 +31,9 @@ pd.set_option("display.precision", 3)
 FAST = dict(utility_learners=("linear", "gbm", "knn"), detection_classifier="logistic")"""),
     ("md", """## A designed case: strong imbalance, small overlap, modest effect
 
-`LimitedOverlapDesign`: four normal covariates explain about 93% of the outcome; a quarter of
-the units are treated, most with propensity below 0.1 or above 0.9; the effect is 1 (a quarter
+`LimitedOverlapDesign`: four normal covariates and the treatment explain about 94% of the
+outcome's variance; a quarter of the units are treated, about half of all units have propensity
+below 0.1 or above 0.9; the effect is 1 (a quarter
 of the outcome's SD). We audit the hybrid against a Gaussian copula fitted to the whole table."""),
     ("code", """data = LimitedOverlapDesign().sample(1500, random_state=1).data
 designed = audit(data, synthesizers=["hybrid", "copula"], estimators=("or", "aipw"), n_repeats=8,

@@ -9,13 +9,13 @@ constant effect:
     Y(a) = 3W_1 + 2W_2 + W_3 + \tau a + \varepsilon,\ \varepsilon \sim N(0, 1),
 
 with :math:`\gamma_0 = -2`, selection strength :math:`s` (``imbalance``, default 2.5: about a
-quarter treated, most units with propensity below 0.1 or above 0.9) and effect :math:`\tau`
-(``effect``, default 1, a quarter of the outcome's standard deviation of about 3.9). The
+quarter treated, about half of the units with propensity below 0.1 or above 0.9) and effect
+:math:`\tau` (``effect``, default 1, a quarter of the outcome's standard deviation of about 4). The
 population ATE is :math:`\tau` exactly. Both nuisance models are correctly specified by the
 ``"logistic"`` and ``"linear"`` presets.
 
-Why it separates the synthesizers: the covariates explain about 93% of the outcome's
-variance, so a generator of the joint (W, A, Y) predicts Y well; but the treatment contrast
+Why it separates the synthesizers: the covariates and the treatment explain about 94% of the
+outcome's variance, so a generator of the joint (W, A, Y) predicts Y well; but the treatment contrast
 is identified only where both arms occur. A least-squares fit of Y on (W, A) weighs unit
 effects by :math:`e(W)\{1-e(W)\}` (Angrist 1998, Econometrica 66:249-288; Aronow & Samii 2016,
 Am. J. Political Science 60:250-267), which here is small for most rows (limited overlap:
