@@ -8,7 +8,8 @@ import statistics
 import time
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
+#: Where results go; the test suite points this at a temporary folder.
+RESULTS = Path(os.environ.get("CAUSALSYNTH_BENCH_RESULTS", Path(__file__).resolve().parent / "results"))
 
 
 def timed(fn, repeats: int = 3):
@@ -37,7 +38,7 @@ def machine() -> dict:
 
 
 def write(name: str, payload: dict) -> Path:
-    RESULTS.mkdir(exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
     payload = {"benchmark": name, "machine": machine(), **payload}
     path.write_text(json.dumps(payload, indent=2, default=float))

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
+RESULTS = Path(os.environ.get("CAUSALSYNTH_BENCH_RESULTS", HERE / "results"))
 
 #: (script, extra args, result name)
 BENCHES = [
@@ -88,6 +88,10 @@ def main(argv=None) -> int:
         if args.quick and name in QUICK_SKIP:
             continue
         cmd = [sys.executable, str(HERE / script), *extra] + (["--quick"] if args.quick else [])
+        if script == "bench_dcr.py":
+            cmd += ["--out", str(RESULTS / f"dcr{'_quick' if args.quick else ''}.json")]
+            if args.quick:
+                cmd += ["--sdmetrics-limit", "3"]
         print(f"== {name}: {' '.join(cmd[1:])}", flush=True)
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, env=env, text=True, capture_output=True)
