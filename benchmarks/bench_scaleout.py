@@ -1,7 +1,7 @@
 """Scale-out: the same simulation grid serially, on joblib worker processes and on a Dask
 LocalCluster, with identical results checked.
 
-    python benchmarks/bench_scaleout.py [--workers 2] [--reps 200] [--quick]
+    python benchmarks/bench_scaleout.py [--workers 2] [--reps 60] [--quick]
 
 On a 2-core machine the best possible speed-up is 2x; the point is that the grid runs
 unchanged on Dask (and so on a multi-machine cluster) with the same replicates.
@@ -26,7 +26,7 @@ from causalsynth.synth.hybrid import HybridSynthesizer  # noqa: E402
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--reps", type=int, default=200)
+    parser.add_argument("--reps", type=int, default=60)
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     reps = 40 if args.quick else args.reps
