@@ -61,7 +61,7 @@ def plot_bias_rmse(result, *, truth: str = "population"):
 
 
 def plot_coverage(result, *, truth: str = "population"):
-    """CI coverage per method with 95% MC error bars against the nominal level."""
+    """CI coverage per method with 95% Wilson intervals against the nominal level."""
     import matplotlib.pyplot as plt
     summ = _cells(result, truth)
     fig, ax = plt.subplots(figsize=(7, 0.45 * len(summ) + 1.8))
@@ -70,11 +70,16 @@ def plot_coverage(result, *, truth: str = "population"):
              else r.label for r in summ.itertuples()]
     under = (summ["coverage"] + 2 * summ["coverage_mcse"]) < result.spec.level
     colors = np.where(under, "C3", "C0")
-    for yy, c, e, col in zip(y, summ["coverage"], summ["coverage_mcse"], colors):
-        ax.errorbar(c, yy, xerr=1.96 * e, fmt="o", capsize=3, color=col)
+    # Wilson score intervals: stay inside [0, 1] and do not collapse at 0% or 100%
+    z = 1.96
+    p, r = summ["coverage"].to_numpy(dtype=float), np.maximum(summ["n_ok"].to_numpy(dtype=float), 1)
+    centre = (p + z * z / (2 * r)) / (1 + z * z / r)
+    half = z * np.sqrt(p * (1 - p) / r + z * z / (4 * r * r)) / (1 + z * z / r)
+    for yy, c, lo, hi, col in zip(y, p, centre - half, centre + half, colors):
+        ax.errorbar(c, yy, xerr=[[max(c - lo, 0)], [max(hi - c, 0)]], fmt="o", capsize=3, color=col)
     ax.axvline(result.spec.level, color="k", ls="--", lw=1, label=f"nominal {result.spec.level:g}")
     ax.set_yticks(y, names, fontsize=8)
-    ax.set_xlabel("coverage of the confidence intervals (red: under-covers)")
+    ax.set_xlabel("coverage (95% Wilson intervals over the replicates; red: under-covers)")
     ax.legend(loc="lower left")
     fig.tight_layout()
     return fig

@@ -48,6 +48,12 @@ class GeneratorUncertainty:
         n_gen = self.table["generator"].nunique() - 1
         verdict = ("the ranking survives" if self.survival >= 0.7 else
                    "the ranking is fragile" if self.survival >= 0.4 else "the ranking does not survive")
+        summ = self.summary()
+        spread = float(summ["rmse_mean"].max() - summ["rmse_mean"].min())
+        if len(summ) > 1 and spread < float(summ["rmse_sd"].min()):
+            verdict += (f"; the methods are indistinguishable in RMSE here (their mean RMSEs differ by "
+                        f"{spread:.3g}, less than one refit-to-refit SD of {float(summ['rmse_sd'].min()):.3g}), "
+                        "so choose on coverage and simplicity")
         return (f"Generator uncertainty over {n_gen} bootstrap refits of the synthesizer: "
                 f"{est.upper()} ('{lrn}'), best on the original fit, is best on {100 * self.survival:.0f}% "
                 f"of refits: {verdict}.\n" + self.summary().to_string(index=False, float_format=lambda v: f"{v:.4g}"))
