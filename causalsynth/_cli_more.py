@@ -153,7 +153,10 @@ def _parse_min_dcr(value):
 
 def cmd_synthesize(args) -> int:
     from .cli import _data_from, _emit
+    from .errors import SpecError
     from .synth.hybrid import HybridSynthesizer
+    if args.n < 1:
+        raise SpecError(f"--n must be a positive number of rows; got {args.n}")
     data = _data_from(args)
     synth = HybridSynthesizer(covariates=args.generator,
                               covariate_options={"epochs": args.epochs} if args.generator in ("ctgan", "tvae") else None,

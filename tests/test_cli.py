@@ -124,3 +124,9 @@ def test_simulate_csv_with_checkpoint_resume(tmp_path, capsys, lalonde):
     again = json.loads(capsys.readouterr().out)
     assert again["simulation"]["resumed_replicates"] == 6
     assert again["simulation"]["summary"] == first["simulation"]["summary"]
+
+
+def test_usage_errors_are_one_line():
+    proc = run_cli("augment", "lalonde")
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "required: --out" in proc.stderr
