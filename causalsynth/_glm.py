@@ -121,6 +121,8 @@ def fit_glm(X: np.ndarray, y: np.ndarray, family: Family, *, intercept: bool = T
             if cand_obj <= obj + 1e-12 or t < 1e-8:
                 break
             t *= 0.5
+        if cand_obj > obj + 1e-12:  # no descent even with tiny steps: stop where we are
+            break
         change = obj - cand_obj
         coef, obj = cand, cand_obj
         if abs(change) <= tol * (abs(obj) + tol) or np.max(np.abs(t * step)) < 1e-9:

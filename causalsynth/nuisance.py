@@ -90,7 +90,16 @@ def fit_nuisance(
         folds = np.asarray(folds, dtype=np.int64)
         if folds.shape != (n,):
             raise SpecError(f"folds must have one label per row ({n}); got shape {folds.shape}")
-        n_folds = int(folds.max()) + 1
+        labels = np.unique(folds)
+        if labels[0] != 0 or not np.array_equal(labels, np.arange(len(labels))):
+            raise SpecError(f"folds must be labelled 0..K-1 with every label used; got labels {labels.tolist()[:10]}")
+        n_folds = len(labels)
+        if n_folds > 1:
+            for k in range(n_folds):
+                train_a = a[folds != k]
+                if train_a.min() == train_a.max():
+                    raise SpecError(f"the training rows of fold {k} hold only one treatment arm; "
+                                    "every training fold needs both arms")
     else:
         if n_folds is None:
             n_folds = 1 if (p_learner.parametric and o_learner.parametric) else 5

@@ -85,22 +85,36 @@ def ipw_estimate(a, y, e, mu0=None, mu1=None, normalized: bool = True, **_) -> A
     return ArmEstimate(m1 - m0, m1, m0, infl)
 
 
-def _fluctuate(ys, off, h, max_iter: int = 50) -> float:
-    """Maximum-likelihood epsilon of logit E[y*] = off + eps * h (quasi-binomial, no intercept)."""
-    eps = 0.0
-    for _ in range(max_iter):
-        p = expit(off + eps * h)
-        grad = np.sum(h * (ys - p))
-        hess = np.sum(h * h * p * (1 - p))
-        if hess <= 0:
-            break
-        step = grad / hess
-        # damp steps that would overshoot wildly on extreme clever covariates
-        step = float(np.clip(step, -5.0, 5.0))
-        eps += step
-        if abs(step) < 1e-12 * (1 + abs(eps)):
-            break
-    return eps
+def _fluctuate(ys, off, h) -> float:
+    """Maximum-likelihood epsilon of logit E[y*] = off + eps * h (quasi-binomial, no intercept).
+
+    The score ``sum h (y* - expit(off + eps h))`` is strictly decreasing in eps for h > 0, so
+    its root is bracketed by doubling and found by Brent's method (Newton steps alone can
+    oscillate when some ``h = 1/e`` are large). If the score keeps its sign up to
+    ``|eps| = 1e4`` (all outcomes at a bound), that end is returned with a warning.
+    """
+    import warnings
+
+    from scipy.optimize import brentq
+
+    from ..errors import ConvergenceWarning
+
+    def score(eps: float) -> float:
+        return float(np.sum(h * (ys - expit(off + eps * h))))
+
+    s0 = score(0.0)
+    if s0 == 0.0 or len(ys) == 0:
+        return 0.0
+    step = 1.0 if s0 > 0 else -1.0
+    a, b = 0.0, step
+    while np.sign(score(b)) == np.sign(s0):
+        a, b = b, 2 * b
+        if abs(b) > 1e4:
+            warnings.warn("TMLE fluctuation has no finite solution (outcomes at a bound); "
+                          "the update stops at |epsilon| = 1e4", ConvergenceWarning, stacklevel=4)
+            return b
+    lo, hi = (a, b) if a < b else (b, a)
+    return float(brentq(score, lo, hi, xtol=1e-12, rtol=1e-12, maxiter=500))
 
 
 def tmle_estimate(a, y, e, mu0, mu1, bounds: tuple[float, float] | None = None,
@@ -113,7 +127,17 @@ def tmle_estimate(a, y, e, mu0, mu1, bounds: tuple[float, float] | None = None,
     means ``mu1`` and ``mu0`` (not only their difference) are doubly robust, as in the
     ``tmle`` R package (Gruber & van der Laan 2012).
     """
-    lo, hi = (float(np.min(y)), float(np.max(y))) if bounds is None else bounds
+    lo, hi = (float(np.min(y)), float(np.max(y))) if bounds is None else (float(bounds[0]), float(bounds[1]))
+    if bounds is not None:
+        if not lo < hi:
+            from ..errors import SpecError
+            raise SpecError(f"outcome_bounds must be (low, high) with low < high; got {bounds!r}")
+        if np.min(y) < lo - 1e-12 * abs(lo) or np.max(y) > hi + 1e-12 * abs(hi):
+            from ..errors import SpecError
+            raise SpecError(
+                f"outcome_bounds {tuple(bounds)!r} do not contain the observed outcomes "
+                f"[{np.min(y):.4g}, {np.max(y):.4g}]; TMLE would clip real outcomes. Widen the bounds "
+                "or leave outcome_bounds=None (the observed range).")
     span = hi - lo if hi > lo else 1.0
     ys = np.clip((y - lo) / span, 0.0, 1.0)
     q1 = np.clip((mu1 - lo) / span, q_clip, 1 - q_clip)

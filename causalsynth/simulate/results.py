@@ -125,7 +125,11 @@ class SimulationResult:
     def ranking(self, *, truth: Truth = "population", metric: Literal["rmse", "abs_bias"] = "rmse",
                 n_boot: int = 1000, random_state=0) -> pd.DataFrame:
         """Rank methods (learner x estimator) within each scenario and n, with the share of
-        bootstrap resamples of the replicates (paired across methods) in which each is best."""
+        bootstrap resamples of the replicates (paired across methods) in which each is best.
+
+        Scores use the replicates on which every method succeeded (``n_scored``); a method
+        that fails in more than half the replicates is ranked last.
+        """
         reps = self.replicates
         rng = np.random.default_rng(random_state)
         out = []
@@ -139,24 +143,30 @@ class SimulationResult:
             frame = pd.DataFrame(wide_err)
             methods = list(frame.columns)
             E = frame.to_numpy()
-            ok = ~np.isnan(E).any(axis=0)
+            fail = np.mean(np.isnan(E), axis=0)
+            # Paired comparison: score every method on the replicates where all the methods
+            # still in the running succeeded, so a method cannot win by failing on the hard
+            # replicates. Methods failing in more than half the replicates are ranked last.
+            eligible = fail <= 0.5
+            rows_ok = ~np.isnan(E[:, eligible]).any(axis=1) if eligible.any() else np.zeros(len(E), bool)
+            Ec = E[rows_ok]
 
             def score(M):
-                return np.sqrt(np.nanmean(M ** 2, axis=0)) if metric == "rmse" else np.abs(np.nanmean(M, axis=0))
-            point = score(E)
-            point[~ok & np.isnan(point)] = np.inf
-            R = E.shape[0]
+                with np.errstate(invalid="ignore"):
+                    val = (np.sqrt(np.mean(M ** 2, axis=0)) if metric == "rmse" else np.abs(np.mean(M, axis=0)))
+                return np.where(eligible, val, np.inf)
+            R = Ec.shape[0]
+            point = score(Ec) if R else np.full(len(methods), np.inf)
             wins = np.zeros(len(methods))
-            for _ in range(n_boot):
+            for _ in range(n_boot if R else 0):
                 idx = rng.integers(0, R, R)
-                s = score(E[idx])
-                s = np.where(np.isnan(s), np.inf, s)
-                wins[np.argmin(s)] += 1
+                wins[np.argmin(score(Ec[idx]))] += 1
             order = np.argsort(point, kind="stable")
             for rank, j in enumerate(order, start=1):
                 out.append({"scenario": scen, "n": n, "rank": rank, "learner": methods[j][0],
                             "estimator": methods[j][1], metric: float(point[j]),
-                            "p_best": wins[j] / n_boot, "failure_rate": float(np.mean(np.isnan(E[:, j])))})
+                            "p_best": wins[j] / n_boot if R else 0.0, "failure_rate": float(fail[j]),
+                            "n_scored": int(R)})
         return pd.DataFrame(out)
 
     def recommendation(self, *, truth: Truth = "population") -> str:
@@ -174,6 +184,8 @@ class SimulationResult:
                 f"RMSE ({m['rmse']:.3g} +- {m['rmse_mcse']:.2g}) and is best in {100 * best['p_best']:.0f}% "
                 f"of bootstrap resamples of the replicates; its {100 * nominal:g}% intervals cover "
                 f"{100 * m['coverage']:.1f}% +- {100 * m['coverage_mcse']:.1f}%.")
+            if best["n_scored"] < g["n_scored"].max() or (g["failure_rate"] > 0).any():
+                lines.append(f"  Ranked on the {int(best['n_scored'])} replicates where every method succeeded.")
             runner = g.iloc[1] if len(g) > 1 else None
             if runner is not None and best["p_best"] < 0.8:
                 lines.append(f"  The choice is uncertain: {runner['estimator'].upper()} "

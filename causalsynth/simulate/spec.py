@@ -187,5 +187,5 @@ class SimulationSpec:
         payload = {"estimators": self.estimators, "sizes": self.sizes,
                    "learners": [(c.name, enc(c.propensity), enc(c.outcome), c.n_folds) for c in self.learners],
                    "scenarios": [(s.name, enc(dict(s.knobs))) for s in self.scenarios],
-                   "bounds": self.propensity_bounds}
+                   "bounds": self.propensity_bounds, "level": self.level}
         return hashlib.sha256(json.dumps(enc(payload), sort_keys=True).encode()).hexdigest()[:16]

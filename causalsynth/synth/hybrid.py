@@ -189,8 +189,8 @@ class HybridSynthesizer(BaseEstimator):
 
         # 4. knobs that need the covariate law: propensity intercept, effect centring, truth
         self._reference_seed = s_ref
+        self._fit_privacy()  # before the truth: the reference sample goes through the same filter
         self._fit_truth(s_ref)
-        self._fit_privacy()
         return self
 
     def _fit_noise(self, data: CausalData, learner, seed) -> None:
@@ -241,7 +241,7 @@ class HybridSynthesizer(BaseEstimator):
 
     def _fit_truth(self, seed) -> None:
         g_seed, _ = seed.spawn(2)
-        ref = self._coerce(self.generator_.sample(int(self.n_reference), random_state=g_seed))
+        ref = self._draw_covariates(int(self.n_reference), g_seed)
         raw = self._raw_nuisance(ref)
         share = float(np.mean(self.template_.a)) if self.treated_share is None else float(self.treated_share)
         self.treated_share_ = share
@@ -324,12 +324,16 @@ class HybridSynthesizer(BaseEstimator):
         self._check_fitted()
         if not isinstance(n, (int, np.integer)) or n < 1:
             raise SpecError(f"n must be a positive integer; got {n!r}")
+        W, self.last_n_replaced_ = self._draw_covariates(int(n), random_state, count=True)
+        return W
+
+    def _draw_covariates(self, n: int, random_state, *, count: bool = False):
+        """Generator draws, filtered by ``min_dcr`` when set (also used for the reference sample)."""
         ss = as_seed_sequence(random_state)
         first, rest = ss.spawn(2)
         W = self._coerce(self.generator_.sample(int(n), random_state=first))
-        self.last_n_replaced_ = 0
         if self.min_dcr_ is None:
-            return W
+            return (W, 0) if count else W
         from ..privacy import nearest_distances
         d = nearest_distances(self._encoder.transform(W), self._train_encoded)
         bad = np.flatnonzero(d < self.min_dcr_)
@@ -349,8 +353,8 @@ class HybridSynthesizer(BaseEstimator):
                 f"the privacy filter could not find {len(bad)} covariate rows at distance >= "
                 f"{self.min_dcr_:.3g} from every real training row after 50 redraws; the generator "
                 "copies real rows (is it 'bootstrap'?). Lower min_dcr or use another generator.")
-        self.last_n_replaced_ = replaced
-        return self._coerce(W)
+        W = self._coerce(W)
+        return (W, replaced) if count else W
 
     def sample(self, n: int, *, random_state: RandomState = None) -> SyntheticSample:
         """Draw ``n`` synthetic rows with their truth.
