@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
-from .estimators.core import _aipw_pseudo
+from .estimators.core import _fluctuate, _aipw_pseudo
 
 __all__ = ["weighted_estimate", "WEIGHTED_ESTIMATORS", "smd_table", "mmd"]
 
@@ -57,21 +57,6 @@ def _aipw(a, y, e, mu0, mu1, w, **_):
     total = np.sum(w)
     ate = float(np.sum(w * (p1 - p0)) / total)
     return ate, float(np.sum(w * p1) / total), float(np.sum(w * p0) / total), w * (p1 - p0 - ate)
-
-
-def _fluctuate(ys, off, h, w, max_iter: int = 50) -> float:
-    """Weighted quasi-binomial maximum likelihood of eps in logit E[y*] = off + eps * h."""
-    eps = 0.0
-    for _ in range(max_iter):
-        p = expit(off + eps * h)
-        grad, hess = np.sum(w * h * (ys - p)), np.sum(w * h * h * p * (1 - p))
-        if hess <= 0:
-            break
-        step = float(np.clip(grad / hess, -5.0, 5.0))
-        eps += step
-        if abs(step) < 1e-12 * (1 + abs(eps)):
-            break
-    return eps
 
 
 def _tmle(a, y, e, mu0, mu1, w, bounds=None, q_clip=1e-5, **_):

@@ -85,8 +85,9 @@ def ipw_estimate(a, y, e, mu0=None, mu1=None, normalized: bool = True, **_) -> A
     return ArmEstimate(m1 - m0, m1, m0, infl)
 
 
-def _fluctuate(ys, off, h) -> float:
-    """Maximum-likelihood epsilon of logit E[y*] = off + eps * h (quasi-binomial, no intercept).
+def _fluctuate(ys, off, h, w=None) -> float:
+    """Maximum-likelihood epsilon of logit E[y*] = off + eps * h (quasi-binomial, no intercept;
+    optional case weights ``w``).
 
     The score ``sum h (y* - expit(off + eps h))`` is strictly decreasing in eps for h > 0, so
     its root is bracketed by doubling and found by Brent's method (Newton steps alone can
@@ -99,8 +100,10 @@ def _fluctuate(ys, off, h) -> float:
 
     from ..errors import ConvergenceWarning
 
+    hw = h if w is None else h * w
+
     def score(eps: float) -> float:
-        return float(np.sum(h * (ys - expit(off + eps * h))))
+        return float(np.sum(hw * (ys - expit(off + eps * h))))
 
     s0 = score(0.0)
     if s0 == 0.0 or len(ys) == 0:
