@@ -31,7 +31,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
 
 bench-quick: $(STAMP)
-	$(PY) benchmarks/run_all.py --quick
+	$(PY) benchmarks/run_all.py --quick --check
 
 clean:
 	rm -rf $(VENV) causalsynth-out build *.egg-info

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import timed, write  # noqa: E402
+from _common import compare, write  # noqa: E402
 
 from causalsynth import estimate  # noqa: E402
 from causalsynth.datasets.designs import LinearLogisticDesign  # noqa: E402
@@ -52,18 +52,23 @@ def main(argv=None) -> dict:
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--features", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="n=20,000, 1 repeat")
+    parser.add_argument("--quick", action="store_true", help="n=50,000, 5 repeats")
     args = parser.parse_args(argv)
-    n, repeats = (20_000, 1) if args.quick else (args.n, args.repeats)
+    n, repeats = (50_000, 5) if args.quick else (args.n, args.repeats)
     sample = LinearLogisticDesign(n_features=args.features, confounding=0.4).sample(n, random_state=1)
     data = sample.data
     X = pd.DataFrame(data.design_matrix()[0])
     a, y = pd.Series(data.a.astype(int)), pd.Series(data.y)
 
     # no clipping on either side, so the estimates are comparable
-    t_ours, res = timed(lambda: estimate(data, propensity_bounds=(0.0, 1.0), random_state=0), repeats)
-    t_floor, _ = timed(lambda: fit_nuisance(data, random_state=0), repeats)
-    t_peer, peer = timed(lambda: causallib_four(X, a, y), repeats)
+    # one warm-up call each, then interleaved rounds: first-call costs (lazy imports, caches)
+    # and slow spells of a shared machine fall on every side alike
+    secs, outs = compare({
+        "ours": lambda: estimate(data, propensity_bounds=(0.0, 1.0), random_state=0),
+        "floor": lambda: fit_nuisance(data, random_state=0),
+        "peer": lambda: causallib_four(X, a, y)}, repeats)
+    t_ours, t_floor, t_peer = secs["ours"], secs["floor"], secs["peer"]
+    res, peer = outs["ours"], outs["peer"]
     ours = res.summary().set_index("estimator")["ate"].to_dict()
     max_diff = max(abs(ours[k] - peer[k]) for k in peer)
     ratio = t_peer / t_ours

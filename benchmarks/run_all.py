@@ -7,7 +7,9 @@ Each benchmark runs in its own process and writes benchmarks/results/<name>.json
 run also rewrites the generated table in benchmarks/README.md (between the
 ``<!-- generated -->`` markers). ``--check`` fails (exit 1) if a ratio measured in this run
 passes its bound in BOUNDS: bounds are on ratios between two timings taken in the same run,
-never on absolute times.
+never on absolute times. A benchmark whose timing bound fails is re-measured once, and only
+a failure on both measurements counts (a real regression fails both; a slow spell of a shared
+machine rarely does).
 """
 from __future__ import annotations
 
@@ -49,6 +51,11 @@ BOUNDS = [
     ("scaleout", "identical", "eq", True, "same replicates on serial, joblib and dask"),
 ]
 
+#: Which keys above are ratios of timings (noisy; a failure is re-measured once).
+TIMING = {"estimate": ("ours_over_floor", "speedup_vs_causallib"),
+          "simulate_glm": ("speedup_simulate_vs_zepid", "speedup_estimate_vs_zepid", "simulate_over_floor"),
+          "dcr": ("ours_over_floor",)}
+
 
 def _get(doc: dict, key: str):
     for part in key.split("."):
@@ -56,10 +63,12 @@ def _get(doc: dict, key: str):
     return doc
 
 
-def check(quick: bool) -> list[str]:
+def check(quick: bool, names=None) -> list[str]:
     failures = []
     suffix = "_quick" if quick else ""
     for name, key, kind, bound, why in BOUNDS:
+        if names is not None and name not in names:
+            continue
         path = RESULTS / f"{name}{suffix}.json"
         if not path.exists():
             failures.append(f"{name}: no result file {path.name}")
@@ -73,6 +82,27 @@ def check(quick: bool) -> list[str]:
     return failures
 
 
+def run_benches(names: list[str], quick: bool, env: dict) -> bool:
+    for script, extra, name in BENCHES:
+        if name not in names:
+            continue
+        cmd = [sys.executable, str(HERE / script), *extra] + (["--quick"] if quick else [])
+        if script == "bench_dcr.py":
+            cmd += ["--out", str(RESULTS / f"dcr{'_quick' if quick else ''}.json")]
+            if quick:
+                cmd += ["--sdmetrics-limit", "3"]
+        print(f"== {name}: {' '.join(cmd[1:])}", flush=True)
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, env=env, text=True, capture_output=True)
+        print("\n".join(line for line in proc.stdout.splitlines() if line.strip()))
+        if proc.returncode != 0:
+            print(proc.stderr[-3000:])
+            print(f"== {name} FAILED (exit {proc.returncode})")
+            return False
+        print(f"== {name} done in {time.perf_counter() - t0:.0f} s", flush=True)
+    return True
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -82,29 +112,25 @@ def main(argv=None) -> int:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "2"),
            "CAUSALSYNTH_PROGRESS": "0"}
     t_all = time.perf_counter()
-    for script, extra, name in BENCHES:
-        if args.only and name not in args.only:
-            continue
-        if args.quick and name in QUICK_SKIP:
-            continue
-        cmd = [sys.executable, str(HERE / script), *extra] + (["--quick"] if args.quick else [])
-        if script == "bench_dcr.py":
-            cmd += ["--out", str(RESULTS / f"dcr{'_quick' if args.quick else ''}.json")]
-            if args.quick:
-                cmd += ["--sdmetrics-limit", "3"]
-        print(f"== {name}: {' '.join(cmd[1:])}", flush=True)
-        t0 = time.perf_counter()
-        proc = subprocess.run(cmd, env=env, text=True, capture_output=True)
-        print("\n".join(line for line in proc.stdout.splitlines() if line.strip()))
-        if proc.returncode != 0:
-            print(proc.stderr[-3000:])
-            print(f"== {name} FAILED (exit {proc.returncode})")
-            return 1
-        print(f"== {name} done in {time.perf_counter() - t0:.0f} s", flush=True)
+    names = [name for _, _, name in BENCHES
+             if not (args.only and name not in args.only) and not (args.quick and name in QUICK_SKIP)]
+    if not run_benches(names, args.quick, env):
+        return 1
     print(f"all benchmarks done in {time.perf_counter() - t_all:.0f} s")
     if args.check:
         print("ratio bounds:")
-        failures = check(args.quick)
+        failures = check(args.quick, names)
+        # A timing ratio is a median over interleaved rounds, but a shared machine can still have
+        # a slow spell: a benchmark whose *timing* bound fails is measured once more, and only a
+        # failure on both runs counts. Exact checks (same estimates, memory) get no second try.
+        again = sorted({name for name, key, *_ in BOUNDS if key in TIMING.get(name, ()) and name in names
+                        and any(f.startswith(f"{name}.{key} ") for f in failures)})
+        if again:
+            print(f"timing bound(s) failed in {', '.join(again)}: measuring once more")
+            if not run_benches(again, args.quick, env):
+                return 1
+            print("ratio bounds (second measurement):")
+            failures = check(args.quick, names)
         if failures:
             print("\n".join(["REGRESSIONS:"] + failures))
             return 1
