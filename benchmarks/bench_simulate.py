@@ -3,6 +3,7 @@ estimator separately with zepid (IPTW, AIPTW, TMLE, g-formula), on the same repl
 
     python benchmarks/bench_simulate.py [--reps 200] [--peer-reps 20] [--n 2000] [--features 20]
     python benchmarks/bench_simulate.py --gbm      # gradient boosting, 5-fold cross-fitting
+    python benchmarks/bench_simulate.py --gbm --pooled   # ... with zepid's pooled outcome model form
     python benchmarks/bench_simulate.py --quick
 
 Both sides run in this one process on one core (n_jobs=1). Throughput = replicates per
@@ -91,14 +92,19 @@ def main(argv=None) -> dict:
     parser.add_argument("--reps", type=int, default=200)
     parser.add_argument("--peer-reps", type=int, default=20)
     parser.add_argument("--gbm", action="store_true", help="gradient boosting, 5-fold cross-fitting")
+    parser.add_argument("--pooled", action="store_true",
+                        help="with --gbm: one pooled outcome model (treatment as a feature), zepid's model form")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
+    if args.pooled and not args.gbm:
+        parser.error("--pooled goes with --gbm")
     if args.quick:
         args.reps, args.peer_reps = (10, 3) if args.gbm else (40, 5)
     elif args.gbm and args.reps == 200:
         args.reps, args.peer_reps = 20, 5
     design = LinearLogisticDesign(n_features=args.features, confounding=0.4)
-    learners = {"gbm": {"propensity": "gbm", "outcome": "gbm", "n_folds": 5}} if args.gbm else {"glm": "logistic"}
+    outcome = "pooled:gbm" if args.pooled else "gbm"
+    learners = {"gbm": {"propensity": "gbm", "outcome": outcome, "n_folds": 5}} if args.gbm else {"glm": "logistic"}
     estimators = ("aipw", "tmle") if args.gbm else ("or", "ipw", "aipw", "tmle")
     seed = 2024
     # warm-up outside the timings (module imports, first-call costs), for both sides alike
@@ -147,6 +153,8 @@ def main(argv=None) -> dict:
     rate_peer = args.peer_reps / t_peer
     rate_single = args.reps / t_single
     kind = "gradient boosting, 5-fold cross-fitting" if args.gbm else "parametric (GLM) nuisances"
+    if args.pooled:
+        kind += ", pooled outcome model"
     print(f"{kind}: n={args.n}, {args.features} covariates, estimators {', '.join(estimators)}")
     print(f"  causalsynth simulate():  {args.reps} reps in {t_ours:7.2f} s  = {rate_ours:8.2f} reps/s")
     print(f"  estimate() per dataset:  {args.reps} reps in {t_single:7.2f} s  = {rate_single:8.2f} reps/s")
@@ -160,7 +168,7 @@ def main(argv=None) -> dict:
                "seconds_floor": t_floor, "seconds_peer": t_peer, "speedup_simulate_vs_zepid": rate_ours / rate_peer,
                "speedup_estimate_vs_zepid": rate_single / rate_peer, "simulate_over_floor": t_ours / t_floor,
                "max_abs_ate_difference": max(diffs) if diffs else None}
-    name = "simulate_gbm" if args.gbm else "simulate_glm"
+    name = ("simulate_gbm_pooled" if args.pooled else "simulate_gbm") if args.gbm else "simulate_glm"
     print(f"wrote {write(name + ('_quick' if args.quick else ''), payload)}")
     return payload
 

@@ -29,13 +29,14 @@ BENCHES = [
     ("bench_estimate.py", [], "estimate"),
     ("bench_simulate.py", [], "simulate_glm"),
     ("bench_simulate.py", ["--gbm"], "simulate_gbm"),
+    ("bench_simulate.py", ["--gbm", "--pooled"], "simulate_gbm_pooled"),
     ("bench_dcr.py", [], "dcr"),
     ("bench_sample.py", [], "sample"),
     ("bench_memory.py", [], "memory"),
     ("bench_scaleout.py", [], "scaleout"),
     ("bench_scaling.py", [], "scaling"),
 ]
-QUICK_SKIP = {"simulate_gbm", "scaling"}  # too slow for CI's quick mode; no ratio bound
+QUICK_SKIP = {"simulate_gbm", "simulate_gbm_pooled", "scaling"}  # too slow for CI's quick mode; no ratio bound
 
 #: Bounds checked in quick mode: (result, key, "min"|"max", bound, why).
 BOUNDS = [

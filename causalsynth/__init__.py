@@ -14,6 +14,7 @@ from .data import CausalData
 from .errors import (CausalSynthError, DataError, DataFileError, NotFittedError, PositivityWarning,
                      PrivacyWarning, RoleError, SpecError, VersionMismatchError)
 from .estimators import ESTIMATORS, EstimateResult, estimate
+from .learners import pooled
 from .positivity import augment_positivity, diagnose_positivity
 from .privacy import dcr
 from .sample import SyntheticSample
@@ -21,7 +22,7 @@ from .simulate import Simulation, SimulationResult, simulate
 from .synth.hybrid import HybridSynthesizer
 
 __all__ = [
-    "CausalData", "estimate", "EstimateResult", "ESTIMATORS",
+    "CausalData", "estimate", "EstimateResult", "ESTIMATORS", "pooled",
     "HybridSynthesizer", "SyntheticSample", "dcr",
     "simulate", "Simulation", "SimulationResult",
     "audit", "diagnose_positivity", "augment_positivity",

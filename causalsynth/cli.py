@@ -138,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--propensity", default=None,
                    help="logistic | gbm | superlearner | a formula 'A ~ x1 + C(x2)' (default logistic)")
     p.add_argument("--outcome-model", default=None,
-                   help="linear | logistic | gbm | superlearner | a formula (default linear/logistic)")
+                   help="linear | logistic | gbm | superlearner | pooled:<preset> (one model over both arms) | a formula (default linear/logistic)")
     p.add_argument("--book-models", action="store_true",
                    help="with DATA=nhefs, use Hernan & Robins' propensity and outcome formulas")
     p.add_argument("--n-folds", type=int, default=None, help="cross-fitting folds (default auto)")

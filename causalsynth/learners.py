@@ -13,6 +13,13 @@ A learner is given as
   otherwise. An outcome formula whose right-hand side uses the treatment column is one
   pooled model over both arms (predictions at A=1 and A=0 set the column); otherwise every
   outcome learner is fitted separately in each arm.
+
+Any preset or scikit-learn outcome learner can also be pooled: ``pooled("gbm")`` (or the
+string ``"pooled:gbm"``, handy on the command line) fits one model on both arms with the
+treatment as an extra feature (an "S-learner"), instead of one model per arm (a
+"T-learner", the default). Pooling halves the outcome fits. It is what zepid and most
+g-computation code do; the price is that a regularized learner may shrink the treatment
+contrast towards zero, which the AIPW/TMLE correction repairs but OR does not.
 """
 from __future__ import annotations
 
@@ -29,9 +36,36 @@ from ._random import seed_int
 from .data import CausalData, main_terms
 from .errors import EstimationError, SpecError
 
-__all__ = ["LEARNER_PRESETS", "Learner", "resolve_learner", "FittedModel"]
+__all__ = ["LEARNER_PRESETS", "Learner", "resolve_learner", "FittedModel", "pooled", "Pooled"]
 
 Role = Literal["propensity", "outcome"]
+
+
+@dataclass(frozen=True)
+class Pooled:
+    """An outcome learner fitted once on both arms with the treatment as a feature."""
+
+    learner: Any
+
+    def __repr__(self) -> str:
+        return f"pooled({self.learner!r})"
+
+
+def pooled(learner: Any) -> Pooled:
+    """Mark an outcome learner (preset name or scikit-learn estimator) as pooled over arms.
+
+    ``estimate(data, outcome=pooled("gbm"))`` fits one gradient-boosting model on all rows
+    with the treatment as a feature and predicts at A=1 and A=0. Formulas pool by naming the
+    treatment on their right-hand side instead.
+    """
+    if isinstance(learner, Pooled):
+        return learner
+    return Pooled(learner)
+
+
+def _with_treatment(X: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The pooled design: the covariate design with the treatment as the last column."""
+    return np.hstack([X, np.asarray(values, dtype=float).reshape(-1, 1)])
 
 
 def _gbm(target_type: str, seed: int) -> Any:
@@ -96,7 +130,8 @@ class Learner:
         """Fit on ``rows`` (positions into ``data``) against ``target`` (values for those rows)."""
         if self.kind == "glm":
             X, _ = data.design_matrix()
-            glm = fit_glm(X[rows], target, self.family)
+            X = _with_treatment(X[rows], data.a[rows]) if self.pooled else X[rows]
+            glm = fit_glm(X, target, self.family)
             return FittedModel(self, glm=glm)
         if self.kind == "formula":
             design_info, X = _formula_design(self.formula, data._frame.iloc[rows], None)
@@ -109,12 +144,13 @@ class Learner:
         if self.preset is None and "random_state" in est.get_params() and est.get_params()["random_state"] is None:
             est.set_params(random_state=seed_int(seed))
         X, _ = data.design_matrix()
+        X = _with_treatment(X[rows], data.a[rows]) if self.pooled else X[rows]
         y = target.astype(int) if self.family == "binomial" else target
         if self.family == "binomial" and len(np.unique(y)) < 2:
             raise EstimationError("a fold has only one class in the target; use fewer folds")
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=UserWarning, module="sklearn")
-            est.fit(X[rows], y)
+            est.fit(X, y)
         return FittedModel(self, estimator=est)
 
 
@@ -136,6 +172,9 @@ class FittedModel:
             return _formula_design(None, frame, self.design_info)[1]
         X, _ = data.design_matrix()
         X = X[rows]
+        if self.learner.pooled:
+            X = _with_treatment(X, data.a[rows] if treatment_value is None
+                                else np.full(len(rows), float(treatment_value)))
         return np.hstack([np.ones((X.shape[0], 1)), X]) if self.learner.kind == "glm" else X
 
     def predict(self, data: CausalData, rows: np.ndarray, treatment_value: float | None = None) -> np.ndarray:
@@ -153,6 +192,14 @@ class FittedModel:
             X = _formula_design(None, frame, self.design_info)[1]
         else:
             X, _ = main_terms(frame, template.covariates, template.covariate_kinds)
+            if self.learner.pooled:
+                if treatment_value is None:
+                    if template.treatment not in frame:
+                        raise SpecError("a pooled outcome model needs a treatment value to predict at")
+                    values = frame[template.treatment].to_numpy(dtype=float)
+                else:
+                    values = np.full(len(frame), float(treatment_value))
+                X = _with_treatment(X, values)
             if self.learner.kind == "glm":
                 X = np.hstack([np.ones((X.shape[0], 1)), X])
         return self._predict_design(X)
@@ -207,6 +254,19 @@ def resolve_learner(spec: Any, *, role: Role, data: CausalData) -> Learner:
     ``role`` says what is predicted: the propensity (binary target) or the outcome (the
     outcome's type decides between classification and regression).
     """
+    if isinstance(spec, str) and spec.startswith("pooled:"):
+        spec = Pooled(spec.split(":", 1)[1].strip())
+    if isinstance(spec, Pooled):
+        inner = spec.learner
+        if role != "outcome":
+            raise SpecError("only the outcome learner can be pooled over arms; the propensity "
+                            "model predicts the treatment, so it cannot use it as a feature")
+        if isinstance(inner, (str, type(None))) and "~" in (inner or ""):
+            raise SpecError("a formula is pooled by naming the treatment on its right-hand side "
+                            f"(e.g. '{data.outcome} ~ {data.treatment} + ...'), not with pooled()")
+        base = resolve_learner(inner, role=role, data=data)
+        return Learner(base.kind, f"{base.description}, pooled over arms (treatment as a feature)",
+                       family=base.family, estimator=base.estimator, preset=base.preset, pooled=True)
     binary = role == "propensity" or data.outcome_type == "binary"
     family = "binomial" if binary else "gaussian"
     if spec is None:

@@ -79,9 +79,13 @@ def _as_learners(learners) -> tuple[LearnerConfig, ...]:
             if isinstance(value, LearnerConfig):
                 out.append(dataclasses.replace(value, name=str(name)))
             elif isinstance(value, str):
-                # a preset names both models; "logistic"/"linear" mean the main-terms GLMs
-                glm = value in ("logistic", "linear")
-                out.append(LearnerConfig(str(name), "logistic" if glm else value, None if glm else value))
+                # a preset names both models; "logistic"/"linear" mean the main-terms GLMs;
+                # "pooled:gbm" = a gbm propensity and one pooled gbm outcome model
+                base = value.split(":", 1)[1].strip() if value.startswith("pooled:") else value
+                glm = base in ("logistic", "linear")
+                outcome = (f"pooled:{'linear' if glm else base}" if base != value
+                           else None if glm else value)
+                out.append(LearnerConfig(str(name), "logistic" if glm else base, outcome))
             elif isinstance(value, Mapping):
                 extra = set(value) - {"propensity", "outcome", "n_folds"}
                 if extra:
