@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, timed, write  # noqa: E402
+from _common import RESULTS, compare, timed, write  # noqa: E402
 
 from causalsynth import estimate  # noqa: E402
 from causalsynth.datasets import load_nhefs  # noqa: E402
@@ -39,9 +39,12 @@ def estimation(sizes, peer_max):
     for n in sizes:
         data = LinearLogisticDesign(n_features=20, confounding=0.4).sample(n, random_state=1).data
         reps = 3 if n <= 100_000 else 1
-        t_ours, _ = timed(lambda: estimate(data, propensity_bounds=(0.0, 1.0), random_state=0), reps)
-        t_floor, _ = timed(lambda: fit_nuisance(data, random_state=0), reps)
-        t_peer = timed(lambda: _causallib_four(data), reps)[0] if n <= peer_max else np.nan
+        fns = {"ours": lambda: estimate(data, propensity_bounds=(0.0, 1.0), random_state=0),
+               "floor": lambda: fit_nuisance(data, random_state=0)}
+        if n <= peer_max:
+            fns["peer"] = lambda: _causallib_four(data)
+        secs, _ = compare(fns, reps, warmup=1 if n <= 100_000 else 0)
+        t_ours, t_floor, t_peer = secs["ours"], secs["floor"], secs.get("peer", np.nan)
         rows.append({"workload": "estimation (4 estimators, 20 covariates)", "size": n, "ours": t_ours,
                      "floor": t_floor, "alternative": t_peer, "alternative_name": "causallib x4"})
         print(f"estimation n={n:>8}: ours {t_ours:.3f}s floor {t_floor:.3f}s causallib {t_peer:.3f}s")

@@ -3,9 +3,10 @@
     python benchmarks/run_all.py            # full: every workload at full size (about 20 min)
     python benchmarks/run_all.py --quick    # small sizes, a few minutes; --check enforces the bounds
 
-Each benchmark runs in its own process and writes benchmarks/results/<name>.json. The full
-run also rewrites the generated table in benchmarks/README.md (between the
-``<!-- generated -->`` markers). ``--check`` fails (exit 1) if a ratio measured in this run
+Each benchmark runs in its own process and writes benchmarks/results/<name>.json. Every run
+prints a table of all results on record (ours, the alternative and the floor side by side,
+with the ratios); a full run also writes that table into benchmarks/README.md between the
+``<!-- generated:start -->`` and ``<!-- generated:end -->`` markers. ``--check`` fails (exit 1) if a ratio measured in this run
 passes its bound in BOUNDS: bounds are on ratios between two timings taken in the same run,
 never on absolute times. A benchmark whose timing bound fails is re-measured once, and only
 a failure on both measurements counts (a real regression fails both; a slow spell of a shared
@@ -83,6 +84,80 @@ def check(quick: bool, names=None) -> list[str]:
     return failures
 
 
+def _load(name: str, quick: bool):
+    path = RESULTS / f"{name}{'_quick' if quick else ''}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def table(quick: bool) -> str:
+    """Markdown table of every result on record: ours, alternative, floor, ratios."""
+    rows = ["| workload | causalsynth | alternative | floor | vs alternative | over floor |",
+            "|---|---|---|---|---|---|"]
+    machine = None
+    d = _load("estimate", quick)
+    if d:
+        machine = d["machine"]
+        rows.append(f"| estimate(): OR/IPW/AIPW/TMLE, n={d['n']:,} x {d['features']} | {d['seconds_ours']:.3f} s "
+                    f"| causallib, one call per estimator: {d['seconds_causallib']:.3f} s "
+                    f"| nuisance fits: {d['seconds_floor']:.3f} s | {d['speedup_vs_causallib']:.1f}x "
+                    f"| {d['ours_over_floor']:.2f}x |")
+    for name in ("simulate_glm", "simulate_gbm", "simulate_gbm_pooled"):
+        d = _load(name, quick)
+        if not d:
+            continue
+        machine = machine or d["machine"]
+        rows.append(f"| simulate(): {d['kind']}, n={d['n']:,}, {d['reps']} reps "
+                    f"| {d['reps'] / d['seconds_simulate']:.2f} reps/s "
+                    f"| zepid loop: {d['peer_reps'] / d['seconds_peer']:.2f} reps/s "
+                    f"| nuisance fits: {d['reps'] / d['seconds_floor']:.2f} reps/s "
+                    f"| {d['speedup_simulate_vs_zepid']:.1f}x | {d['simulate_over_floor']:.2f}x |")
+    d = _load("dcr", quick)
+    if d:
+        sdm = d.get("sdmetrics") or []
+        last = sdm[-1] if sdm else None
+        alt = (f"SDMetrics at {last['size']:,} a side: {last['sdmetrics_s']:.1f} s vs ours {last['ours_s']:.3f} s"
+               if last else "-")
+        vs_alt = f"{last['sdmetrics_over_ours']:.0f}x" if last else "-"
+        rows.append(f"| DCR nearest distances, {d['n']:,} x {d['n']:,} x {d['cols']} | {d['nearest_distances_s']:.2f} s "
+                    f"| {alt} | float32 matmul + running min: {d['floor_matmul_min_s']:.2f} s "
+                    f"| {vs_alt} | {d['ours_over_floor']:.2f}x |")
+    d = _load("sample", quick)
+    if d and d.get("rows"):
+        r = d["rows"][-1]
+        rows.append(f"| hybrid sampling, {r['n']:,} rows | {r['seconds_hybrid']:.2f} s | - "
+                    f"| covariates alone: {r['seconds_covariates']:.2f} s | - | {r['ratio']:.2f}x |")
+    d = _load("scaleout", quick)
+    if d:
+        sec = d["seconds"]
+        rows.append(f"| simulation on {d['workers']} workers, {d['reps']} reps | Dask: {sec['dask']:.1f} s "
+                    f"| joblib: {sec['joblib']:.1f} s | serial: {sec['serial']:.1f} s "
+                    f"| {1 / d['dask_over_joblib']:.2f}x | {d['speedup_dask']:.2f}x faster than serial |")
+    d = _load("memory", quick)
+    if d:
+        sims = [r for r in d["rows"] if r["kind"] == "simulate"]
+        peaks = " / ".join(f"{r['peak_mb']:.0f}" for r in sims)
+        rows.append(f"| simulation peak memory at {' / '.join(str(r['size']) for r in sims)} reps "
+                    f"| {peaks} MB | - | - | - | flat: {d['checks']['simulate_memory_flat']} |")
+    if machine:
+        rows.append("")
+        rows.append(f"Machine: {machine.get('platform')}, {machine.get('cpu_count')} cores, Python "
+                    f"{machine.get('python')}, numpy {machine.get('numpy')}, scikit-learn "
+                    f"{machine.get('scikit-learn')}.")
+    return "\n".join(rows)
+
+
+def write_readme_table(text: str) -> bool:
+    readme = HERE / "README.md"
+    doc = readme.read_text()
+    start, end = "<!-- generated:start -->", "<!-- generated:end -->"
+    if start not in doc or end not in doc:
+        return False
+    head, rest = doc.split(start, 1)
+    _, tail = rest.split(end, 1)
+    readme.write_text(f"{head}{start}\n{text}\n{end}{tail}")
+    return True
+
+
 def run_benches(names: list[str], quick: bool, env: dict) -> bool:
     for script, extra, name in BENCHES:
         if name not in names:
@@ -118,6 +193,10 @@ def main(argv=None) -> int:
     if not run_benches(names, args.quick, env):
         return 1
     print(f"all benchmarks done in {time.perf_counter() - t_all:.0f} s")
+    text = table(args.quick)
+    print(text)
+    if not args.quick and "CAUSALSYNTH_BENCH_RESULTS" not in os.environ and write_readme_table(text):
+        print("updated the generated table in benchmarks/README.md")
     if args.check:
         print("ratio bounds:")
         failures = check(args.quick, names)

@@ -151,7 +151,8 @@ class AugmentationResult:
         for name in names:
             ate, se, m1, m0 = weighted_estimate(name, d.a, d.y, e, self.mu0, self.mu1, self.weights,
                                                 bounds=outcome_bounds)
-            rows.append(EstimateRow(name, ate, se, m1, m0, "weighted to the original covariate law"))
+            rows.append(EstimateRow(name, ate, se, m1, m0, "weighted to the original covariate law; SE "
+                                    "treats synthetic outcomes as data (too small)"))
         o = self.original
         return EstimateResult(tuple(rows), float(level), o.n_obs, o.n_treated, o.treatment, o.outcome,
                               o.outcome_type, self.original_fit.propensity_learner, self.outcome_learner,
