@@ -11,8 +11,8 @@ __version__ = "0.1.0"
 
 from .audit import audit
 from .data import CausalData
-from .errors import (CausalSynthError, DataError, DataFileError, NotFittedError, PositivityWarning,
-                     PrivacyWarning, RoleError, SpecError, VersionMismatchError)
+from .errors import (CausalSynthError, DataError, DataFileError, EstimationError, NotFittedError,
+                     PositivityWarning, PrivacyWarning, RoleError, SpecError, VersionMismatchError)
 from .estimators import ESTIMATORS, EstimateResult, estimate
 from .learners import pooled
 from .positivity import augment_positivity, diagnose_positivity
@@ -27,6 +27,7 @@ __all__ = [
     "simulate", "Simulation", "SimulationResult",
     "audit", "diagnose_positivity", "augment_positivity",
     "CausalSynthError", "DataError", "DataFileError", "RoleError", "SpecError", "NotFittedError",
+    "EstimationError",
     "VersionMismatchError", "PositivityWarning", "PrivacyWarning",
     "__version__",
 ]

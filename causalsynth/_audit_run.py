@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .data import CausalData
-from .errors import PositivityWarning, SpecError
+from .errors import DataError, PositivityWarning, SpecError
 from .estimators import (ESTIMATORS, check_bounds, estimate, estimate_from_nuisance,
                          positivity_message)
 from .estimators.results import z_value
@@ -270,6 +270,14 @@ def make_reference(data: CausalData, cfg: AuditConfig, subgroups: Any,
                    seed: np.random.SeedSequence) -> Reference:
     s_split, s_fit, s_all, s_util, s_det, s_det_w, s_half = seed.spawn(7)
     train_rows, hold_rows = split_rows(data.a, float(cfg.holdout), s_split)
+    from .data import MIN_ROWS_PER_ARM
+    for name, rows in (("real holdout", hold_rows), ("training part", train_rows)):
+        n1 = int(data.a[rows].sum())
+        if min(n1, len(rows) - n1) < MIN_ROWS_PER_ARM:
+            raise DataError(
+                f"the {name} ({cfg.holdout:.0%} of {data.n_obs} rows held out for utility and privacy "
+                f"checks) has {n1} treated and {len(rows) - n1} control rows; each arm needs at least "
+                f"{MIN_ROWS_PER_ARM}. Fix: change holdout (now {cfg.holdout}) or audit more data.")
     train, hold = data.subset(train_rows), data.subset(hold_rows)
     fit = estimate_all(train, cfg, s_fit)
     msg = positivity_message(fit.propensity, *cfg.propensity_bounds, False)

@@ -32,12 +32,13 @@ def register(sub, add_data_args) -> None:
 
 
 def cmd_augment(args) -> int:
-    from ._cli_more import _write_table
+    from ._cli_more import _write_table, check_table_path
     from .cli import _data_from, _emit
     from .errors import PositivityWarning
     from .estimators import estimate_from_nuisance
     from ._positivity_diagnose import check_data
     from .positivity import augment_positivity
+    check_table_path(args.out)
     data = check_data(_data_from(args))
     result = augment_positivity(data, budget=args.budget, delta=args.delta, generator=args.generator,
                                 propensity=args.propensity, outcome=args.outcome_model,

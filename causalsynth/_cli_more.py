@@ -135,7 +135,22 @@ def register(sub, add_data_args) -> None:
     register_synth(sub, add_data_args)
 
 
+TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+
+
+def check_table_path(path: str | None) -> None:
+    """Refuse an output name we would not write faithfully, before any work is done."""
+    from .errors import SpecError
+    if path is None:
+        return
+    suffix = Path(path).suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        raise SpecError(f"cannot write {path!r}: tables are written as .csv or .parquet; "
+                        f"got {suffix or 'no suffix'!r}. Fix: name the file e.g. {Path(path).stem}.csv")
+
+
 def _write_table(frame, path: str) -> None:
+    check_table_path(path)
     p = Path(path)
     if p.parent and not p.parent.exists():
         p.parent.mkdir(parents=True, exist_ok=True)
@@ -157,6 +172,8 @@ def cmd_synthesize(args) -> int:
     from .synth.hybrid import HybridSynthesizer
     if args.n < 1:
         raise SpecError(f"--n must be a positive number of rows; got {args.n}")
+    check_table_path(args.out)
+    check_table_path(args.truth_out)
     data = _data_from(args)
     synth = HybridSynthesizer(covariates=args.generator,
                               covariate_options={"epochs": args.epochs} if args.generator in ("ctgan", "tvae") else None,

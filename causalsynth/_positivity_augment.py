@@ -104,6 +104,7 @@ class AugmentationResult:
     uncertainty: str
     n_candidates: int
     outcome_learner: str
+    settings: dict = field(default_factory=dict, repr=False)  # augment_positivity's arguments
 
     @property
     def n_original(self) -> int:
@@ -131,35 +132,87 @@ class AugmentationResult:
         return out
 
     def estimate(self, *, estimators=("or", "ipw", "aipw", "tmle"), level: float = 0.95,
-                 propensity_bounds=(0.01, 0.99), outcome_bounds=None):
+                 propensity_bounds=(0.01, 0.99), outcome_bounds=None, se: str = "influence",
+                 n_boot: int = 200, random_state: RandomState = None, show_progress: bool | None = None):
         r"""Weighted estimates of the ATE over the original covariate law.
 
         Uses :math:`\tilde e`, the cross-fitted outcome predictions and the weights
-        :math:`\omega` (no refit). Standard errors treat synthetic outcomes as data, so they
-        are too small: judge precision by repeated simulation, e.g. :func:`evaluate_augmentation`.
+        :math:`\omega` (no refit).
+
+        se : "influence" (default, instant) uses the weighted influence function and treats
+            the synthetic outcomes as data, so it ignores the outcome model's uncertainty and
+            is too small for the model-based estimators. "bootstrap" redoes the whole
+            augmentation (folds, models, records, weights) on ``n_boot`` resamples of the
+            original rows, drawn within each arm, and reports the standard deviation of the
+            estimates; intervals are estimate +- z SE. It costs ``n_boot`` augmentations.
+        random_state, show_progress : for the bootstrap.
         """
         from .estimators import _check_estimators, check_bounds
         from .estimators.results import EstimateResult, EstimateRow, z_value
         names = _check_estimators(estimators)
         if "dml" in names:
             raise SpecError("estimators for augmented data are or, ipw, aipw and tmle; dml has no weighted form here")
+        if se not in ("influence", "bootstrap"):
+            raise SpecError(f"se must be 'influence' or 'bootstrap'; got {se!r}")
         z_value(level)
         lo, hi = check_bounds(propensity_bounds)
         d = self.data
         e = np.clip(self.pseudo_propensity, lo, hi)
-        rows = []
-        for name in names:
-            ate, se, m1, m0 = weighted_estimate(name, d.a, d.y, e, self.mu0, self.mu1, self.weights,
-                                                bounds=outcome_bounds)
-            rows.append(EstimateRow(name, ate, se, m1, m0, "weighted to the original covariate law; SE "
-                                    "treats synthetic outcomes as data (too small)"))
+        point = {name: weighted_estimate(name, d.a, d.y, e, self.mu0, self.mu1, self.weights,
+                                         bounds=outcome_bounds) for name in names}
+        if se == "bootstrap":
+            boot_se, n_ok = self._bootstrap_se(names, n_boot, (lo, hi), outcome_bounds, random_state,
+                                               show_progress)
+            note = f"weighted to the original covariate law; SE from {n_ok} bootstrap augmentations"
+            method = (f"bootstrap of the whole augmentation ({n_ok} of {n_boot} resamples within arms); "
+                      "point estimates from the weighted rows")
+            rows = [EstimateRow(name, point[name][0], boot_se[name], point[name][2], point[name][3], note)
+                    for name in names]
+        else:
+            rows = [EstimateRow(name, ate, s_, m1, m0, "weighted to the original covariate law; SE "
+                                "treats synthetic outcomes as data (too small)")
+                    for name, (ate, s_, m1, m0) in point.items()]
+            method = (f"weighted influence function over {d.n_obs} rows ({self.n_added} synthetic; "
+                      "treated as data, so too small)")
         o = self.original
         return EstimateResult(tuple(rows), float(level), o.n_obs, o.n_treated, o.treatment, o.outcome,
                               o.outcome_type, self.original_fit.propensity_learner, self.outcome_learner,
-                              int(self.folds.max()) + 1,
-                              f"weighted influence function over {d.n_obs} rows ({self.n_added} synthetic; "
-                              "treated as data, so too small)", self.pseudo_propensity,
+                              int(self.folds.max()) + 1, method, self.pseudo_propensity,
                               int(np.sum((self.pseudo_propensity < lo) | (self.pseudo_propensity > hi))))
+
+    def _bootstrap_se(self, names, n_boot, bounds, outcome_bounds, random_state, show_progress):
+        import warnings
+
+        from .errors import CausalSynthError, EstimationError
+        from .progress import progress
+        n_boot = check_int("n_boot", n_boot, 20)
+        if not self.settings:
+            raise SpecError("this AugmentationResult does not carry its settings; rerun augment_positivity")
+        o = self.original
+        arms = (np.flatnonzero(o.a == 0), np.flatnonzero(o.a == 1))
+        draws, failed = [], 0
+        seeds = as_seed_sequence(random_state).spawn(n_boot)
+        for child in progress(seeds, desc="bootstrap augmentations", total=n_boot, show=show_progress):
+            s_rows, s_aug = child.spawn(2)
+            rng = np.random.default_rng(s_rows)
+            rows = np.concatenate([rng.choice(r, len(r)) for r in arms])
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    aug = augment_positivity(o.subset(rows), random_state=s_aug, **self.settings)
+                    d, e = aug.data, np.clip(aug.pseudo_propensity, *bounds)
+                    draws.append([weighted_estimate(name, d.a, d.y, e, aug.mu0, aug.mu1, aug.weights,
+                                                    bounds=outcome_bounds)[0] for name in names])
+            except CausalSynthError:
+                failed += 1
+        if len(draws) < max(20, n_boot // 2):
+            raise EstimationError(f"only {len(draws)} of {n_boot} bootstrap augmentations succeeded; "
+                                  "the data are too small or too separated for a bootstrap SE")
+        if failed:
+            warnings.warn(f"{failed} of {n_boot} bootstrap augmentations failed and were dropped",
+                          RuntimeWarning, stacklevel=3)
+        sd = np.std(np.asarray(draws), axis=0, ddof=1)
+        return dict(zip(names, map(float, sd))), len(draws)
 
     def summary(self) -> pd.DataFrame:
         a = self.data.a
@@ -321,6 +374,7 @@ def augment_positivity(
     budget = _check_budget(budget)
     n_folds = check_int("n_folds", n_folds, 2)
     n_models = check_int("n_models", n_models, 2)
+    max_depth = check_int("max_depth", max_depth, 1)
     generator = check_choice("generator", generator, Generator)
     uncertainty = check_choice("uncertainty", uncertainty, Uncertainty)
     if not isinstance(bandwidth, (int, float)) or not 0 < bandwidth <= 5:
@@ -328,6 +382,9 @@ def augment_positivity(
     smallest = min(data.n_treated, data.n_control)
     if smallest < 2 * n_folds:
         raise SpecError(f"n_folds={n_folds} is too many for the smallest arm ({smallest} rows); use fewer folds.")
+    settings = {"budget": budget, "delta": delta, "propensity": propensity, "outcome": outcome,
+                "generator": generator, "n_folds": n_folds, "uncertainty": uncertainty,
+                "n_models": n_models, "bandwidth": bandwidth, "noise": noise, "max_depth": max_depth}
     s_fold, s_prop, s_out, s_ens, s_gen, s_y, s_mmd = as_seed_sequence(random_state).spawn(7)
     a, n = data.a, data.n_obs
     folds = make_folds(a, n_folds, s_fold)
@@ -340,7 +397,8 @@ def augment_positivity(
     et = np.clip(e, delta, 1 - delta)
     extreme = np.flatnonzero((e < delta) | (e > 1 - delta))
     rare = np.where(e[extreme] > 1 - delta, 0, 1)
-    c = np.where(rare == 0, 1 - et[extreme] / e[extreme], 1 - (1 - et[extreme]) / (1 - e[extreme]))
+    with np.errstate(divide="ignore", invalid="ignore"):  # np.where evaluates both branches
+        c = np.where(rare == 0, 1 - et[extreme] / e[extreme], 1 - (1 - et[extreme]) / (1 - e[extreme]))
     eligible = a[extreme] != rare
     members, spread = ({}, np.full(len(extreme), np.nan)) if uncertainty == "none" else \
         ensemble_spread(learner, data, folds, training_rows, extreme, rare, n_models, s_ens)
@@ -385,4 +443,4 @@ def augment_positivity(
     return AugmentationResult(aug, data, added, all_w, np.r_[pseudo, et[src]], np.r_[mu0, rec_mu0],
                               np.r_[mu1, rec_mu1], folds, training_rows, fit, diag, smd, shift,
                               int(budget_used), delta, generator, uncertainty, int(eligible.sum()),
-                              learner.description)
+                              learner.description, settings)

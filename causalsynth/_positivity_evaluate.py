@@ -54,10 +54,10 @@ def _cate_at(design: Any, frame: pd.DataFrame) -> np.ndarray | None:
     return None
 
 
-def _one_repeat(design, seed, *, n, names, kw, delta) -> tuple[list[dict], dict]:
+def _one_repeat(design, seed, *, n, names, kw, delta, n_boot=None) -> tuple[list[dict], dict]:
     from .estimators import estimate_from_nuisance
     from .nuisance import fit_nuisance
-    s_data, s_aug, s_refit = seed.spawn(3)
+    s_data, s_aug, s_refit, s_boot = seed.spawn(4)  # the first three as in earlier versions
     sample = design.sample(n, random_state=s_data)
     data, cate = sample.data, sample.truth["cate"].to_numpy()
     with warnings.catch_warnings():
@@ -66,7 +66,11 @@ def _one_repeat(design, seed, *, n, names, kw, delta) -> tuple[list[dict], dict]
         fit = aug.original_fit
         est = {"original": estimate_from_nuisance(data, fit, names),
                "clipped": estimate_from_nuisance(data, fit, names, propensity_bounds=(delta, 1 - delta))}
-        weighted = aug.estimate(estimators=names).summary().set_index("estimator")["ate"]
+        wsum = aug.estimate(estimators=names).summary().set_index("estimator")
+        weighted, weighted_se = wsum["ate"], wsum["std_error"]
+        boot_se = (aug.estimate(estimators=names, se="bootstrap", n_boot=n_boot, random_state=s_boot,
+                                show_progress=False).summary().set_index("estimator")["std_error"]
+                   if n_boot else None)
         refit = fit_nuisance(aug.data, propensity=kw["propensity"], outcome=kw["outcome"],
                              n_folds=kw["n_folds"], random_state=s_refit)
         est["augmented_unweighted"] = estimate_from_nuisance(aug.data, refit, names)
@@ -77,14 +81,19 @@ def _one_repeat(design, seed, *, n, names, kw, delta) -> tuple[list[dict], dict]
     for variant in VARIANTS:
         for name in names:
             ate = float(weighted[name]) if variant == "augmented" else est[variant][name].ate
+            se = float(weighted_se[name]) if variant == "augmented" else est[variant][name].std_error
             target = psi_aug if variant == "augmented_unweighted" else psi
             records.append({"estimator": name, "variant": variant, "ate": ate, "error": ate - psi,
-                            "error_own_estimand": ate - target})
+                            "error_own_estimand": ate - target, "std_error": se,
+                            "std_error_bootstrap": float(boot_se[name]) if (boot_se is not None and
+                                                                            variant == "augmented") else np.nan})
     low = (aug.diagnostics.propensity < delta) | (aug.diagnostics.propensity > 1 - delta)
     tau_o = fit.mu1 - fit.mu0
     tau_u = refit.mu1[:n] - refit.mu0[:n]
     rms = (lambda d: float(np.sqrt(np.mean(d ** 2))) if len(d) else float("nan"))  # noqa: E731
-    info = {"sate": psi, "psi_augmented": psi_aug, "n_added": aug.n_added,
+    pate = getattr(sample, "population_ate", None)
+    info = {"sate": psi, "population_ate": float(pate) if pate is not None else np.nan,
+            "psi_augmented": psi_aug, "n_added": aug.n_added,
             "n_candidates": aug.n_candidates,
             "pehe_original": rms(tau_o - cate), "pehe_augmented": rms(tau_u - cate),
             "pehe_region_original": rms((tau_o - cate)[low]),
@@ -140,6 +149,39 @@ class AugmentationEvaluation:
                          "bias_mcse": float(err.std(ddof=1) / np.sqrt(r)), "rmse": rmse,
                          "rmse_mcse": float(np.std(err ** 2, ddof=1) / np.sqrt(r) / (2 * rmse)),
                          "bias_own_estimand": float(np.mean(own))})
+        return pd.DataFrame(rows)
+
+    def coverage(self) -> pd.DataFrame:
+        """Do the reported standard errors hold? Per estimator, variant and kind of SE: the
+        coverage of the nominal interval (against the design's population ATE, the estimand
+        of these influence-function SEs; against the sample ATE if the design has none), its
+        Monte Carlo SE, the mean reported SE, the empirical SD of the estimates over repeats,
+        and their ratio (1 = honest, below 1 = too small). The unweighted augmented variant
+        has another estimand and is left out."""
+        from .estimators.results import z_value
+        z = z_value(self.level)
+        pate = self.repeats["population_ate"].to_numpy() if "population_ate" in self.repeats else None
+        use_pate = pate is not None and np.isfinite(pate).all()
+        target = pd.Series(pate if use_pate else self.repeats["sate"].to_numpy(),
+                           index=self.repeats["repeat"].to_numpy())
+        rows = []
+        for (name, variant), g in self.records.groupby(["estimator", "variant"], sort=False):
+            if variant == "augmented_unweighted" or "std_error" not in g:
+                continue
+            for kind, col in (("influence", "std_error"), ("bootstrap", "std_error_bootstrap")):
+                if col not in g or not np.isfinite(g[col].to_numpy()).all():
+                    continue
+                ate, se = g["ate"].to_numpy(), g[col].to_numpy()
+                err = ate - target.loc[g["_rep"].to_numpy()].to_numpy()
+                hit = np.abs(err) <= z * se
+                r = len(hit)
+                cov = float(hit.mean())
+                emp = float(ate.std(ddof=1))
+                rows.append({"estimator": name, "variant": variant, "se": kind, "coverage": cov,
+                             "coverage_mcse": float(np.sqrt(cov * (1 - cov) / r)),
+                             "mean_se": float(se.mean()), "empirical_sd": emp,
+                             "se_ratio": float(se.mean() / emp) if emp > 0 else np.nan,
+                             "target": "population ATE" if use_pate else "sample ATE"})
         return pd.DataFrame(rows)
 
     def comparison(self) -> pd.DataFrame:
@@ -220,6 +262,7 @@ class AugmentationEvaluation:
         from .report.render import json_safe
         return json_safe({"settings": self.settings, "level": self.level, "n_repeats": self.n_repeats,
                           "table": self.table(), "comparison": self.comparison(), "cate": self.cate(),
+                          "coverage": self.coverage(),
                           "shift": self.shift(), "verdict": self.verdict(), "variants": VARIANTS})
 
     def __str__(self) -> str:
@@ -229,7 +272,8 @@ class AugmentationEvaluation:
             f"Positivity augmentation evaluated on {s['design']}: n={s['n']}, {self.n_repeats} repeats, "
             f"delta={s['delta']}, budget={s['budget']}, generator={s['generator']}",
             self.table().to_string(index=False, float_format=fmt), "",
-            self.comparison().to_string(index=False, float_format=fmt), "", self.verdict()])
+            self.comparison().to_string(index=False, float_format=fmt), "",
+            self.coverage().to_string(index=False, float_format=fmt), "", self.verdict()])
 
     def _repr_html_(self) -> str:
         import html
@@ -269,6 +313,8 @@ class AugmentationEvaluation:
                     Section("ATE error by estimator and variant",
                             "\n\n".join(f"{k}: {v}" for k, v in VARIANTS.items()), self.table(), fig),
                     Section("Paired comparisons", "", self.comparison()),
+                    Section("Standard errors: interval coverage", self.coverage.__doc__.split("\n\n")[0]
+                            if self.coverage.__doc__ else "", self.coverage()),
                     Section("CATE error (PEHE)", "", self.cate()),
                     Section("Covariate shift", "", self.shift())]
         return write_report(out_dir, "Positivity augmentation: evaluation with a known truth", sections,
@@ -289,6 +335,7 @@ def evaluate_augmentation(
     n_folds: int = 5,
     uncertainty: Uncertainty = "ensemble",
     level: float = 0.95,
+    n_boot: int | None = None,
     random_state: RandomState = None,
     show_progress: bool | None = None,
 ) -> AugmentationEvaluation:
@@ -302,7 +349,10 @@ def evaluate_augmentation(
     estimators : any of "or", "ipw", "aipw", "tmle".
     budget, delta, propensity, outcome, generator, n_folds, uncertainty : passed to
         :func:`augment_positivity`.
-    level : level of the margins of the paired comparisons.
+    level : level of the margins of the paired comparisons and of the intervals.
+    n_boot : also compute the bootstrap SE of the augmented estimates (``n_boot`` bootstrap
+        augmentations per repeat, so ``n_repeats * n_boot`` augmentations in all) and report
+        its coverage beside the influence-function SE's in :meth:`AugmentationEvaluation.coverage`.
     random_state : one seed; repeat r uses the r-th spawned child.
 
     Returns
@@ -326,11 +376,11 @@ def evaluate_augmentation(
     records, infos = [], []
     seeds = as_seed_sequence(random_state).spawn(n_repeats)
     for r, seed in enumerate(progress(seeds, desc="augmentation repeats", total=n_repeats, show=show_progress)):
-        rec, info = _one_repeat(design, seed, n=n, names=names, kw=kw, delta=delta)
+        rec, info = _one_repeat(design, seed, n=n, names=names, kw=kw, delta=delta, n_boot=n_boot)
         records += [{"_rep": r, **x} for x in rec]
         infos.append({"repeat": r, **info})
     settings = {"design": repr(design), "n": n, "n_repeats": n_repeats, "estimators": list(names),
                 "budget": budget, "delta": delta, "generator": generator, "n_folds": n_folds,
-                "uncertainty": uncertainty,
+                "uncertainty": uncertainty, "n_boot": n_boot,
                 "propensity": str(propensity or "logistic"), "outcome": str(outcome or "linear/logistic")}
     return AugmentationEvaluation(pd.DataFrame(records), pd.DataFrame(infos), settings, float(level))

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import CausalSynthError, DataFileError
+from .errors import CausalSynthError, DataFileError, SpecError
 
 __all__ = ["main", "read_table", "load_data_arg"]
 
@@ -34,9 +34,18 @@ def read_table(path: str | Path) -> pd.DataFrame:
             return pd.read_parquet(p)
         if suffixes.endswith((".csv", ".csv.gz", ".txt", ".tsv")) or not p.suffix:
             sep = "\t" if suffixes.endswith(".tsv") else ","
+            with open(p, "rb") as fh:
+                if fh.read(4) == b"PAR1":
+                    raise DataFileError(f"{str(path)!r} is a Parquet file; name it .parquet")
             frame = pd.read_csv(p, sep=sep)
             if frame.shape[1] < 2:
                 raise DataFileError(f"{str(path)!r} parsed into {frame.shape[1]} column(s); is it a CSV file?")
+            if len(frame) == 0:
+                raise DataFileError(f"{str(path)!r} has a header but no rows")
+            names = pd.read_csv(p, sep=sep, header=None, nrows=1).iloc[0].astype(str).tolist()
+            dup = sorted({c for c in names if names.count(c) > 1})
+            if dup:
+                raise DataFileError(f"{str(path)!r} repeats column name(s) {dup} in its header; rename them")
             return frame
     except DataFileError:
         raise
@@ -53,11 +62,14 @@ def load_data_arg(source: str, *, treatment=None, outcome=None, covariates=None,
     from .datasets import DATASETS, load_dataset
     if source in DATASETS and not Path(source).exists():
         data = load_dataset(source)
-        if treatment or outcome or covariates:
-            return CausalData(data.frame, treatment=treatment or data.treatment,
-                              outcome=outcome or data.outcome,
-                              covariates=covariates or list(data.covariates),
-                              categorical=categorical or list(data.categorical), missing=missing)
+        if treatment or outcome or covariates or categorical:
+            t, o = treatment or data.treatment, outcome or data.outcome
+            # the dataset's own covariates minus a column now used as treatment or outcome, and
+            # its categorical columns among the covariates that remain
+            covs = covariates or [c for c in data.covariates if c not in (t, o)]
+            cats = categorical or [c for c in data.categorical if c in covs]
+            return CausalData(data.frame, treatment=t, outcome=o, covariates=covs, categorical=cats,
+                              missing=missing)
         return data
     if not treatment or not outcome:
         raise CausalSynthError("--treatment and --outcome are required for a data file")
@@ -108,6 +120,11 @@ def cmd_estimate(args) -> int:
     from .estimators import estimate
     data = _data_from(args)
     propensity, outcome = args.propensity, args.outcome_model
+    if args.book_models and (args.data != "nhefs" or Path(args.data).exists()):
+        raise SpecError("--book-models applies to the embedded nhefs dataset only (the What If "
+                        "book's formulas); give --propensity and --outcome-model for other data")
+    if args.book_models and (args.treatment or args.outcome or args.covariates):
+        raise SpecError("--book-models uses the book's roles; drop --treatment/--outcome/--covariates")
     if args.data == "nhefs" and args.book_models:
         from .datasets._real import NHEFS_OUTCOME_FORMULA, NHEFS_PROPENSITY_FORMULA
         propensity, outcome = NHEFS_PROPENSITY_FORMULA, NHEFS_OUTCOME_FORMULA

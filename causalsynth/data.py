@@ -23,6 +23,21 @@ OutcomeType = Literal["binary", "continuous"]
 CovariateKind = Literal["continuous", "integer", "binary", "categorical"]
 
 
+def _looks_like_dates(col: pd.Series) -> bool:
+    """Whether a text column's values parse as dates (checked on up to 20 of them)."""
+    import warnings
+    values = col.dropna().astype(str).head(20)
+    if not len(values) or not values.str.contains(r"[-/:]").all():
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            parsed = pd.to_datetime(values, errors="coerce", format="mixed")
+        except (ValueError, TypeError):
+            return False
+    return bool(parsed.notna().all())
+
+
 def _suggest(name: str, options: Iterable[str]) -> str:
     close = difflib.get_close_matches(str(name), [str(o) for o in options], n=3, cutoff=0.6)
     return f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
@@ -144,6 +159,7 @@ class CausalData:
                 keep = work.notna().all(axis=1)
                 n_dropped = int((~keep).sum())
                 work = work.loc[keep]
+                na_counts = na_counts.iloc[:0]  # none left: every check below runs on the kept rows
             else:
                 listing = ", ".join(f"{c}: {int(n)}" for c, n in na_counts.items())
                 problems.append(
@@ -181,7 +197,11 @@ class CausalData:
         # Outcome ---------------------------------------------------------------------
         outcome_type: OutcomeType = "continuous"
         y = work[outcome]
-        if pd.api.types.is_bool_dtype(y):
+        constant_y = (not na_counts.get(outcome, 0)) and len(y) > 0 and y.nunique() < 2
+        if constant_y:
+            problems.append(f"outcome {outcome!r} is constant (every value {y.iloc[0]!r}); "
+                            "there is no effect to estimate.")
+        elif pd.api.types.is_bool_dtype(y):
             outcome_type = "binary"
         elif not pd.api.types.is_numeric_dtype(y):
             problems.append(
@@ -191,8 +211,6 @@ class CausalData:
         elif not na_counts.get(outcome, 0) and len(y):
             if _binary_codes(y) is not None:
                 outcome_type = "binary"
-            elif y.nunique() < 2:
-                problems.append(f"outcome {outcome!r} is constant; there is no effect to estimate.")
             elif not np.all(np.isfinite(y.to_numpy(dtype=float))):
                 problems.append(f"outcome {outcome!r} has infinite values; remove or cap them.")
 
@@ -219,6 +237,16 @@ class CausalData:
                     if not mixed <= {"str", "int", "float", "bool"}:
                         problems.append(f"covariate {name!r} holds unsupported objects ({sorted(mixed)}).")
                         continue
+                levels = col.nunique(dropna=True)
+                if levels > max(20, len(col) // 2):
+                    problems.append(
+                        f"covariate {name!r} is categorical with {levels} levels in {len(col)} rows "
+                        "(an identifier, free text or dates?); one-hot coding would give nearly a "
+                        "column per row. Fix: leave it out of covariates, or convert it to a number"
+                        + (" (it holds dates: pandas.to_datetime, then e.g. days since a reference date)."
+                           if _looks_like_dates(col) else ".")
+                    )
+                    continue
                 kinds[name] = "categorical"
             elif pd.api.types.is_bool_dtype(col) or (_binary_codes(col.dropna()) is not None
                                                      and col.nunique(dropna=True) == 2):

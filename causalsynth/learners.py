@@ -119,7 +119,8 @@ class Learner:
     estimator: Any = None
     preset: str | None = None
     formula: str | None = None
-    pooled: bool = False  # an outcome formula that uses the treatment column
+    pooled: bool = False  # one model over both arms, the treatment a feature
+    role: Role = "outcome"
 
     @property
     def parametric(self) -> bool:
@@ -146,8 +147,11 @@ class Learner:
         X, _ = data.design_matrix()
         X = _with_treatment(X[rows], data.a[rows]) if self.pooled else X[rows]
         y = target.astype(int) if self.family == "binomial" else target
-        if self.family == "binomial" and len(np.unique(y)) < 2:
-            raise EstimationError("a fold has only one class in the target; use fewer folds")
+        if len(np.unique(y)) < 2:
+            if self.role == "propensity":
+                raise EstimationError("the training rows hold one treatment arm only; use fewer folds")
+            # an arm (or a fold of it) whose outcome never varies: its regression is that constant
+            return FittedModel(self, constant=float(y[0]))
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=UserWarning, module="sklearn")
             est.fit(X, y)
@@ -162,6 +166,7 @@ class FittedModel:
     glm: GLMFit | None = None
     estimator: Any = None
     design_info: Any = None
+    constant: float | None = None
     _cache: dict = field(default_factory=dict, repr=False)
 
     def design(self, data: CausalData, rows: np.ndarray, treatment_value: float | None = None) -> np.ndarray:
@@ -205,6 +210,8 @@ class FittedModel:
         return self._predict_design(X)
 
     def _predict_design(self, X: np.ndarray) -> np.ndarray:
+        if self.constant is not None:
+            return np.full(X.shape[0], self.constant)
         if self.glm is not None:
             return self.glm.predict(X)
         if self.learner.family == "binomial" and hasattr(self.estimator, "predict_proba"):
@@ -248,12 +255,41 @@ def _check_formula(formula: str, role: Role, data: CausalData) -> bool:
     return uses_treatment
 
 
+def check_learner_spec(spec: Any, *, role: Role) -> None:
+    """Check a learner specification without data (names, types), so that a simulation
+    refuses a misspelt preset before it runs rather than failing every replicate."""
+    if spec is None:
+        return
+    if isinstance(spec, str) and spec.startswith("pooled:"):
+        spec = Pooled(spec.split(":", 1)[1].strip())
+    if isinstance(spec, Pooled):
+        if role != "outcome":
+            raise SpecError("only the outcome learner can be pooled over arms")
+        return check_learner_spec(spec.learner, role=role)
+    if isinstance(spec, str):
+        if "~" in spec or spec in LEARNER_PRESETS:
+            return
+        raise SpecError(f"{role} learner {spec!r} is not a preset; choose one of {sorted(LEARNER_PRESETS)}, "
+                        "pass a scikit-learn estimator, or a formula like 'y ~ x1 + C(x2)'.")
+    if isinstance(spec, type):
+        raise SpecError(f"the {role} learner is the class {spec.__name__}; pass an instance, "
+                        f"e.g. {spec.__name__}()")
+    if not (hasattr(spec, "fit") and hasattr(spec, "get_params")):
+        raise SpecError(f"{role} learner must be a preset name {sorted(LEARNER_PRESETS)}, a formula string or a "
+                        f"scikit-learn estimator; got {type(spec).__name__}")
+
+
 def resolve_learner(spec: Any, *, role: Role, data: CausalData) -> Learner:
     """Turn a user's learner specification into a :class:`Learner`.
 
     ``role`` says what is predicted: the propensity (binary target) or the outcome (the
     outcome's type decides between classification and regression).
     """
+    import dataclasses
+    return dataclasses.replace(_resolve(spec, role=role, data=data), role=role)
+
+
+def _resolve(spec: Any, *, role: Role, data: CausalData) -> Learner:
     if isinstance(spec, str) and spec.startswith("pooled:"):
         spec = Pooled(spec.split(":", 1)[1].strip())
     if isinstance(spec, Pooled):
@@ -264,7 +300,7 @@ def resolve_learner(spec: Any, *, role: Role, data: CausalData) -> Learner:
         if isinstance(inner, (str, type(None))) and "~" in (inner or ""):
             raise SpecError("a formula is pooled by naming the treatment on its right-hand side "
                             f"(e.g. '{data.outcome} ~ {data.treatment} + ...'), not with pooled()")
-        base = resolve_learner(inner, role=role, data=data)
+        base = _resolve(inner, role=role, data=data)
         return Learner(base.kind, f"{base.description}, pooled over arms (treatment as a feature)",
                        family=base.family, estimator=base.estimator, preset=base.preset, pooled=True)
     binary = role == "propensity" or data.outcome_type == "binary"
@@ -287,7 +323,13 @@ def resolve_learner(spec: Any, *, role: Role, data: CausalData) -> Learner:
             return Learner("glm", LEARNER_PRESETS["logistic" if binary else "linear"], family=family,
                            preset=spec)
         return Learner("sklearn", LEARNER_PRESETS[spec], family=family, preset=spec)
+    if isinstance(spec, type):
+        check_learner_spec(spec, role=role)
     if hasattr(spec, "fit") and hasattr(spec, "get_params"):
+        from sklearn.base import is_classifier
+        if not binary and is_classifier(spec):
+            raise SpecError(f"the outcome is continuous; {type(spec).__name__} is a classifier. "
+                            "Pass a regressor (e.g. LinearRegression()) or a preset.")
         if binary and role == "propensity" and not hasattr(spec, "predict_proba"):
             raise SpecError(
                 f"the propensity learner {type(spec).__name__} has no predict_proba; pass a classifier."

@@ -87,7 +87,14 @@ def fit_nuisance(
     a, y = data.a, data.y
     n = data.n_obs
     if folds is not None:
-        folds = np.asarray(folds, dtype=np.int64)
+        raw = np.asarray(folds)
+        if raw.dtype.kind not in "iu" and not (raw.dtype.kind == "f" and np.all(raw == np.round(raw))):
+            raise SpecError(f"folds must be integer labels 0..K-1; got values of dtype {raw.dtype} "
+                            f"such as {raw.ravel()[:3].tolist()}")
+        if n_folds is not None and n_folds != len(np.unique(raw)):
+            raise SpecError(f"n_folds={n_folds} disagrees with the {len(np.unique(raw))} labels in folds; "
+                            "give one of them")
+        folds = raw.astype(np.int64)
         if folds.shape != (n,):
             raise SpecError(f"folds must have one label per row ({n}); got shape {folds.shape}")
         labels = np.unique(folds)

@@ -445,3 +445,52 @@ def test_evaluation_on_a_hybrid_design_with_poor_overlap(nhefs):
     assert ev.repeats["n_added"].mean() > 10
     assert np.isfinite(ev.repeats["psi_augmented"]).all()
     assert np.isfinite(ev.table()["rmse"]).all()
+
+
+# ------------------------------------------------------------------ standard errors
+def test_coverage_table_matches_a_hand_computation(evaluation):
+    from scipy.stats import norm
+    cov = evaluation.coverage().set_index(["estimator", "variant", "se"])
+    assert set(cov.index.get_level_values("variant")) == {"original", "clipped", "augmented"}
+    rec = evaluation.records
+    pate = evaluation.repeats.set_index("repeat")["population_ate"]
+    assert np.allclose(pate, 1.0)  # PoorOverlapDesign's population ATE
+    for name in ("ipw", "aipw", "or"):
+        g = rec[(rec["estimator"] == name) & (rec["variant"] == "augmented")]
+        hit = np.abs(g["ate"] - 1.0) <= norm.ppf(0.975) * g["std_error"]
+        row = cov.loc[(name, "augmented", "influence")]
+        assert row["coverage"] == pytest.approx(hit.mean())
+        assert row["empirical_sd"] == pytest.approx(g["ate"].std(ddof=1))
+        assert row["se_ratio"] == pytest.approx(g["std_error"].mean() / g["ate"].std(ddof=1))
+        assert row["target"] == "population ATE"
+
+
+def test_bootstrap_standard_errors_of_an_augmentation(poor):
+    aug = augment_positivity(poor.data, uncertainty="none", random_state=5)
+    inf = aug.estimate(estimators=("ipw", "aipw")).summary().set_index("estimator")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no resample may fail here
+        boot = aug.estimate(estimators=("ipw", "aipw"), se="bootstrap", n_boot=25, random_state=3)
+    again = aug.estimate(estimators=("ipw", "aipw"), se="bootstrap", n_boot=25, random_state=3)
+    b = boot.summary().set_index("estimator")
+    pd.testing.assert_frame_equal(b, again.summary().set_index("estimator"))
+    np.testing.assert_allclose(b["ate"], inf["ate"])  # same point estimates
+    assert (b["std_error"] > 0).all()
+    np.testing.assert_allclose(b["ci_upper"] - b["ate"], 1.959964 * b["std_error"], rtol=1e-6)
+    assert "25 bootstrap augmentations" in b.loc["aipw", "note"]
+    assert "bootstrap of the whole augmentation" in str(boot)
+    with pytest.raises(SpecError, match="se must be"):
+        aug.estimate(se="jackknife")
+    with pytest.raises(SpecError, match="n_boot"):
+        aug.estimate(se="bootstrap", n_boot=5)
+
+
+def test_evaluation_reports_bootstrap_coverage():
+    ev = evaluate_augmentation(PoorOverlapDesign(), n=300, n_repeats=3, estimators=("aipw",),
+                               uncertainty="none", n_boot=20, random_state=1)
+    cov = ev.coverage()
+    kinds = cov[cov["variant"] == "augmented"]["se"].tolist()
+    assert kinds == ["influence", "bootstrap"]
+    boot = ev.records[ev.records["variant"] == "augmented"]["std_error_bootstrap"]
+    assert boot.notna().all() and (boot > 0).all()
+    assert ev.records[ev.records["variant"] == "original"]["std_error_bootstrap"].isna().all()

@@ -39,7 +39,7 @@ def check_bounds(propensity_bounds) -> tuple[float, float]:
 def _check_estimators(estimators: Sequence[str] | str) -> tuple[str, ...]:
     if isinstance(estimators, str):
         estimators = [estimators]
-    names = tuple(str(e).lower() for e in estimators)
+    names = tuple(dict.fromkeys(str(e).lower() for e in estimators))  # once each, in order
     unknown = [e for e in names if e not in ESTIMATORS]
     if unknown or not names:
         raise SpecError(f"unknown estimator(s) {unknown or names}; choose from {list(ESTIMATORS)}")

@@ -51,6 +51,13 @@ class SimulationPlan:
 
 
 def _check_dgp(dgp) -> None:
+    import pandas as pd
+
+    from ..data import CausalData
+    if isinstance(dgp, (pd.DataFrame, pd.Series, CausalData)):
+        raise SpecError(
+            f"dgp is a {type(dgp).__name__}, real data with no known truth; fit a generator on it "
+            "first: simulate(HybridSynthesizer().fit(data), ...)")
     if not callable(getattr(dgp, "sample", None)):
         raise SpecError(
             f"dgp must have sample(n, random_state=...) returning a SyntheticSample (a fitted "

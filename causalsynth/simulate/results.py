@@ -21,7 +21,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ..errors import SpecError
+from ..errors import EstimationError, SpecError
 from .spec import SimulationSpec
 
 __all__ = ["SimulationResult", "cell_metrics"]
@@ -179,6 +179,10 @@ class SimulationResult:
             best = g.iloc[0]
             m = summ.loc[(scen, n, best["learner"], best["estimator"])]
             where = f"scenario '{scen}', n={n}" if len(self.spec.scenarios) > 1 else f"n={n}"
+            if not np.isfinite(best["rmse"]):
+                lines.append(f"{where}: no recommendation: no method succeeded in at least half the "
+                             f"replicates. {self._first_error(scen, n)}")
+                continue
             lines.append(
                 f"{where}: {best['estimator'].upper()} with the '{best['learner']}' learners has the lowest "
                 f"RMSE ({m['rmse']:.3g} +- {m['rmse_mcse']:.2g}) and is best in {100 * best['p_best']:.0f}% "
@@ -204,12 +208,23 @@ class SimulationResult:
                 lines.append(f"  {est.upper()} ('{lrn}') failed in {100 * r['failure_rate']:.1f}% of replicates.")
         return "\n".join(lines)
 
+    def _first_error(self, scenario, n) -> str:
+        r = self.replicates
+        bad = r[(r["scenario"] == scenario) & (r["n"] == n) & r["failed"]]
+        if not len(bad):
+            return ""
+        top = bad["error"].value_counts().index[0]
+        return f"Most common error ({int((bad['error'] == top).sum())} of {len(r[(r['scenario'] == scenario) & (r['n'] == n)])} rows): {top}"
+
     def best(self, *, scenario: str | None = None, n: int | None = None, truth: Truth = "population") -> dict:
         """The top-ranked (learner, estimator) for one scenario and n (default: the first)."""
         rank = self.ranking(truth=truth)
         scenario = rank["scenario"].iloc[0] if scenario is None else scenario
         n = rank["n"].iloc[0] if n is None else n
         top = rank[(rank["scenario"] == scenario) & (rank["n"] == n)].iloc[0]
+        if not np.isfinite(top["rmse"]):
+            raise EstimationError(f"no best method for scenario {scenario!r}, n={n}: no method succeeded "
+                                  f"in at least half the replicates. {self._first_error(scenario, n)}")
         cfg = {c.name: c for c in self.spec.learners}[top["learner"]]
         return {"estimator": top["estimator"], "learner": cfg, "p_best": float(top["p_best"])}
 

@@ -42,6 +42,12 @@ class LearnerConfig:
             raise SpecError(f"a learner configuration needs a non-empty name; got {self.name!r}")
         if self.n_folds is not None and (not isinstance(self.n_folds, (int, np.integer)) or self.n_folds < 1):
             raise SpecError(f"n_folds of learner config {self.name!r} must be a positive integer or None")
+        from ..learners import check_learner_spec
+        try:
+            check_learner_spec(self.propensity, role="propensity")
+            check_learner_spec(self.outcome, role="outcome")
+        except SpecError as exc:
+            raise SpecError(f"learner config {self.name!r}: {exc}") from exc
 
     def describe(self) -> str:
         def d(x):
@@ -82,7 +88,7 @@ def _as_learners(learners) -> tuple[LearnerConfig, ...]:
                 # a preset names both models; "logistic"/"linear" mean the main-terms GLMs;
                 # "pooled:gbm" = a gbm propensity and one pooled gbm outcome model
                 base = value.split(":", 1)[1].strip() if value.startswith("pooled:") else value
-                glm = base in ("logistic", "linear")
+                glm = base in ("logistic", "linear", "glm")  # "glm": the command line's panel name
                 outcome = (f"pooled:{'linear' if glm else base}" if base != value
                            else None if glm else value)
                 out.append(LearnerConfig(str(name), "logistic" if glm else base, outcome))
@@ -140,13 +146,24 @@ class SimulationSpec:
     def build(cls, *, estimators=("or", "ipw", "aipw", "tmle"), n=1000, n_reps=200, learners=None,
               scenarios=None, level=0.95, propensity_bounds=(0.01, 0.99), batch_size=None) -> SimulationSpec:
         names = (estimators,) if isinstance(estimators, str) else tuple(estimators)
-        sizes = (n,) if isinstance(n, (int, np.integer)) else tuple(n)
+        names = tuple(dict.fromkeys(str(e).lower() for e in names))  # once each, in order
+        if isinstance(n, (int, np.integer)) and not isinstance(n, bool):
+            sizes = (int(n),)
+        elif isinstance(n, (list, tuple, np.ndarray)) and all(
+                isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in n):
+            sizes = tuple(int(s) for s in n)
+        else:
+            raise SpecError(f"n must be an integer sample size or a list of them; got {n!r}")
         reps = int(n_reps) if isinstance(n_reps, (int, np.integer)) else n_reps
         if batch_size is None:
             batch_size = max(1, min(25, reps // 8 if isinstance(reps, int) else 10))
-        return cls(tuple(str(e).lower() for e in names), tuple(int(s) for s in sizes), reps,
-                   _as_learners(learners), _as_scenarios(scenarios), level,
-                   tuple(float(b) for b in propensity_bounds), int(batch_size))
+        if isinstance(level, (str, bytes, bool)) or not isinstance(level, (int, float, np.floating)):
+            raise SpecError(f"level must be a number strictly between 0 and 1; got {level!r}")
+        bounds = check_bounds(propensity_bounds)
+        if not isinstance(batch_size, (int, np.integer)):
+            raise SpecError(f"batch_size must be a positive integer; got {batch_size!r}")
+        return cls(names, sizes, reps, _as_learners(learners), _as_scenarios(scenarios), float(level),
+                   bounds, int(batch_size))
 
     def __post_init__(self):
         unknown = [e for e in self.estimators if e not in ESTIMATORS]

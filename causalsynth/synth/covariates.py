@@ -411,6 +411,23 @@ def _follows_protocol(obj: Any) -> bool:
     return callable(getattr(obj, "fit", None)) and callable(getattr(obj, "sample", None))
 
 
+def _construct(cls: type, name: str, kwargs: dict):
+    """Instantiate ``cls`` with ``kwargs``, naming unknown options instead of a TypeError."""
+    import inspect
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        return cls(**kwargs)
+    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        known = [k for k, p in params.items() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        unknown = sorted(set(kwargs) - set(known))
+        if unknown:
+            raise SpecError(f"generator {name!r} has no option(s) {unknown}; its options are "
+                            f"{known or 'none'}" + (" (epochs apply to ctgan and tvae)"
+                                                    if "epochs" in unknown else ""))
+    return cls(**kwargs)
+
+
 def make_covariate_generator(spec: Any, **kwargs: Any) -> Any:
     """Return a covariate generator from a registry name, a class or an object.
 
@@ -440,7 +457,7 @@ def make_covariate_generator(spec: Any, **kwargs: Any) -> Any:
         if key not in COVARIATE_GENERATORS:
             raise SpecError(f"generator must be one of {valid} or an object with fit and "
                             f"sample methods; got {spec!r}. Use one of the listed names.")
-        return COVARIATE_GENERATORS[key](**kwargs)
+        return _construct(COVARIATE_GENERATORS[key], key, kwargs)
     if not _follows_protocol(spec):
         raise SpecError(
             f"generator must be one of {valid} or follow the CovariateGenerator protocol "
@@ -448,7 +465,7 @@ def make_covariate_generator(spec: Any, **kwargs: Any) -> Any:
             f"sample(n, *, random_state=None) returning a DataFrame); got "
             f"{type(spec).__name__} without them. Pass a name or implement both methods.")
     if isinstance(spec, type):
-        return spec(**kwargs)
+        return _construct(spec, spec.__name__, kwargs)
     if kwargs:
         raise SpecError(f"keyword arguments {sorted(kwargs)} apply only when generator is a "
                         "name or a class; got an object. Configure the object yourself.")

@@ -61,6 +61,8 @@ _LOG_CHI2_MEAN = 1.2703628454614782  # -E[log chi^2_1]: bias of log squared resi
 def _check_range(name, value, lo, hi, *, lo_open=False, allow_none=False):
     if value is None and allow_none:
         return None
+    if isinstance(value, (str, bytes, bool)):
+        raise SpecError(f"{name} must be a number; got {value!r}")
     try:
         v = float(value)
     except (TypeError, ValueError) as exc:
@@ -134,6 +136,8 @@ class HybridSynthesizer(BaseEstimator):
         if self.treated_share is not None and self.treated_share >= 1:
             raise SpecError("treated_share must be below 1")
         _check_range("ate", self.ate, -np.inf, np.inf, allow_none=True)
+        from ..estimators import check_bounds
+        check_bounds(self.propensity_bounds)
         if not isinstance(self.n_folds, (int, np.integer)) or self.n_folds < 2:
             raise SpecError(f"n_folds must be an integer >= 2; got {self.n_folds!r}")
         if not isinstance(self.n_reference, (int, np.integer)) or self.n_reference < 1000:
@@ -459,4 +463,4 @@ class HybridSynthesizer(BaseEstimator):
     @classmethod
     def load(cls, path) -> HybridSynthesizer:
         from .io import load_synthesizer
-        return load_synthesizer(path)
+        return load_synthesizer(path, expected=cls)

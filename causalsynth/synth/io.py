@@ -38,7 +38,8 @@ def save_synthesizer(obj, path) -> None:
         pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def load_synthesizer(path):
+def load_synthesizer(path, expected: type | None = None):
+    """Read a file written by :func:`save_synthesizer`; ``expected`` checks the class."""
     p = Path(path)
     if not p.is_file():
         raise DataFileError(f"no synthesizer file at {str(path)!r}")
@@ -49,6 +50,8 @@ def load_synthesizer(path):
             header = json.loads(fh.readline())
         except ValueError as exc:
             raise DataFileError(f"{str(path)!r} has a damaged header") from exc
+        if not isinstance(header, dict):
+            raise DataFileError(f"{str(path)!r} has a damaged header (not a JSON object)")
         version = header.get("format_version")
         if version != FORMAT_VERSION:
             raise VersionMismatchError(
@@ -56,6 +59,9 @@ def load_synthesizer(path):
                 f"{header.get('causalsynth')}; this causalsynth reads format {FORMAT_VERSION}. "
                 "Refit the synthesizer on the real data with this version.")
         try:
-            return pickle.load(fh)
+            obj = pickle.load(fh)
         except Exception as exc:
             raise DataFileError(f"cannot load {str(path)!r}: {exc}") from exc
+    if expected is not None and not isinstance(obj, expected):
+        raise DataFileError(f"{str(path)!r} holds a {type(obj).__name__}, not a {expected.__name__}")
+    return obj
