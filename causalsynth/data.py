@@ -224,6 +224,12 @@ class CausalData:
                     "(e.g. days since a reference date) first."
                 )
                 continue
+            if col.dtype == object:
+                odd = {type(v).__name__ for v in col.dropna()} - {"str", "int", "float", "bool"}
+                if odd:
+                    problems.append(f"covariate {name!r} holds unsupported objects ({sorted(odd)}); "
+                                    "give it numbers or text.")
+                    continue
             if constant == "error" and col.nunique(dropna=True) < 2 and len(col):
                 problems.append(
                     f"covariate {name!r} is constant (value {col.dropna().iloc[0] if col.notna().any() else 'NaN'!r}); "

@@ -215,3 +215,21 @@ def test_cli_odd_csv_files(tmp_path, capsys):
                           ("pq.csv", "is a Parquet file")):
         assert main(["estimate", str(tmp_path / name), "-a", "A", "-y", "Y"]) == 2
         assert message in capsys.readouterr().err
+
+
+def test_unreachable_min_dcr_fails_fast_and_binary_noise_warns():
+    import time
+    d = cs.CausalData(_frame(), treatment="A", outcome="Y")
+    t0 = time.perf_counter()
+    with pytest.raises(cs.DataError, match="min_dcr=100 is out of reach"):
+        cs.HybridSynthesizer(min_dcr=100, random_state=0).fit(d)
+    assert time.perf_counter() - t0 < 20  # refused by the pilot draw, not after 50 redraws
+    b = cs.CausalData(_frame(binary_y=True), treatment="A", outcome="Y")
+    with pytest.warns(UserWarning, match="drawn as Bernoulli"):
+        cs.HybridSynthesizer(noise="residuals", random_state=0).fit(b)
+
+
+def test_list_valued_column_is_named():
+    f = _frame().assign(tags=[[1, 2]] * 300)
+    with pytest.raises(cs.DataError, match="'tags' holds unsupported objects"):
+        cs.CausalData(f, treatment="A", outcome="Y")

@@ -128,8 +128,8 @@ def test_privacy_filter_guarantee(nhefs):
 
 
 def test_bootstrap_with_filter_fails_clearly(nhefs):
-    # the reference sample already goes through the filter, so fit itself fails clearly
-    with pytest.warns(PrivacyWarning), pytest.raises(DataError, match="privacy filter could not find"):
+    # a pilot draw at fit time finds that the bootstrap copies real rows, and says so
+    with pytest.warns(PrivacyWarning), pytest.raises(DataError, match="out of reach.*copies real rows"):
         HybridSynthesizer(covariates="bootstrap", min_dcr=0.01, random_state=0, n_reference=2000).fit(nhefs)
 
 

@@ -494,3 +494,21 @@ def test_evaluation_reports_bootstrap_coverage():
     boot = ev.records[ev.records["variant"] == "augmented"]["std_error_bootstrap"]
     assert boot.notna().all() and (boot > 0).all()
     assert ev.records[ev.records["variant"] == "original"]["std_error_bootstrap"].isna().all()
+
+
+@pytest.mark.slow
+def test_bootstrap_se_tracks_the_spread_of_augmented_estimates():
+    """Seeded, 40 repeats x 20 bootstrap augmentations (n=400). The empirical SD of 40
+    estimates has a relative MC error of about 1/sqrt(2*39) = 11%, so the mean bootstrap SE
+    must be within 3 of those (ratio in [0.67, 1.33]) of the SD. And it must exceed the
+    influence-function SE (which ignores the outcome model's uncertainty) by more than 3
+    standard errors of the paired difference: the bootstrap sees what the default misses."""
+    ev = evaluate_augmentation(PoorOverlapDesign(), n=400, n_repeats=40, estimators=("aipw",),
+                               uncertainty="none", n_boot=20, random_state=7)
+    cov = ev.coverage().set_index(["variant", "se"])
+    ratio = cov.loc[("augmented", "bootstrap"), "se_ratio"]
+    rel = 1 / np.sqrt(2 * (ev.n_repeats - 1))
+    assert 1 - 3 * rel < ratio < 1 + 3 * rel, ratio
+    rec = ev.records[ev.records["variant"] == "augmented"]
+    diff = (rec["std_error_bootstrap"] - rec["std_error"]).to_numpy()
+    assert diff.mean() > 3 * diff.std(ddof=1) / np.sqrt(len(diff)), (diff.mean(), diff.std())

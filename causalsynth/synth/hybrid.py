@@ -200,6 +200,9 @@ class HybridSynthesizer(BaseEstimator):
     def _fit_noise(self, data: CausalData, learner, seed) -> None:
         self.noise_ = "bernoulli" if data.outcome_type == "binary" else (
             "gaussian" if self.noise == "auto" else self.noise)
+        if data.outcome_type == "binary" and self.noise not in ("auto", "bernoulli"):
+            warnings.warn(f"noise={self.noise!r} applies to continuous outcomes; the binary outcome "
+                          f"{data.outcome!r} is drawn as Bernoulli(mu) instead", UserWarning, stacklevel=3)
         if self.noise_ == "bernoulli":
             return
         a, y = data.a, data.y
@@ -305,6 +308,21 @@ class HybridSynthesizer(BaseEstimator):
         self._train_encoded = self._encoder.transform(self.real_train_)
         self.min_dcr_ = (default_min_dcr(self.real_train_, self.real_holdout_) if self.min_dcr == "auto"
                          else float(self.min_dcr))
+        # a pilot draw: refuse an unreachable threshold now, not after minutes of redraws
+        from ..privacy import nearest_distances
+        ref = self._reference_seed  # a child key of its own: spawning would shift the reference draws
+        pilot_seed = np.random.SeedSequence(ref.entropy, spawn_key=(*ref.spawn_key, 2**31))
+        pilot = self._coerce(self.generator_.sample(500, random_state=pilot_seed))
+        d = nearest_distances(self._encoder.transform(pilot), self._train_encoded)
+        share = float(np.mean(d >= self.min_dcr_))
+        if share < 0.01:
+            raise DataError(
+                f"min_dcr={self.min_dcr_:.3g} is out of reach: {share:.1%} of 500 pilot draws of the "
+                f"{self.covariates!r} generator lie that far from every real training row (their "
+                f"nearest distances: median {np.median(d):.3g}, 99th percentile {np.quantile(d, 0.99):.3g}). "
+                "Fix: lower min_dcr, or use min_dcr='auto' (set from the real holdout)."
+                + (" The 'bootstrap' generator copies real rows: use another generator."
+                   if self.covariates == "bootstrap" else ""))
 
     def _coerce(self, W: pd.DataFrame) -> pd.DataFrame:
         """Give generated covariates the real data's dtypes (and categories)."""
@@ -355,8 +373,8 @@ class HybridSynthesizer(BaseEstimator):
         if len(bad):
             raise DataError(
                 f"the privacy filter could not find {len(bad)} covariate rows at distance >= "
-                f"{self.min_dcr_:.3g} from every real training row after 50 redraws; the generator "
-                "copies real rows (is it 'bootstrap'?). Lower min_dcr or use another generator.")
+                f"{self.min_dcr_:.3g} from every real training row after 50 redraws (for a draw of "
+                f"{n} rows). Lower min_dcr or use another generator.")
         W = self._coerce(W)
         return (W, replaced) if count else W
 
