@@ -25,6 +25,9 @@ def register(sub, add_data_args) -> None:
     p.add_argument("--propensity", default=None, help="propensity learner (default logistic)")
     p.add_argument("--outcome-model", default=None, help="outcome learner (default linear/logistic)")
     p.add_argument("--n-folds", type=int, default=5, help="cross-fitting folds (default 5)")
+    p.add_argument("--bootstrap", type=int, default=0, metavar="B",
+                   help="also give standard errors of the augmented estimates from B bootstrap "
+                        "augmentations (e.g. 200; costs B augmentations; default off)")
     p.add_argument("--report", default=None, metavar="DIR", help="write a Markdown/HTML/JSON report here")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON document")
@@ -39,6 +42,9 @@ def cmd_augment(args) -> int:
     from ._positivity_diagnose import check_data
     from .positivity import augment_positivity
     check_table_path(args.out)
+    if args.bootstrap and args.bootstrap < 20:
+        from .errors import SpecError
+        raise SpecError(f"--bootstrap needs at least 20 resamples (200 is usual); got {args.bootstrap}")
     data = check_data(_data_from(args))
     result = augment_positivity(data, budget=args.budget, delta=args.delta, generator=args.generator,
                                 propensity=args.propensity, outcome=args.outcome_model,
@@ -54,11 +60,20 @@ def cmd_augment(args) -> int:
     report_paths = result.write_report(args.report) if args.report else None
     estimates = [{"estimator": k, "ate_original": v.ate, "ate_augmented_weighted": weighted[k]}
                  for k, v in original.items()]
+    if args.bootstrap:
+        boot = result.estimate(se="bootstrap", n_boot=args.bootstrap, random_state=args.seed + 1)
+        table = boot.summary().set_index("estimator")
+        for e in estimates:
+            row = table.loc[e["estimator"]]
+            e.update(se_bootstrap=float(row["std_error"]), ci_lower=float(row["ci_lower"]),
+                     ci_upper=float(row["ci_upper"]))
     payload = {"diagnostics": diag.to_dict(), "augmentation": result.to_dict(), "estimates": estimates,
                "out": args.out, "report": str(args.report) if report_paths else None}
     lines = [str(diag), "", str(result), "", "ATE: original rows (propensity clipped to [0.01, 0.99]) "
              "vs augmented rows weighted to the original covariate law"]
     lines += [f"  {e['estimator']:<5} {e['ate_original']:.4f} -> {e['ate_augmented_weighted']:.4f}"
+              + (f"  (bootstrap SE {e['se_bootstrap']:.4f}, 95% CI {e['ci_lower']:.4f} to {e['ci_upper']:.4f})"
+                 if "se_bootstrap" in e else "")
               for e in estimates]
     lines.append(f"wrote {data.n_obs + result.n_added} rows ({result.n_added} synthetic) to {args.out}"
                  + (f"; report in {args.report}" if report_paths else ""))

@@ -130,3 +130,14 @@ def test_usage_errors_are_one_line():
     proc = run_cli("augment", "lalonde")
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "required: --out" in proc.stderr
+
+
+def test_augment_with_bootstrap_standard_errors(tmp_path, capsys):
+    out = tmp_path / "aug.csv"
+    assert main(["augment", "nhefs", "--out", str(out), "--bootstrap", "20", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    for e in doc["estimates"]:
+        assert e["se_bootstrap"] > 0
+        assert e["ci_lower"] < e["ate_augmented_weighted"] < e["ci_upper"]
+    assert main(["augment", "nhefs", "--out", str(out), "--bootstrap", "5"]) == 2
+    assert "at least 20" in capsys.readouterr().err
