@@ -26,6 +26,7 @@ $\\tau(W) = 1 + 0.5(W_1 - 1)$. Units with $W_1$ above about 2.2 are treated with
 above 0.95."""),
     ("code", """import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 from causalsynth.positivity import (PoorOverlapDesign, augment_positivity, diagnose_positivity,
                                     evaluate_augmentation)
 from causalsynth.estimators import estimate_from_nuisance
@@ -76,6 +77,12 @@ weighted = aug.estimate().summary().set_index("estimator")
 print(f"sample ATE (truth) {sample.sate:.3f}")
 for name, est in original.items():
     print(f"{name:5s} original {est.ate:.3f}   augmented (weighted) {weighted.loc[name, 'ate']:.3f}")"""),
+    ("md", """The default standard errors treat the synthetic outcomes as data, so they ignore the
+outcome model's uncertainty. `se="bootstrap"` redoes the whole augmentation on resamples of the
+original rows. In `docs/positivity.md`, over 200 repeats, this lifts AIPW/TMLE coverage from
+about 89% to 94%."""),
+    ("code", """boot = aug.estimate(se="bootstrap", n_boot=100, random_state=1).summary().set_index("estimator")
+pd.DataFrame({"se_influence": weighted["std_error"], "se_bootstrap": boot["std_error"]})"""),
     ("md", """## Does it pay off? 200 seeded repeats against the truth
 
 Four variants share one cross-fitted nuisance fit per repeat: `original` (propensity clipped to
