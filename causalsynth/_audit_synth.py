@@ -146,7 +146,7 @@ class JointSynthesizer:
             frame[t.outcome] = np.rint(frame[t.outcome].to_numpy(dtype=float)).clip(0, 1)
         return CausalData(frame, treatment=t.treatment, outcome=t.outcome,
                           covariates=list(t.covariates), categorical=list(t.categorical),
-                          constant="keep")
+                          constant="keep", _derived=True)
 
 
 def _hybrid(spec: SynthSpec, seed: np.random.SeedSequence, options: dict) -> HybridSynthesizer:

@@ -61,7 +61,7 @@ def cmd_augment(args) -> int:
     estimates = [{"estimator": k, "ate_original": v.ate, "ate_augmented_weighted": weighted[k]}
                  for k, v in original.items()]
     if args.bootstrap:
-        boot = result.estimate(se="bootstrap", n_boot=args.bootstrap, random_state=args.seed + 1)
+        boot = result.estimate(se_method="bootstrap", n_bootstrap=args.bootstrap, random_state=args.seed + 1)
         table = boot.summary().set_index("estimator")
         for e in estimates:
             row = table.loc[e["estimator"]]

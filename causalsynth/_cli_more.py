@@ -136,6 +136,7 @@ def register(sub, add_data_args) -> None:
 
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+COMPRESSIONS = (".gz", ".bz2", ".zip", ".xz", ".zst")
 
 
 def check_table_path(path: str | None) -> None:
@@ -143,10 +144,13 @@ def check_table_path(path: str | None) -> None:
     from .errors import SpecError
     if path is None:
         return
-    suffix = Path(path).suffix.lower()
-    if suffix not in TABLE_SUFFIXES:
-        raise SpecError(f"cannot write {path!r}: tables are written as .csv or .parquet; "
-                        f"got {suffix or 'no suffix'!r}. Fix: name the file e.g. {Path(path).stem}.csv")
+    suffixes = "".join(Path(path).suffixes).lower()
+    ok = suffixes.endswith(TABLE_SUFFIXES) or any(suffixes.endswith(".csv" + c) for c in COMPRESSIONS)
+    if not ok:
+        stem = Path(path).name.split(".")[0] or "table"
+        raise SpecError(f"cannot write {path!r}: tables are written as .csv (optionally compressed, "
+                        f"e.g. .csv.gz) or .parquet; got {Path(path).suffix.lower() or 'no suffix'!r}. "
+                        f"Fix: name the file e.g. {stem}.csv")
 
 
 def _write_table(frame, path: str) -> None:

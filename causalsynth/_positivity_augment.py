@@ -132,19 +132,19 @@ class AugmentationResult:
         return out
 
     def estimate(self, *, estimators=("or", "ipw", "aipw", "tmle"), level: float = 0.95,
-                 propensity_bounds=(0.01, 0.99), outcome_bounds=None, se: str = "influence",
-                 n_boot: int = 200, random_state: RandomState = None, show_progress: bool | None = None):
+                 propensity_bounds=(0.01, 0.99), outcome_bounds=None, se_method: str = "influence",
+                 n_bootstrap: int = 200, random_state: RandomState = None, show_progress: bool | None = None):
         r"""Weighted estimates of the ATE over the original covariate law.
 
         Uses :math:`\tilde e`, the cross-fitted outcome predictions and the weights
         :math:`\omega` (no refit).
 
-        se : "influence" (default, instant) uses the weighted influence function and treats
+        se_method : "influence" (default, instant) uses the weighted influence function and treats
             the synthetic outcomes as data, so it ignores the outcome model's uncertainty and
             is too small for the model-based estimators. "bootstrap" redoes the whole
-            augmentation (folds, models, records, weights) on ``n_boot`` resamples of the
+            augmentation (folds, models, records, weights) on ``n_bootstrap`` resamples of the
             original rows, drawn within each arm, and reports the standard deviation of the
-            estimates; intervals are estimate +- z SE. It costs ``n_boot`` augmentations.
+            estimates; intervals are estimate +- z SE. It costs ``n_bootstrap`` augmentations.
         random_state, show_progress : for the bootstrap.
         """
         from .estimators import _check_estimators, check_bounds
@@ -152,19 +152,19 @@ class AugmentationResult:
         names = _check_estimators(estimators)
         if "dml" in names:
             raise SpecError("estimators for augmented data are or, ipw, aipw and tmle; dml has no weighted form here")
-        if se not in ("influence", "bootstrap"):
-            raise SpecError(f"se must be 'influence' or 'bootstrap'; got {se!r}")
+        if se_method not in ("influence", "bootstrap"):
+            raise SpecError(f"se_method must be 'influence' or 'bootstrap'; got {se_method!r}")
         z_value(level)
         lo, hi = check_bounds(propensity_bounds)
         d = self.data
         e = np.clip(self.pseudo_propensity, lo, hi)
         point = {name: weighted_estimate(name, d.a, d.y, e, self.mu0, self.mu1, self.weights,
                                          bounds=outcome_bounds) for name in names}
-        if se == "bootstrap":
-            boot_se, n_ok = self._bootstrap_se(names, n_boot, (lo, hi), outcome_bounds, random_state,
+        if se_method == "bootstrap":
+            boot_se, n_ok = self._bootstrap_se(names, n_bootstrap, (lo, hi), outcome_bounds, random_state,
                                                show_progress)
             note = f"weighted to the original covariate law; SE from {n_ok} bootstrap augmentations"
-            method = (f"bootstrap of the whole augmentation ({n_ok} of {n_boot} resamples within arms); "
+            method = (f"bootstrap of the whole augmentation ({n_ok} of {n_bootstrap} resamples within arms); "
                       "point estimates from the weighted rows")
             rows = [EstimateRow(name, point[name][0], boot_se[name], point[name][2], point[name][3], note)
                     for name in names]
@@ -180,36 +180,38 @@ class AugmentationResult:
                               int(self.folds.max()) + 1, method, self.pseudo_propensity,
                               int(np.sum((self.pseudo_propensity < lo) | (self.pseudo_propensity > hi))))
 
-    def _bootstrap_se(self, names, n_boot, bounds, outcome_bounds, random_state, show_progress):
+    def _bootstrap_se(self, names, n_bootstrap, bounds, outcome_bounds, random_state, show_progress):
         import warnings
 
         from .errors import CausalSynthError, EstimationError
         from .progress import progress
-        n_boot = check_int("n_boot", n_boot, 20)
+        n_bootstrap = check_int("n_bootstrap", n_bootstrap, 20)
         if not self.settings:
             raise SpecError("this AugmentationResult does not carry its settings; rerun augment_positivity")
         o = self.original
         arms = (np.flatnonzero(o.a == 0), np.flatnonzero(o.a == 1))
         draws, failed = [], 0
-        seeds = as_seed_sequence(random_state).spawn(n_boot)
-        for child in progress(seeds, desc="bootstrap augmentations", total=n_boot, show=show_progress):
+        seeds = as_seed_sequence(random_state).spawn(n_bootstrap)
+        for child in progress(seeds, desc="bootstrap augmentations", total=n_bootstrap, show=show_progress):
             s_rows, s_aug = child.spawn(2)
             rng = np.random.default_rng(s_rows)
             rows = np.concatenate([rng.choice(r, len(r)) for r in arms])
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    aug = augment_positivity(o.subset(rows), random_state=s_aug, **self.settings)
+                    # copies of a unit share a fold: cross-fitting stays out-of-unit
+                    aug = augment_positivity(o.subset(rows), random_state=s_aug, _groups=rows,
+                                             **self.settings)
                     d, e = aug.data, np.clip(aug.pseudo_propensity, *bounds)
                     draws.append([weighted_estimate(name, d.a, d.y, e, aug.mu0, aug.mu1, aug.weights,
                                                     bounds=outcome_bounds)[0] for name in names])
             except CausalSynthError:
                 failed += 1
-        if len(draws) < max(20, n_boot // 2):
-            raise EstimationError(f"only {len(draws)} of {n_boot} bootstrap augmentations succeeded; "
+        if len(draws) < max(10, (n_bootstrap + 1) // 2):
+            raise EstimationError(f"only {len(draws)} of {n_bootstrap} bootstrap augmentations succeeded; "
                                   "the data are too small or too separated for a bootstrap SE")
         if failed:
-            warnings.warn(f"{failed} of {n_boot} bootstrap augmentations failed and were dropped",
+            warnings.warn(f"{failed} of {n_bootstrap} bootstrap augmentations failed and were dropped",
                           RuntimeWarning, stacklevel=3)
         sd = np.std(np.asarray(draws), axis=0, ddof=1)
         return dict(zip(names, map(float, sd))), len(draws)
@@ -329,6 +331,7 @@ def augment_positivity(
     noise: bool = True,
     max_depth: int = 2,
     random_state: RandomState = None,
+    _groups: np.ndarray | None = None,
 ) -> AugmentationResult:
     r"""Add synthetic records in the missing arm near units that lack overlap.
 
@@ -387,7 +390,7 @@ def augment_positivity(
                 "n_models": n_models, "bandwidth": bandwidth, "noise": noise, "max_depth": max_depth}
     s_fold, s_prop, s_out, s_ens, s_gen, s_y, s_mmd = as_seed_sequence(random_state).spawn(7)
     a, n = data.a, data.n_obs
-    folds = make_folds(a, n_folds, s_fold)
+    folds = make_folds(a, n_folds, s_fold, groups=_groups)
     e, p_desc = cross_fit_propensity(data, propensity, folds, s_prop)
     diag = diagnose(data, e, delta=delta, learner=p_desc, n_folds=n_folds, max_depth=max_depth)
     learner = resolve_learner(outcome, role="outcome", data=data)

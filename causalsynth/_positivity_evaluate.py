@@ -54,7 +54,7 @@ def _cate_at(design: Any, frame: pd.DataFrame) -> np.ndarray | None:
     return None
 
 
-def _one_repeat(design, seed, *, n, names, kw, delta, n_boot=None) -> tuple[list[dict], dict]:
+def _one_repeat(design, seed, *, n, names, kw, delta, n_bootstrap=None) -> tuple[list[dict], dict]:
     from .estimators import estimate_from_nuisance
     from .nuisance import fit_nuisance
     s_data, s_aug, s_refit, s_boot = seed.spawn(4)  # the first three as in earlier versions
@@ -68,9 +68,9 @@ def _one_repeat(design, seed, *, n, names, kw, delta, n_boot=None) -> tuple[list
                "clipped": estimate_from_nuisance(data, fit, names, propensity_bounds=(delta, 1 - delta))}
         wsum = aug.estimate(estimators=names).summary().set_index("estimator")
         weighted, weighted_se = wsum["ate"], wsum["std_error"]
-        boot_se = (aug.estimate(estimators=names, se="bootstrap", n_boot=n_boot, random_state=s_boot,
+        boot_se = (aug.estimate(estimators=names, se_method="bootstrap", n_bootstrap=n_bootstrap, random_state=s_boot,
                                 show_progress=False).summary().set_index("estimator")["std_error"]
-                   if n_boot else None)
+                   if n_bootstrap else None)
         refit = fit_nuisance(aug.data, propensity=kw["propensity"], outcome=kw["outcome"],
                              n_folds=kw["n_folds"], random_state=s_refit)
         est["augmented_unweighted"] = estimate_from_nuisance(aug.data, refit, names)
@@ -335,7 +335,7 @@ def evaluate_augmentation(
     n_folds: int = 5,
     uncertainty: Uncertainty = "ensemble",
     level: float = 0.95,
-    n_boot: int | None = None,
+    n_bootstrap: int | None = None,
     random_state: RandomState = None,
     show_progress: bool | None = None,
 ) -> AugmentationEvaluation:
@@ -350,8 +350,8 @@ def evaluate_augmentation(
     budget, delta, propensity, outcome, generator, n_folds, uncertainty : passed to
         :func:`augment_positivity`.
     level : level of the margins of the paired comparisons and of the intervals.
-    n_boot : also compute the bootstrap SE of the augmented estimates (``n_boot`` bootstrap
-        augmentations per repeat, so ``n_repeats * n_boot`` augmentations in all) and report
+    n_bootstrap : also compute the bootstrap SE of the augmented estimates (``n_bootstrap`` bootstrap
+        augmentations per repeat, so ``n_repeats * n_bootstrap`` augmentations in all) and report
         its coverage beside the influence-function SE's in :meth:`AugmentationEvaluation.coverage`.
     random_state : one seed; repeat r uses the r-th spawned child.
 
@@ -376,11 +376,11 @@ def evaluate_augmentation(
     records, infos = [], []
     seeds = as_seed_sequence(random_state).spawn(n_repeats)
     for r, seed in enumerate(progress(seeds, desc="augmentation repeats", total=n_repeats, show=show_progress)):
-        rec, info = _one_repeat(design, seed, n=n, names=names, kw=kw, delta=delta, n_boot=n_boot)
+        rec, info = _one_repeat(design, seed, n=n, names=names, kw=kw, delta=delta, n_bootstrap=n_bootstrap)
         records += [{"_rep": r, **x} for x in rec]
         infos.append({"repeat": r, **info})
     settings = {"design": repr(design), "n": n, "n_repeats": n_repeats, "estimators": list(names),
                 "budget": budget, "delta": delta, "generator": generator, "n_folds": n_folds,
-                "uncertainty": uncertainty, "n_boot": n_boot,
+                "uncertainty": uncertainty, "n_bootstrap": n_bootstrap,
                 "propensity": str(propensity or "logistic"), "outcome": str(outcome or "linear/logistic")}
     return AugmentationEvaluation(pd.DataFrame(records), pd.DataFrame(infos), settings, float(level))

@@ -42,8 +42,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
                 raise DataFileError(f"{str(path)!r} parsed into {frame.shape[1]} column(s); is it a CSV file?")
             if len(frame) == 0:
                 raise DataFileError(f"{str(path)!r} has a header but no rows")
-            names = pd.read_csv(p, sep=sep, header=None, nrows=1).iloc[0].astype(str).tolist()
-            dup = sorted({c for c in names if names.count(c) > 1})
+            names = pd.read_csv(p, sep=sep, header=None, nrows=1, dtype=str,
+                                keep_default_na=False).iloc[0].tolist()
+            dup = sorted({c for c in names if c.strip() and names.count(c) > 1})
             if dup:
                 raise DataFileError(f"{str(path)!r} repeats column name(s) {dup} in its header; rename them")
             return frame

@@ -5,7 +5,9 @@ user's frame again.
 """
 from __future__ import annotations
 
+
 import difflib
+import numbers
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
@@ -102,6 +104,7 @@ class CausalData:
         categorical: Sequence[str] | None = None,
         missing: Literal["error", "drop"] = "error",
         constant: Literal["error", "keep"] = "error",
+        _derived: bool = False,
     ) -> None:
         if not isinstance(frame, pd.DataFrame):
             raise DataError(
@@ -197,9 +200,12 @@ class CausalData:
         # Outcome ---------------------------------------------------------------------
         outcome_type: OutcomeType = "continuous"
         y = work[outcome]
-        constant_y = (not na_counts.get(outcome, 0)) and len(y) > 0 and y.nunique() < 2
+        # user data only: subsets, resamples and synthetic samples of valid data (``_derived``)
+        # may be constant by chance, and refusing them would break a bootstrap or a replicate
+        constant_y = (not _derived and not na_counts.get(outcome, 0) and len(y) > 0
+                      and y.nunique() < 2)
         if constant_y:
-            problems.append(f"outcome {outcome!r} is constant (every value {y.iloc[0]!r}); "
+            problems.append(f"outcome {outcome!r} is constant (every value {y.iloc[0]}); "
                             "there is no effect to estimate.")
         elif pd.api.types.is_bool_dtype(y):
             outcome_type = "binary"
@@ -211,6 +217,8 @@ class CausalData:
         elif not na_counts.get(outcome, 0) and len(y):
             if _binary_codes(y) is not None:
                 outcome_type = "binary"
+            elif y.nunique() < 2:
+                problems.append(f"outcome {outcome!r} is constant; there is no effect to estimate.")
             elif not np.all(np.isfinite(y.to_numpy(dtype=float))):
                 problems.append(f"outcome {outcome!r} has infinite values; remove or cap them.")
 
@@ -225,7 +233,8 @@ class CausalData:
                 )
                 continue
             if col.dtype == object:
-                odd = {type(v).__name__ for v in col.dropna()} - {"str", "int", "float", "bool"}
+                odd = {type(v).__name__ for v in col.dropna()
+                       if not isinstance(v, (str, bool, numbers.Number, np.generic))}
                 if odd:
                     problems.append(f"covariate {name!r} holds unsupported objects ({sorted(odd)}); "
                                     "give it numbers or text.")
@@ -244,7 +253,7 @@ class CausalData:
                         problems.append(f"covariate {name!r} holds unsupported objects ({sorted(mixed)}).")
                         continue
                 levels = col.nunique(dropna=True)
-                if levels > max(20, len(col) // 2):
+                if not _derived and levels > max(20, len(col) // 2):
                     problems.append(
                         f"covariate {name!r} is categorical with {levels} levels in {len(col)} rows "
                         "(an identifier, free text or dates?); one-hot coding would give nearly a "
@@ -355,7 +364,7 @@ class CausalData:
         """A new CausalData with the same roles over another frame."""
         return CausalData(frame, treatment=self.treatment, outcome=self.outcome,
                           covariates=list(self.covariates), categorical=list(self.categorical),
-                          constant="keep")
+                          constant="keep", _derived=True)
 
     def __len__(self) -> int:
         return self.n_obs

@@ -192,8 +192,10 @@ class FittedModel:
         Used for synthetic covariates: categorical columns must carry the template's categories.
         """
         if self.learner.kind == "formula":
-            if treatment_value is not None or self.learner.pooled:
-                frame = frame.assign(**{template.treatment: np.full(len(frame), int(treatment_value or 0))})
+            if treatment_value is not None:
+                frame = frame.assign(**{template.treatment: np.full(len(frame), int(treatment_value))})
+            elif self.learner.pooled and template.treatment not in frame:
+                raise SpecError("a pooled outcome model needs a treatment value to predict at")
             X = _formula_design(None, frame, self.design_info)[1]
         else:
             X, _ = main_terms(frame, template.covariates, template.covariate_kinds)

@@ -46,8 +46,17 @@ class NuisanceFit:
     separated: bool = False
 
 
-def make_folds(a: np.ndarray, n_folds: int, seed: np.random.SeedSequence) -> np.ndarray:
-    """Fold labels 0..K-1 stratified by treatment, balanced in size, seeded."""
+def make_folds(a: np.ndarray, n_folds: int, seed: np.random.SeedSequence,
+               groups: np.ndarray | None = None) -> np.ndarray:
+    """Fold labels 0..K-1 stratified by treatment, balanced in size, seeded.
+
+    ``groups`` (one label per row, e.g. the original row of a bootstrap copy) keeps rows of a
+    group in one fold, so no copy of a unit is in the training rows of its own prediction.
+    """
+    if groups is not None:
+        groups = np.asarray(groups)
+        uniq, first, inverse = np.unique(groups, return_index=True, return_inverse=True)
+        return make_folds(a[first], n_folds, seed)[inverse]
     rng = np.random.default_rng(seed)
     folds = np.empty(len(a), dtype=np.int64)
     offset = 0
@@ -88,9 +97,15 @@ def fit_nuisance(
     n = data.n_obs
     if folds is not None:
         raw = np.asarray(folds)
-        if raw.dtype.kind not in "iu" and not (raw.dtype.kind == "f" and np.all(raw == np.round(raw))):
-            raise SpecError(f"folds must be integer labels 0..K-1; got values of dtype {raw.dtype} "
-                            f"such as {raw.ravel()[:3].tolist()}")
+        try:
+            ints = raw.astype(np.int64)
+            exact = bool(np.all(ints == raw))
+        except (TypeError, ValueError):
+            exact = False
+        if not exact:
+            raise SpecError(f"folds must be integer labels 0..K-1; got values such as "
+                            f"{raw.ravel()[:3].tolist()}")
+        raw = ints
         if n_folds is not None and n_folds != len(np.unique(raw)):
             raise SpecError(f"n_folds={n_folds} disagrees with the {len(np.unique(raw))} labels in folds; "
                             "give one of them")

@@ -66,13 +66,13 @@ def _main(argv: list[str] | None = None) -> int:
     p.add_argument("--budget", type=int, default=None)
     p.add_argument("--generator", default="local", choices=("local", "hybrid"))
     p.add_argument("--uncertainty", default="ensemble", choices=("ensemble", "none"))
-    p.add_argument("--n-boot", type=int, default=None, help="also bootstrap the augmented SEs (costly)")
+    p.add_argument("--n-bootstrap", type=int, default=None, help="also bootstrap the augmented SEs (costly)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--report", default=None, help="also write the report into this folder")
     args = p.parse_args(argv)
     ev = evaluate_augmentation(PoorOverlapDesign(nonlinearity=args.nonlinearity), n=args.n,
                                n_repeats=args.repeats, budget=args.budget, generator=args.generator,
-                               uncertainty=args.uncertainty, n_boot=args.n_boot, random_state=args.seed)
+                               uncertainty=args.uncertainty, n_bootstrap=args.n_bootstrap, random_state=args.seed)
     print(ev)
     if args.report:
         ev.write_report(args.report)

@@ -132,8 +132,8 @@ def test_audit_names_a_too_small_holdout():
 # ---------------------------------------------------------------- command line
 @pytest.mark.parametrize("args, message", [
     (["estimate", "lalonde", "--book-models"], "--book-models applies to the embedded nhefs"),
-    (["synthesize", "nhefs", "--n", "50", "--out", "s.xlsx"], "tables are written as .csv or .parquet"),
-    (["augment", "nhefs", "--out", "a.xlsx"], "tables are written as .csv or .parquet"),
+    (["synthesize", "nhefs", "--n", "50", "--out", "s.xlsx"], "tables are written as .csv"),
+    (["augment", "nhefs", "--out", "a.xlsx"], "tables are written as .csv"),
 ])
 def test_cli_refuses_before_working(args, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -233,3 +233,40 @@ def test_list_valued_column_is_named():
     f = _frame().assign(tags=[[1, 2]] * 300)
     with pytest.raises(cs.DataError, match="'tags' holds unsupported objects"):
         cs.CausalData(f, treatment="A", outcome="Y")
+
+
+# ------------------------------------------- no false alarms on valid or derived data
+def test_checks_for_user_data_do_not_fire_on_subsets_resamples_or_samples():
+    rng = np.random.default_rng(5)
+    f = _frame(n=400, binary_y=True).assign(site=rng.choice([f"s{i}" for i in range(30)], 400))
+    f["Y"] = 0
+    f.loc[[1, 50, 200], "Y"] = 1  # three events: bootstrap resamples can be constant
+    d = cs.CausalData(f, treatment="A", outcome="Y")
+    assert d.subset(np.arange(45)).n_obs == 45  # 30 levels in 45 rows: fine for a subset
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = cs.estimate(d, estimators=("ipw",), se_method="bootstrap", n_bootstrap=30, random_state=0)
+    assert np.isfinite(res.summary()["std_error"]).all()
+    synth = cs.HybridSynthesizer(random_state=0).fit(d)
+    assert synth.sample(40, random_state=1).data.n_obs == 40
+
+
+def test_valid_inputs_that_look_odd_are_accepted(tmp_path, capsys):
+    f = _frame().assign(code=pd.Series(list(np.array(["a", "b", "c"] * 100)), dtype=object))
+    assert cs.CausalData(f, treatment="A", outcome="Y").covariate_kinds["code"] == "categorical"
+    (tmp_path / "odd.csv").write_text("1,01,A,Y\n" + "\n".join(
+        f"{i % 3},{i % 5},{i % 2},{i * 0.1}" for i in range(60)) + "\n")
+    assert main(["estimate", str(tmp_path / "odd.csv"), "-a", "A", "-y", "Y", "--estimators", "or"]) == 0
+    out = tmp_path / "s.csv.gz"
+    assert main(["synthesize", "lalonde", "--n", "100", "--out", str(out)]) == 0
+    assert len(pd.read_csv(out)) == 100
+    res = cs.simulate(LinearLogisticDesign(n_features=3), n=range(100, 201, 100), n_reps=2,
+                      show_progress=False)
+    assert sorted(res.replicates["n"].unique()) == [100, 200]
+    from causalsynth.nuisance import fit_nuisance, make_folds
+    d = cs.CausalData(_frame(), treatment="A", outcome="Y")
+    assert fit_nuisance(d, folds=np.arange(300) % 2 == 1).n_folds == 2
+    # bootstrap copies of a unit share a fold
+    groups = np.r_[np.arange(300), np.arange(0, 300, 3)]
+    folds = make_folds(np.r_[d.a, d.a[::3]], 5, np.random.SeedSequence(0), groups=groups)
+    assert np.array_equal(folds[300:], folds[:300][::3])

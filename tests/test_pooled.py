@@ -84,14 +84,21 @@ def test_pooled_description_and_errors(nhefs):
 
 
 def test_hybrid_and_positivity_accept_a_pooled_outcome(nhefs):
+    # the hybrid's outcome model is fitted on all rows: its CATE is the OLS treatment coefficient
+    X, _ = nhefs.design_matrix()
+    beta = np.linalg.lstsq(np.column_stack([np.ones(nhefs.n_obs), X, nhefs.a]), nhefs.y, rcond=None)[0]
     synth = cs.HybridSynthesizer(outcome=cs.pooled(LinearRegression()), random_state=0).fit(nhefs)
-    sample = synth.sample(400, random_state=1)
-    truth = sample.truth
-    np.testing.assert_allclose(truth["mu1"] - truth["mu0"], truth["cate"], atol=1e-9)
-    # a pooled linear outcome model has one treatment coefficient: the CATE is constant
-    assert np.ptp(truth["cate"]) < 1e-8
+    truth = synth.sample(400, random_state=1).truth
+    np.testing.assert_allclose(truth["cate"], beta[-1], rtol=1e-8)
+    # augmentation: each fold's pooled linear model has one treatment coefficient, so the
+    # cross-fitted contrast mu1 - mu0 of the original rows is constant within a fold
     aug = cs.augment_positivity(nhefs, outcome="pooled:linear", n_folds=2, n_models=2, random_state=0)
     assert "pooled over arms" in aug.outcome_learner
+    n = nhefs.n_obs
+    contrast = aug.mu1[:n] - aug.mu0[:n]
+    for k in (0, 1):
+        assert np.ptp(contrast[aug.folds == k]) < 1e-8
+    assert abs(contrast[aug.folds == 0][0] - contrast[aug.folds == 1][0]) > 1e-6  # two fits
 
 
 def test_pooled_from_the_command_line_and_in_simulation_configs(capsys, nhefs):

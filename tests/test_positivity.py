@@ -470,8 +470,8 @@ def test_bootstrap_standard_errors_of_an_augmentation(poor):
     inf = aug.estimate(estimators=("ipw", "aipw")).summary().set_index("estimator")
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)  # no resample may fail here
-        boot = aug.estimate(estimators=("ipw", "aipw"), se="bootstrap", n_boot=25, random_state=3)
-    again = aug.estimate(estimators=("ipw", "aipw"), se="bootstrap", n_boot=25, random_state=3)
+        boot = aug.estimate(estimators=("ipw", "aipw"), se_method="bootstrap", n_bootstrap=25, random_state=3)
+    again = aug.estimate(estimators=("ipw", "aipw"), se_method="bootstrap", n_bootstrap=25, random_state=3)
     b = boot.summary().set_index("estimator")
     pd.testing.assert_frame_equal(b, again.summary().set_index("estimator"))
     np.testing.assert_allclose(b["ate"], inf["ate"])  # same point estimates
@@ -479,15 +479,15 @@ def test_bootstrap_standard_errors_of_an_augmentation(poor):
     np.testing.assert_allclose(b["ci_upper"] - b["ate"], 1.959964 * b["std_error"], rtol=1e-6)
     assert "25 bootstrap augmentations" in b.loc["aipw", "note"]
     assert "bootstrap of the whole augmentation" in str(boot)
-    with pytest.raises(SpecError, match="se must be"):
-        aug.estimate(se="jackknife")
-    with pytest.raises(SpecError, match="n_boot"):
-        aug.estimate(se="bootstrap", n_boot=5)
+    with pytest.raises(SpecError, match="se_method must be"):
+        aug.estimate(se_method="jackknife")
+    with pytest.raises(SpecError, match="n_bootstrap"):
+        aug.estimate(se_method="bootstrap", n_bootstrap=5)
 
 
 def test_evaluation_reports_bootstrap_coverage():
     ev = evaluate_augmentation(PoorOverlapDesign(), n=300, n_repeats=3, estimators=("aipw",),
-                               uncertainty="none", n_boot=20, random_state=1)
+                               uncertainty="none", n_bootstrap=20, random_state=1)
     cov = ev.coverage()
     kinds = cov[cov["variant"] == "augmented"]["se"].tolist()
     assert kinds == ["influence", "bootstrap"]
@@ -504,7 +504,7 @@ def test_bootstrap_se_tracks_the_spread_of_augmented_estimates():
     influence-function SE (which ignores the outcome model's uncertainty) by more than 3
     standard errors of the paired difference: the bootstrap sees what the default misses."""
     ev = evaluate_augmentation(PoorOverlapDesign(), n=400, n_repeats=40, estimators=("aipw",),
-                               uncertainty="none", n_boot=20, random_state=7)
+                               uncertainty="none", n_bootstrap=20, random_state=7)
     cov = ev.coverage().set_index(["variant", "se"])
     ratio = cov.loc[("augmented", "bootstrap"), "se_ratio"]
     rel = 1 / np.sqrt(2 * (ev.n_repeats - 1))

@@ -74,4 +74,4 @@ class LimitedOverlapDesign:
         frame["y"] = np.where(a == 1, y1, y0)
         truth = pd.DataFrame({"y0": y0, "y1": y1, "mu0": mu0, "mu1": mu1, "propensity": e,
                               "cate": mu1 - mu0})
-        return SyntheticSample(CausalData(frame, treatment="a", outcome="y"), truth, self.population_ate_)
+        return SyntheticSample(CausalData(frame, treatment="a", outcome="y", _derived=True), truth, self.population_ate_)

@@ -107,7 +107,7 @@ class PoorOverlapDesign:
         y1 = truth["mu1"].to_numpy() + noise
         frame.insert(0, "y", np.where(a == 1, y1, y0))
         frame.insert(0, "a", a)
-        data = CausalData(frame, treatment="a", outcome="y")
+        data = CausalData(frame, treatment="a", outcome="y", _derived=True)
         truth.insert(0, "y1", y1)
         truth.insert(0, "y0", y0)
         return SyntheticSample(data, truth[["y0", "y1", "mu0", "mu1", "propensity", "cate"]],

@@ -71,7 +71,7 @@ class LinearLogisticDesign:
         frame = pd.DataFrame(W, columns=[f"w{j + 1}" for j in range(p)])
         frame.insert(0, "y", y)
         frame.insert(0, "a", a)
-        data = CausalData(frame, treatment="a", outcome="y")
+        data = CausalData(frame, treatment="a", outcome="y", _derived=True)
         truth = pd.DataFrame({"y0": y0, "y1": y1, "mu0": mu0, "mu1": mu1, "propensity": e, "cate": cate})
         return SyntheticSample(data, truth, self.population_ate_)
 
@@ -120,7 +120,7 @@ class KangSchafer2007:
         frame = pd.DataFrame(np.hstack([Z, X]), columns=["Z1", "Z2", "Z3", "Z4", "X1", "X2", "X3", "X4"])
         frame.insert(0, "y", np.where(a == 1, y1, y0))
         frame.insert(0, "a", a)
-        data = CausalData(frame, treatment="a", outcome="y")
+        data = CausalData(frame, treatment="a", outcome="y", _derived=True)
         truth = pd.DataFrame({"y0": y0, "y1": y1, "mu0": mu0, "mu1": mu1, "propensity": e,
                               "cate": mu1 - mu0})
         return SyntheticSample(data, truth, self.population_ate_)

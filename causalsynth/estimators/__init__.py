@@ -9,7 +9,7 @@ import numpy as np
 
 from .._random import RandomState, as_seed_sequence
 from ..data import CausalData
-from ..errors import EstimationError, PositivityWarning, SpecError
+from ..errors import CausalSynthError, EstimationError, PositivityWarning, SpecError
 from ..nuisance import NuisanceFit, fit_nuisance
 from .core import CORE_ESTIMATORS, ArmEstimate
 from .results import EstimateResult, EstimateRow, z_value
@@ -182,7 +182,7 @@ def _bootstrap(data, rows, names, seed, n_bootstrap, *, propensity, outcome, n_f
                                     random_state=child)
                 res = estimate_from_nuisance(sub, bfit, list(draws), propensity_bounds=bounds,
                                              ipw_normalized=ipw_normalized, outcome_bounds=outcome_bounds)
-        except EstimationError:
+        except CausalSynthError:  # e.g. a resample without both outcome classes in an arm
             failures += 1
             continue
         for n in draws:

@@ -147,10 +147,12 @@ class SimulationSpec:
               scenarios=None, level=0.95, propensity_bounds=(0.01, 0.99), batch_size=None) -> SimulationSpec:
         names = (estimators,) if isinstance(estimators, str) else tuple(estimators)
         names = tuple(dict.fromkeys(str(e).lower() for e in names))  # once each, in order
-        if isinstance(n, (int, np.integer)) and not isinstance(n, bool):
+        def is_int(v):
+            return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+        if is_int(n):
             sizes = (int(n),)
-        elif isinstance(n, (list, tuple, np.ndarray)) and all(
-                isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in n):
+        elif (isinstance(n, (Sequence, range, np.ndarray)) and not isinstance(n, (str, bytes))
+              and len(n) and all(is_int(s) for s in n)):
             sizes = tuple(int(s) for s in n)
         else:
             raise SpecError(f"n must be an integer sample size or a list of them; got {n!r}")

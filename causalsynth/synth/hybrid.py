@@ -315,12 +315,14 @@ class HybridSynthesizer(BaseEstimator):
         pilot = self._coerce(self.generator_.sample(500, random_state=pilot_seed))
         d = nearest_distances(self._encoder.transform(pilot), self._train_encoded)
         share = float(np.mean(d >= self.min_dcr_))
-        if share < 0.01:
+        self._pilot_share_ = max(share, 0.05)
+        if share < 0.05:
             raise DataError(
                 f"min_dcr={self.min_dcr_:.3g} is out of reach: {share:.1%} of 500 pilot draws of the "
                 f"{self.covariates!r} generator lie that far from every real training row (their "
                 f"nearest distances: median {np.median(d):.3g}, 99th percentile {np.quantile(d, 0.99):.3g}). "
-                "Fix: lower min_dcr, or use min_dcr='auto' (set from the real holdout)."
+                + ("Fix: lower min_dcr, or use min_dcr='auto' (set from the real holdout)."
+                   if self.min_dcr != "auto" else "Fix: pass a lower min_dcr yourself.")
                 + (" The 'bootstrap' generator copies real rows: use another generator."
                    if self.covariates == "bootstrap" else ""))
 
@@ -363,7 +365,9 @@ class HybridSynthesizer(BaseEstimator):
         for attempt, child in enumerate(rest.spawn(50)):
             if not len(bad):
                 break
-            k = max(len(bad) * 2, 64)
+            # enough draws to replace every rejected row at the pilot's pass rate (twice the
+            # rejected count when most draws pass, as before), at most 2 million a round
+            k = min(max(len(bad) * 2, int(np.ceil(1.25 * len(bad) / getattr(self, "_pilot_share_", 0.5))), 64), 2_000_000)
             extra = self._coerce(self.generator_.sample(k, random_state=child))
             de = nearest_distances(self._encoder.transform(extra), self._train_encoded)
             good = extra.loc[de >= self.min_dcr_]
@@ -404,7 +408,7 @@ class HybridSynthesizer(BaseEstimator):
             raise DataError(f"a sample of n={n} drew a single arm; increase n or treated_share")
         data = CausalData(frame, treatment=t.treatment, outcome=t.outcome,
                           covariates=list(t.covariates), categorical=list(t.categorical),
-                          constant="keep")
+                          constant="keep", _derived=True)
         truth_frame = pd.DataFrame({"y0": y0, "y1": y1, "mu0": truth["mu0"], "mu1": truth["mu1"],
                                     "propensity": truth["propensity"], "cate": truth["cate"]})
         return SyntheticSample(data, truth_frame, self.population_ate_)
