@@ -20,6 +20,8 @@ __all__ = ["CausalData", "MIN_ROWS_PER_ARM"]
 
 #: Fewest rows each treatment arm must have; below this no nuisance model can be fitted.
 MIN_ROWS_PER_ARM = 5
+#: Largest magnitude accepted in a numeric column: squares must stay finite in float64.
+HUGE = 1e150
 
 OutcomeType = Literal["binary", "continuous"]
 CovariateKind = Literal["continuous", "integer", "binary", "categorical"]
@@ -207,6 +209,8 @@ class CausalData:
         if constant_y:
             problems.append(f"outcome {outcome!r} is constant (every value {y.iloc[0]}); "
                             "there is no effect to estimate.")
+        elif pd.api.types.is_complex_dtype(y):
+            problems.append(f"outcome {outcome!r} holds complex numbers; give it real values.")
         elif pd.api.types.is_bool_dtype(y):
             outcome_type = "binary"
         elif not pd.api.types.is_numeric_dtype(y):
@@ -221,11 +225,17 @@ class CausalData:
                 problems.append(f"outcome {outcome!r} is constant; there is no effect to estimate.")
             elif not np.all(np.isfinite(y.to_numpy(dtype=float))):
                 problems.append(f"outcome {outcome!r} has infinite values; remove or cap them.")
+            elif np.max(np.abs(y.to_numpy(dtype=float))) > HUGE:
+                problems.append(f"outcome {outcome!r} has values up to {np.max(np.abs(y.to_numpy(dtype=float))):.3g}; "
+                                "their squares overflow. Fix: rescale it.")
 
         # Covariates ------------------------------------------------------------------
         kinds: dict[str, CovariateKind] = {}
         for name in covariates:
             col = work[name]
+            if pd.api.types.is_complex_dtype(col):
+                problems.append(f"covariate {name!r} holds complex numbers; give it real values.")
+                continue
             if pd.api.types.is_datetime64_any_dtype(col) or pd.api.types.is_timedelta64_dtype(col):
                 problems.append(
                     f"covariate {name!r} is a date/time column; convert it to a number "
@@ -272,6 +282,10 @@ class CausalData:
                 values = col.to_numpy(dtype=float)
                 if not np.all(np.isfinite(values[~np.isnan(values)])):
                     problems.append(f"covariate {name!r} has infinite values; remove or cap them.")
+                    continue
+                if np.nanmax(np.abs(values), initial=0.0) > HUGE:
+                    problems.append(f"covariate {name!r} has values up to {np.nanmax(np.abs(values)):.3g}; "
+                                    "their squares overflow. Fix: rescale it (e.g. divide by a power of 10).")
                     continue
                 kinds[name] = "continuous"
             else:

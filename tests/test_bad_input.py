@@ -270,3 +270,17 @@ def test_valid_inputs_that_look_odd_are_accepted(tmp_path, capsys):
     groups = np.r_[np.arange(300), np.arange(0, 300, 3)]
     folds = make_folds(np.r_[d.a, d.a[::3]], 5, np.random.SeedSequence(0), groups=groups)
     assert np.array_equal(folds[300:], folds[:300][::3])
+
+
+def test_complex_and_overflowing_values_are_named():
+    f = _frame().assign(c=np.where(np.arange(300) % 2, 1 + 2j, 0j))
+    with pytest.raises(cs.DataError, match="'c' holds complex numbers"):
+        cs.CausalData(f, treatment="A", outcome="Y")
+    f = _frame()
+    f["x1"] = f["x1"] * 1e300
+    with pytest.raises(cs.DataError, match="'x1' has values up to .* rescale"):
+        cs.CausalData(f, treatment="A", outcome="Y")
+    f = _frame()
+    f["Y"] = f["Y"] * 1e200
+    with pytest.raises(cs.DataError, match="outcome 'Y' has values up to"):
+        cs.CausalData(f, treatment="A", outcome="Y")
