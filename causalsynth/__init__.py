@@ -7,12 +7,21 @@ preservation (``audit``) and diagnose positivity (``diagnose_positivity``,
 """
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
+from ._version import __version__
 from .audit import audit
 from .data import CausalData
-from .errors import (CausalSynthError, DataError, DataFileError, EstimationError, NotFittedError,
-                     PositivityWarning, PrivacyWarning, RoleError, SpecError, VersionMismatchError)
+from .errors import (
+                     CausalSynthError,
+                     DataError,
+                     DataFileError,
+                     EstimationError,
+                     NotFittedError,
+                     PositivityWarning,
+                     PrivacyWarning,
+                     RoleError,
+                     SpecError,
+                     VersionMismatchError,
+)
 from .estimators import ESTIMATORS, EstimateResult, estimate
 from .learners import pooled
 from .positivity import augment_positivity, diagnose_positivity

@@ -5,7 +5,6 @@ user's frame again.
 """
 from __future__ import annotations
 
-
 import difflib
 import numbers
 from collections.abc import Iterable, Sequence
@@ -16,7 +15,7 @@ import pandas as pd
 
 from .errors import DataError, RoleError, SpecError
 
-__all__ = ["CausalData", "MIN_ROWS_PER_ARM"]
+__all__ = ["CausalData", "MIN_ROWS_PER_ARM", "column_kind", "main_terms", "check_data"]
 
 #: Fewest rows each treatment arm must have; below this no nuisance model can be fitted.
 MIN_ROWS_PER_ARM = 5
@@ -57,6 +56,242 @@ def _binary_codes(series: pd.Series) -> np.ndarray | None:
     if np.all((values == 0.0) | (values == 1.0)):
         return values
     return None
+
+
+def column_kind(dtype) -> str | None:
+    """The kind of a column from its dtype alone: THE dtype -> kind map of causalsynth.
+
+    ``"categorical"`` (pandas category, object, string), ``"binary"`` (bool), ``"integer"``,
+    ``"continuous"`` (float), or None (complex, dates, times and anything else). CausalData
+    refines it with the values (0/1 numbers are binary); privacy and fidelity metrics and the
+    covariate generators use it as it is.
+    """
+    api = pd.api.types
+    if isinstance(dtype, pd.CategoricalDtype):
+        return "categorical"
+    if api.is_bool_dtype(dtype):
+        return "binary"
+    if api.is_integer_dtype(dtype):
+        return "integer"
+    if api.is_float_dtype(dtype):
+        return "continuous"
+    if api.is_object_dtype(dtype) or api.is_string_dtype(dtype):
+        return "categorical"
+    return None
+
+
+def _normalize_inputs(frame, treatment, outcome, covariates, categorical, missing):
+    """Step 1: a frame with string column names (a copy) and the role lists."""
+    if not isinstance(frame, pd.DataFrame):
+        raise DataError(
+            f"frame must be a pandas DataFrame; got {type(frame).__name__}. "
+            "Fix: wrap it with pandas.DataFrame(...) or read it with pandas.read_csv."
+        )
+    if missing not in ("error", "drop"):
+        raise SpecError(f"missing must be 'error' or 'drop'; got {missing!r}")
+    columns = [str(c) for c in frame.columns]
+    if len(set(columns)) != len(columns):
+        dup = sorted({c for c in columns if columns.count(c) > 1})
+        raise RoleError(f"frame has duplicated column names {dup}; rename them first.")
+    frame = frame.copy()
+    frame.columns = columns
+    for role, name in (("treatment", treatment), ("outcome", outcome)):
+        if not isinstance(name, str):
+            raise RoleError(f"{role} must be a column name (str); got {name!r}")
+    if covariates is None:
+        covariates = [c for c in columns if c not in (treatment, outcome)]
+    elif isinstance(covariates, str):
+        covariates = [covariates]
+    return frame, [str(c) for c in covariates], [str(c) for c in (categorical or [])]
+
+
+def _check_roles(frame, treatment, outcome, covariates, categorical) -> None:
+    """Step 2: every named column exists, and no column has two roles."""
+    problems: list[str] = []
+    columns = list(frame.columns)
+    for role, names in (("treatment", [treatment]), ("outcome", [outcome]),
+                        ("covariate", covariates), ("categorical", categorical)):
+        for name in names:
+            if name not in frame.columns:
+                problems.append(f"{role} column {name!r} is not in the frame.{_suggest(name, columns)}")
+    if treatment == outcome:
+        problems.append(f"treatment and outcome are the same column {treatment!r}.")
+    for role_name in (treatment, outcome):
+        if role_name in covariates:
+            problems.append(f"column {role_name!r} is listed as a covariate and as treatment/outcome.")
+    if len(set(covariates)) != len(covariates):
+        problems.append("covariates lists a column twice.")
+    if not covariates:
+        problems.append("no covariates: name at least one covariate column.")
+    for name in categorical:
+        if name not in covariates and name in frame.columns:
+            problems.append(f"categorical column {name!r} is not among the covariates.")
+    if problems:
+        raise RoleError("Invalid roles: " + " ".join(problems), problems)
+
+
+def _handle_missing(work: pd.DataFrame, missing: str, problems: list[str]):
+    """Step 3: report missing values, or keep the complete cases when ``missing="drop"``."""
+    n_dropped = 0
+    na_counts = work.isna().sum()
+    na_counts = na_counts[na_counts > 0]
+    if len(na_counts):
+        if missing == "drop":
+            keep = work.notna().all(axis=1)
+            n_dropped = int((~keep).sum())
+            work = work.loc[keep]
+            na_counts = na_counts.iloc[:0]  # none left: every check below runs on the kept rows
+        else:
+            listing = ", ".join(f"{c}: {int(n)}" for c, n in na_counts.items())
+            problems.append(
+                f"missing values in {listing} (rows with any missing: "
+                f"{int(work.isna().any(axis=1).sum())} of {len(work)}). Fix: drop or impute "
+                "them yourself, or pass missing='drop' to keep the complete cases."
+            )
+    return work.reset_index(drop=True), na_counts, n_dropped
+
+
+def _check_treatment(work: pd.DataFrame, treatment: str, na_counts, problems: list[str]):
+    """Step 4: a 0/1 treatment with both arms large enough; returns the codes (or None)."""
+    if treatment not in work or na_counts.get(treatment, 0):
+        return None
+    a = _binary_codes(work[treatment])
+    if a is None:
+        seen = pd.unique(work[treatment])[:6]
+        problems.append(
+            f"treatment {treatment!r} must be binary coded 0/1 (ints, floats or booleans); "
+            f"found values {list(seen)}{'...' if work[treatment].nunique() > 6 else ''}. "
+            "Fix: recode it, e.g. frame[col] = (frame[col] == 'treated').astype(int)."
+        )
+        return None
+    n1 = int(a.sum())
+    n0 = len(a) - n1
+    if n1 == 0 or n0 == 0:
+        problems.append(f"treatment {treatment!r} has an empty arm ({n1} treated, {n0} control): "
+                        "an effect needs both arms.")
+    elif min(n0, n1) < MIN_ROWS_PER_ARM:
+        problems.append(f"too few rows: {n1} treated and {n0} control; each arm needs at least "
+                        f"{MIN_ROWS_PER_ARM} rows to fit nuisance models.")
+    return a
+
+
+def _check_outcome(y: pd.Series, outcome: str, na_counts, derived: bool, problems: list[str]) -> str:
+    """Step 5: a numeric, finite, non-constant outcome; returns "binary" or "continuous"."""
+    # user data only: subsets, resamples and synthetic samples of valid data (``derived``)
+    # may be constant by chance, and refusing them would break a bootstrap or a replicate
+    if not derived and not na_counts.get(outcome, 0) and len(y) > 0 and y.nunique() < 2:
+        problems.append(f"outcome {outcome!r} is constant (every value {y.iloc[0]}); "
+                        "there is no effect to estimate.")
+        return "continuous"
+    if pd.api.types.is_complex_dtype(y):
+        problems.append(f"outcome {outcome!r} holds complex numbers; give it real values.")
+        return "continuous"
+    if pd.api.types.is_bool_dtype(y):
+        return "binary"
+    if not pd.api.types.is_numeric_dtype(y):
+        problems.append(
+            f"outcome {outcome!r} must be numeric; it has dtype {y.dtype}. "
+            "Fix: convert it with pandas.to_numeric or recode categories to 0/1."
+        )
+        return "continuous"
+    if na_counts.get(outcome, 0) or not len(y):
+        return "continuous"
+    if _binary_codes(y) is not None:
+        return "binary"
+    values = y.to_numpy(dtype=float)
+    if y.nunique() < 2:
+        problems.append(f"outcome {outcome!r} is constant; there is no effect to estimate.")
+    elif not np.all(np.isfinite(values)):
+        problems.append(f"outcome {outcome!r} has infinite values; remove or cap them.")
+    elif np.max(np.abs(values)) > HUGE:
+        problems.append(f"outcome {outcome!r} has values up to {np.max(np.abs(values)):.3g}; "
+                        "their squares overflow. Fix: rescale it.")
+    return "continuous"
+
+
+def _categorical_problem(col: pd.Series, name: str, derived: bool) -> str | None:
+    """Why a categorical covariate cannot be used (mixed objects, an identifier), or None."""
+    if col.dtype == object and not all(isinstance(v, str) for v in col.dropna()):
+        mixed = {type(v).__name__ for v in col.dropna()}
+        if not mixed <= {"str", "int", "float", "bool"}:
+            return f"covariate {name!r} holds unsupported objects ({sorted(mixed)})."
+    levels = col.nunique(dropna=True)
+    if not derived and levels > max(20, len(col) // 2):
+        return (f"covariate {name!r} is categorical with {levels} levels in {len(col)} rows "
+                "(an identifier, free text or dates?); one-hot coding would give nearly a "
+                "column per row. Fix: leave it out of covariates, or convert it to a number"
+                + (" (it holds dates: pandas.to_datetime, then e.g. days since a reference date)."
+                   if _looks_like_dates(col) else "."))
+    return None
+
+
+def _covariate_kind(col: pd.Series, name: str, declared_categorical: bool, constant: str,
+                    derived: bool, problems: list[str]) -> str | None:
+    """Step 6: the kind of one covariate (dtype refined by its values), or None and a problem."""
+    base = column_kind(col.dtype)
+    if pd.api.types.is_complex_dtype(col):
+        problems.append(f"covariate {name!r} holds complex numbers; give it real values.")
+        return None
+    if pd.api.types.is_datetime64_any_dtype(col) or pd.api.types.is_timedelta64_dtype(col):
+        problems.append(f"covariate {name!r} is a date/time column; convert it to a number "
+                        "(e.g. days since a reference date) first.")
+        return None
+    if col.dtype == object:
+        odd = {type(v).__name__ for v in col.dropna()
+               if not isinstance(v, (str, bool, numbers.Number, np.generic))}
+        if odd:
+            problems.append(f"covariate {name!r} holds unsupported objects ({sorted(odd)}); "
+                            "give it numbers or text.")
+            return None
+    if constant == "error" and col.nunique(dropna=True) < 2 and len(col):
+        problems.append(
+            f"covariate {name!r} is constant (value {col.dropna().iloc[0] if col.notna().any() else 'NaN'!r}); "
+            "it carries no information. Fix: leave it out of covariates."
+        )
+        return None
+    if declared_categorical or base == "categorical":
+        problem = _categorical_problem(col, name, derived)
+        if problem:
+            problems.append(problem)
+            return None
+        return "categorical"
+    if base == "binary" or (_binary_codes(col.dropna()) is not None and col.nunique(dropna=True) == 2):
+        return "binary"
+    if base == "integer":
+        return "integer"
+    if base == "continuous":
+        values = col.to_numpy(dtype=float)
+        if not np.all(np.isfinite(values[~np.isnan(values)])):
+            problems.append(f"covariate {name!r} has infinite values; remove or cap them.")
+            return None
+        if np.nanmax(np.abs(values), initial=0.0) > HUGE:
+            problems.append(f"covariate {name!r} has values up to {np.nanmax(np.abs(values)):.3g}; "
+                            "their squares overflow. Fix: rescale it (e.g. divide by a power of 10).")
+            return None
+        return "continuous"
+    problems.append(f"covariate {name!r} has unsupported dtype {col.dtype}.")
+    return None
+
+
+def _canonical_frame(work, treatment, outcome, a, covariates, kinds) -> pd.DataFrame:
+    """Step 7: the validated frame: 0/1 int treatment, float outcome, canonical covariate dtypes."""
+    out = pd.DataFrame(index=work.index)
+    out[treatment] = a.astype(np.int64)
+    out[outcome] = work[outcome].to_numpy(dtype=float)
+    for name in covariates:
+        col = work[name]
+        if kinds[name] == "categorical":
+            if isinstance(col.dtype, pd.CategoricalDtype):
+                out[name] = col.cat.remove_unused_categories()
+            else:
+                out[name] = pd.Categorical(col.astype(str) if col.dtype == object else col)
+        elif kinds[name] == "binary":
+            out[name] = col.astype(float).astype(np.int64)
+        elif kinds[name] == "integer":
+            out[name] = col.astype(np.int64)
+        else:
+            out[name] = col.astype(float)
+    return out
 
 
 class CausalData:
@@ -108,213 +343,25 @@ class CausalData:
         constant: Literal["error", "keep"] = "error",
         _derived: bool = False,
     ) -> None:
-        if not isinstance(frame, pd.DataFrame):
-            raise DataError(
-                f"frame must be a pandas DataFrame; got {type(frame).__name__}. "
-                "Fix: wrap it with pandas.DataFrame(...) or read it with pandas.read_csv."
-            )
-        if missing not in ("error", "drop"):
-            raise SpecError(f"missing must be 'error' or 'drop'; got {missing!r}")
-        columns = [str(c) for c in frame.columns]
-        if len(set(columns)) != len(columns):
-            dup = sorted({c for c in columns if columns.count(c) > 1})
-            raise RoleError(f"frame has duplicated column names {dup}; rename them first.")
-        frame = frame.copy()
-        frame.columns = columns
-
-        for role, name in (("treatment", treatment), ("outcome", outcome)):
-            if not isinstance(name, str):
-                raise RoleError(f"{role} must be a column name (str); got {name!r}")
-        if covariates is None:
-            covariates = [c for c in columns if c not in (treatment, outcome)]
-        elif isinstance(covariates, str):
-            covariates = [covariates]
-        covariates = [str(c) for c in covariates]
-        categorical = [str(c) for c in (categorical or [])]
-
+        # Validation in named steps; each adds to ``problems`` so one call reports them all.
+        frame, covariates, categorical = _normalize_inputs(frame, treatment, outcome, covariates,
+                                                           categorical, missing)
+        _check_roles(frame, treatment, outcome, covariates, categorical)
+        work = frame[[treatment, outcome, *covariates]]
         problems: list[str] = []
-        for role, names in (("treatment", [treatment]), ("outcome", [outcome]),
-                            ("covariate", covariates), ("categorical", categorical)):
-            for name in names:
-                if name not in frame.columns:
-                    problems.append(f"{role} column {name!r} is not in the frame.{_suggest(name, columns)}")
-        if treatment == outcome:
-            problems.append(f"treatment and outcome are the same column {treatment!r}.")
-        for role_name in (treatment, outcome):
-            if role_name in covariates:
-                problems.append(f"column {role_name!r} is listed as a covariate and as treatment/outcome.")
-        if len(set(covariates)) != len(covariates):
-            problems.append("covariates lists a column twice.")
-        if not covariates:
-            problems.append("no covariates: name at least one covariate column.")
-        for name in categorical:
-            if name not in covariates and name in frame.columns:
-                problems.append(f"categorical column {name!r} is not among the covariates.")
-        if problems:
-            raise RoleError("Invalid roles: " + " ".join(problems), problems)
-
-        roles = [treatment, outcome, *covariates]
-        work = frame[roles]
-
-        n_dropped = 0
-        na_counts = work.isna().sum()
-        na_counts = na_counts[na_counts > 0]
-        if len(na_counts):
-            if missing == "drop":
-                keep = work.notna().all(axis=1)
-                n_dropped = int((~keep).sum())
-                work = work.loc[keep]
-                na_counts = na_counts.iloc[:0]  # none left: every check below runs on the kept rows
-            else:
-                listing = ", ".join(f"{c}: {int(n)}" for c, n in na_counts.items())
-                problems.append(
-                    f"missing values in {listing} (rows with any missing: "
-                    f"{int(work.isna().any(axis=1).sum())} of {len(work)}). Fix: drop or impute "
-                    "them yourself, or pass missing='drop' to keep the complete cases."
-                )
-        work = work.reset_index(drop=True)
-
-        # Treatment -------------------------------------------------------------------
-        a = None
-        if treatment in work and not na_counts.get(treatment, 0):
-            a = _binary_codes(work[treatment])
-            if a is None:
-                seen = pd.unique(work[treatment])[:6]
-                problems.append(
-                    f"treatment {treatment!r} must be binary coded 0/1 (ints, floats or booleans); "
-                    f"found values {list(seen)}{'...' if work[treatment].nunique() > 6 else ''}. "
-                    "Fix: recode it, e.g. frame[col] = (frame[col] == 'treated').astype(int)."
-                )
-            else:
-                n1 = int(a.sum())
-                n0 = len(a) - n1
-                if n1 == 0 or n0 == 0:
-                    problems.append(
-                        f"treatment {treatment!r} has an empty arm ({n1} treated, {n0} control): "
-                        "an effect needs both arms."
-                    )
-                elif min(n0, n1) < MIN_ROWS_PER_ARM:
-                    problems.append(
-                        f"too few rows: {n1} treated and {n0} control; each arm needs at least "
-                        f"{MIN_ROWS_PER_ARM} rows to fit nuisance models."
-                    )
-
-        # Outcome ---------------------------------------------------------------------
-        outcome_type: OutcomeType = "continuous"
-        y = work[outcome]
-        # user data only: subsets, resamples and synthetic samples of valid data (``_derived``)
-        # may be constant by chance, and refusing them would break a bootstrap or a replicate
-        constant_y = (not _derived and not na_counts.get(outcome, 0) and len(y) > 0
-                      and y.nunique() < 2)
-        if constant_y:
-            problems.append(f"outcome {outcome!r} is constant (every value {y.iloc[0]}); "
-                            "there is no effect to estimate.")
-        elif pd.api.types.is_complex_dtype(y):
-            problems.append(f"outcome {outcome!r} holds complex numbers; give it real values.")
-        elif pd.api.types.is_bool_dtype(y):
-            outcome_type = "binary"
-        elif not pd.api.types.is_numeric_dtype(y):
-            problems.append(
-                f"outcome {outcome!r} must be numeric; it has dtype {y.dtype}. "
-                "Fix: convert it with pandas.to_numeric or recode categories to 0/1."
-            )
-        elif not na_counts.get(outcome, 0) and len(y):
-            if _binary_codes(y) is not None:
-                outcome_type = "binary"
-            elif y.nunique() < 2:
-                problems.append(f"outcome {outcome!r} is constant; there is no effect to estimate.")
-            elif not np.all(np.isfinite(y.to_numpy(dtype=float))):
-                problems.append(f"outcome {outcome!r} has infinite values; remove or cap them.")
-            elif np.max(np.abs(y.to_numpy(dtype=float))) > HUGE:
-                problems.append(f"outcome {outcome!r} has values up to {np.max(np.abs(y.to_numpy(dtype=float))):.3g}; "
-                                "their squares overflow. Fix: rescale it.")
-
-        # Covariates ------------------------------------------------------------------
-        kinds: dict[str, CovariateKind] = {}
+        work, na_counts, n_dropped = _handle_missing(work, missing, problems)
+        a = _check_treatment(work, treatment, na_counts, problems)
+        outcome_type = _check_outcome(work[outcome], outcome, na_counts, _derived, problems)
+        kinds = {}
         for name in covariates:
-            col = work[name]
-            if pd.api.types.is_complex_dtype(col):
-                problems.append(f"covariate {name!r} holds complex numbers; give it real values.")
-                continue
-            if pd.api.types.is_datetime64_any_dtype(col) or pd.api.types.is_timedelta64_dtype(col):
-                problems.append(
-                    f"covariate {name!r} is a date/time column; convert it to a number "
-                    "(e.g. days since a reference date) first."
-                )
-                continue
-            if col.dtype == object:
-                odd = {type(v).__name__ for v in col.dropna()
-                       if not isinstance(v, (str, bool, numbers.Number, np.generic))}
-                if odd:
-                    problems.append(f"covariate {name!r} holds unsupported objects ({sorted(odd)}); "
-                                    "give it numbers or text.")
-                    continue
-            if constant == "error" and col.nunique(dropna=True) < 2 and len(col):
-                problems.append(
-                    f"covariate {name!r} is constant (value {col.dropna().iloc[0] if col.notna().any() else 'NaN'!r}); "
-                    "it carries no information. Fix: leave it out of covariates."
-                )
-                continue
-            if name in categorical or isinstance(col.dtype, pd.CategoricalDtype) or col.dtype == object \
-                    or pd.api.types.is_string_dtype(col):
-                if col.dtype == object and not all(isinstance(v, str) for v in col.dropna()):
-                    mixed = {type(v).__name__ for v in col.dropna()}
-                    if not mixed <= {"str", "int", "float", "bool"}:
-                        problems.append(f"covariate {name!r} holds unsupported objects ({sorted(mixed)}).")
-                        continue
-                levels = col.nunique(dropna=True)
-                if not _derived and levels > max(20, len(col) // 2):
-                    problems.append(
-                        f"covariate {name!r} is categorical with {levels} levels in {len(col)} rows "
-                        "(an identifier, free text or dates?); one-hot coding would give nearly a "
-                        "column per row. Fix: leave it out of covariates, or convert it to a number"
-                        + (" (it holds dates: pandas.to_datetime, then e.g. days since a reference date)."
-                           if _looks_like_dates(col) else ".")
-                    )
-                    continue
-                kinds[name] = "categorical"
-            elif pd.api.types.is_bool_dtype(col) or (_binary_codes(col.dropna()) is not None
-                                                     and col.nunique(dropna=True) == 2):
-                kinds[name] = "binary"
-            elif pd.api.types.is_integer_dtype(col):
-                kinds[name] = "integer"
-            elif pd.api.types.is_float_dtype(col):
-                values = col.to_numpy(dtype=float)
-                if not np.all(np.isfinite(values[~np.isnan(values)])):
-                    problems.append(f"covariate {name!r} has infinite values; remove or cap them.")
-                    continue
-                if np.nanmax(np.abs(values), initial=0.0) > HUGE:
-                    problems.append(f"covariate {name!r} has values up to {np.nanmax(np.abs(values)):.3g}; "
-                                    "their squares overflow. Fix: rescale it (e.g. divide by a power of 10).")
-                    continue
-                kinds[name] = "continuous"
-            else:
-                problems.append(f"covariate {name!r} has unsupported dtype {col.dtype}.")
-
+            kind = _covariate_kind(work[name], name, name in categorical, constant, _derived, problems)
+            if kind is not None:
+                kinds[name] = kind
         if problems:
             head = problems[0] if len(problems) == 1 else f"{len(problems)} problems with the data: " + \
                 " | ".join(problems)
             raise DataError(head, problems)
-
-        out = pd.DataFrame(index=work.index)
-        out[treatment] = a.astype(np.int64)
-        if outcome_type == "binary":
-            out[outcome] = work[outcome].to_numpy(dtype=float)
-        else:
-            out[outcome] = work[outcome].to_numpy(dtype=float)
-        for name in covariates:
-            col = work[name]
-            if kinds[name] == "categorical":
-                if isinstance(col.dtype, pd.CategoricalDtype):
-                    out[name] = col.cat.remove_unused_categories()
-                else:
-                    out[name] = pd.Categorical(col.astype(str) if col.dtype == object else col)
-            elif kinds[name] == "binary":
-                out[name] = col.astype(float).astype(np.int64)
-            elif kinds[name] == "integer":
-                out[name] = col.astype(np.int64)
-            else:
-                out[name] = col.astype(float)
+        out = _canonical_frame(work, treatment, outcome, a, covariates, kinds)
         self._frame = out
         self.treatment = treatment
         self.outcome = outcome
@@ -406,3 +453,11 @@ def main_terms(frame: pd.DataFrame, covariates: Sequence[str],
             blocks.append(col.to_numpy(dtype=float)[:, None])
             names.append(name)
     return np.hstack(blocks) if blocks else np.empty((len(frame), 0)), names
+
+
+def check_data(data) -> CausalData:
+    """``data`` itself when it is a :class:`CausalData`; a SpecError naming the fix otherwise."""
+    if not isinstance(data, CausalData):
+        raise SpecError(f"data must be a CausalData; got {type(data).__name__}. "
+                        "Fix: CausalData(frame, treatment=..., outcome=...).")
+    return data

@@ -54,9 +54,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._checks import check_int
 from ._random import RandomState, as_seed_sequence, seed_int
+from .data import column_kind
 from .errors import DataError, SpecError
-from .privacy import MixedEncoder
+from .privacy import MixedEncoder, rank_auc
 
 __all__ = ["column_distances", "correlation_difference", "detection", "DetectionResult",
            "utility_scores", "tstr", "check_learners", "DETECTION_CLASSIFIERS", "UTILITY_LEARNERS"]
@@ -97,9 +99,7 @@ def _pair(real: Any, synthetic: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def _is_discrete(col: pd.Series) -> bool:
     """Categorical, boolean, string, or numeric with at most two distinct values (binary)."""
-    api = pd.api.types
-    if isinstance(col.dtype, pd.CategoricalDtype) or api.is_bool_dtype(col) \
-            or not api.is_numeric_dtype(col):
+    if column_kind(col.dtype) not in ("integer", "continuous"):
         return True
     return col.nunique(dropna=True) <= 2
 
@@ -112,8 +112,8 @@ def _labels(col: pd.Series) -> pd.Series:
     return pd.Series(col.astype(object).astype(str).to_numpy())
 
 
-def _ks(x: np.ndarray, y: np.ndarray) -> float:
-    """Two-sample Kolmogorov-Smirnov statistic sup_t |F_x(t) - F_y(t)|."""
+def ks_statistic(x: np.ndarray, y: np.ndarray) -> float:
+    """Two-sample Kolmogorov-Smirnov statistic :math:`\\sup_t |F_x(t) - F_y(t)|`."""
     x, y = np.sort(x), np.sort(y)
     grid = np.concatenate([x, y])
     fx = np.searchsorted(x, grid, side="right") / len(x)
@@ -141,7 +141,7 @@ def column_distances(real: Any, synthetic: Any) -> pd.DataFrame:
             p, q = p.align(q, fill_value=0.0)
             rows.append((name, "tv", float(0.5 * np.abs(p - q).sum())))
         else:
-            rows.append((name, "ks", _ks(r.to_numpy(dtype=float), s.to_numpy(dtype=float))))
+            rows.append((name, "ks", ks_statistic(r.to_numpy(dtype=float), s.to_numpy(dtype=float))))
     return pd.DataFrame(rows, columns=["column", "metric", "distance"])
 
 
@@ -217,14 +217,6 @@ def _detector(classifier: Any, seed: int) -> Any:
     return est
 
 
-def _auc(score: np.ndarray, label: np.ndarray) -> float:
-    from scipy.stats import rankdata
-    ranks = rankdata(score)
-    n1 = int(label.sum())
-    n0 = len(label) - n1
-    return float((ranks[label == 1].sum() - n1 * (n1 + 1) / 2.0) / (n1 * n0))
-
-
 def detection(real: Any, synthetic: Any, *, classifier: Any = "gbm", n_folds: int = 5,
               clip: float = 1e-3, random_state: RandomState = None) -> DetectionResult:
     """Detection AUC and chi-squared divergence from a real-versus-synthetic classifier.
@@ -243,8 +235,7 @@ def detection(real: Any, synthetic: Any, *, classifier: Any = "gbm", n_folds: in
     """
     from sklearn.model_selection import StratifiedKFold
     real, synthetic = _pair(real, synthetic)
-    if not isinstance(n_folds, numbers.Integral) or isinstance(n_folds, bool) or n_folds < 2:
-        raise SpecError(f"n_folds must be an integer >= 2; got {n_folds!r}.")
+    check_int("n_folds", n_folds, 2)
     if not (isinstance(clip, numbers.Real) and 0 < clip < 0.5):
         raise SpecError(f"clip must be a number in (0, 0.5); got {clip!r}.")
     n_r, n_s = len(real), len(synthetic)
@@ -266,7 +257,7 @@ def detection(real: Any, synthetic: Any, *, classifier: Any = "gbm", n_folds: in
     c = np.clip(prob[:n_r], clip, 1 - clip)
     ratio = c / (1 - c) * (n_r / n_s)
     name = classifier if isinstance(classifier, str) else type(classifier).__name__
-    return DetectionResult(auc=_auc(prob, label), chi2=float(np.mean((ratio - 1.0) ** 2)),
+    return DetectionResult(auc=rank_auc(prob[label == 1], prob[label == 0]), chi2=float(np.mean((ratio - 1.0) ** 2)),
                            mean_ratio=float(ratio.mean()), n_real=n_r, n_synthetic=n_s,
                            n_folds=int(n_folds), classifier=name)
 
@@ -274,7 +265,10 @@ def detection(real: Any, synthetic: Any, *, classifier: Any = "gbm", n_folds: in
 # ----------------------------------------------------------------------------- utility
 def _learner(name: str, binary: bool, seed: int) -> Any:
     if name == "gbm":
-        from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+        from sklearn.ensemble import (
+            HistGradientBoostingClassifier,
+            HistGradientBoostingRegressor,
+        )
         cls = HistGradientBoostingClassifier if binary else HistGradientBoostingRegressor
         return cls(max_iter=200, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=20,
                    early_stopping=False, random_state=seed)
@@ -337,7 +331,8 @@ def utility_scores(train: Any, test: Any, *, target: str, learners: Any = ("gbm"
                 warnings.simplefilter("ignore")
                 model.fit(X_tr, y_tr.astype(int) if binary else y_tr)
                 if binary:
-                    out[name] = _auc(model.predict_proba(X_te)[:, 1], y_te.astype(int)) \
+                    score, label = model.predict_proba(X_te)[:, 1], y_te.astype(int)
+                    out[name] = rank_auc(score[label == 1], score[label == 0]) \
                         if 0 < y_te.sum() < len(y_te) else float("nan")
                 else:
                     pred = model.predict(X_te)

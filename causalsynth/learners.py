@@ -69,15 +69,22 @@ def _with_treatment(X: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 
 def _gbm(target_type: str, seed: int) -> Any:
-    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.ensemble import (
+        HistGradientBoostingClassifier,
+        HistGradientBoostingRegressor,
+    )
     cls = HistGradientBoostingClassifier if target_type == "binary" else HistGradientBoostingRegressor
     return cls(max_iter=200, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=20,
                early_stopping=False, random_state=seed)
 
 
 def _superlearner(target_type: str, seed: int) -> Any:
-    from sklearn.ensemble import (RandomForestClassifier, RandomForestRegressor, StackingClassifier,
-                                  StackingRegressor)
+    from sklearn.ensemble import (
+        RandomForestClassifier,
+        RandomForestRegressor,
+        StackingClassifier,
+        StackingRegressor,
+    )
     from sklearn.linear_model import LinearRegression, LogisticRegression
     from sklearn.model_selection import KFold, StratifiedKFold
     from sklearn.pipeline import make_pipeline
@@ -126,6 +133,20 @@ class Learner:
     def parametric(self) -> bool:
         return self.kind in ("glm", "formula")
 
+    def make_estimator(self, seed: int) -> Any:
+        """A fresh, unfitted scikit-learn estimator for a preset or user estimator (cloned,
+        seeded with ``seed`` when it has an unset ``random_state``)."""
+        if self.kind != "sklearn":
+            raise SpecError(f"learner {self.description!r} is a GLM, not a scikit-learn estimator")
+        if self.preset is not None:
+            build = _gbm if self.preset == "gbm" else _superlearner
+            return build("binary" if self.family == "binomial" else "continuous", seed)
+        from sklearn.base import clone
+        est = clone(self.estimator)
+        if "random_state" in est.get_params() and est.get_params()["random_state"] is None:
+            est.set_params(random_state=seed)
+        return est
+
     def fit(self, data: CausalData, rows: np.ndarray, target: np.ndarray,
             seed: np.random.SeedSequence) -> FittedModel:
         """Fit on ``rows`` (positions into ``data``) against ``target`` (values for those rows)."""
@@ -138,12 +159,7 @@ class Learner:
             design_info, X = _formula_design(self.formula, data._frame.iloc[rows], None)
             glm = fit_glm(X, target, self.family, intercept=False)
             return FittedModel(self, glm=glm, design_info=design_info)
-        from sklearn.base import clone
-        est = clone(self.estimator) if self.preset is None else (
-            _gbm if self.preset == "gbm" else _superlearner)(
-                "binary" if self.family == "binomial" else "continuous", seed_int(seed))
-        if self.preset is None and "random_state" in est.get_params() and est.get_params()["random_state"] is None:
-            est.set_params(random_state=seed_int(seed))
+        est = self.make_estimator(seed_int(seed))
         X, _ = data.design_matrix()
         X = _with_treatment(X[rows], data.a[rows]) if self.pooled else X[rows]
         y = target.astype(int) if self.family == "binomial" else target

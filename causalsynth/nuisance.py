@@ -10,12 +10,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._checks import check_int
 from ._random import RandomState, as_seed_sequence
+from ._resample import make_folds
 from .data import CausalData
 from .errors import SpecError
 from .learners import FittedModel, Learner, resolve_learner
 
-__all__ = ["NuisanceFit", "fit_nuisance", "make_folds"]
+__all__ = ["NuisanceFit", "fit_nuisance", "make_folds", "cross_fit_propensity", "cross_fit_outcome",
+           "OutcomeFits"]
 
 
 @dataclass(frozen=True)
@@ -46,26 +49,113 @@ class NuisanceFit:
     separated: bool = False
 
 
-def make_folds(a: np.ndarray, n_folds: int, seed: np.random.SeedSequence,
-               groups: np.ndarray | None = None) -> np.ndarray:
-    """Fold labels 0..K-1 stratified by treatment, balanced in size, seeded.
+@dataclass(frozen=True)
+class OutcomeFits:
+    """Out-of-fold outcome predictions and the models that made them.
 
-    ``groups`` (one label per row, e.g. the original row of a bootstrap copy) keeps rows of a
-    group in one fold, so no copy of a unit is in the training rows of its own prediction.
+    ``models[k]`` holds fold k's fitted models, ``{"pooled": m}`` or ``{0: m0, 1: m1}``;
+    ``training_rows[k]`` the rows they were fitted on.
     """
-    if groups is not None:
-        groups = np.asarray(groups)
-        uniq, first, inverse = np.unique(groups, return_index=True, return_inverse=True)
-        return make_folds(a[first], n_folds, seed)[inverse]
-    rng = np.random.default_rng(seed)
-    folds = np.empty(len(a), dtype=np.int64)
-    offset = 0
-    for arm in (0.0, 1.0):
-        idx = np.flatnonzero(a == arm)
-        perm = rng.permutation(idx)
-        folds[perm] = (np.arange(len(perm)) + offset) % n_folds
-        offset += len(perm)
-    return folds
+
+    mu0: np.ndarray
+    mu1: np.ndarray
+    models: list
+    training_rows: list
+
+
+def _train_rows(folds: np.ndarray, k: int, n_folds: int) -> np.ndarray:
+    return np.arange(len(folds)) if n_folds == 1 else np.flatnonzero(folds != k)
+
+
+def cross_fit_propensity(learner: Learner, data: CausalData, folds: np.ndarray,
+                         seeds: list) -> tuple[np.ndarray, bool]:
+    """Out-of-fold propensities (in-sample with one fold) and whether a GLM separated the arms.
+
+    ``seeds[k]`` seeds fold k's model.
+    """
+    a = data.a
+    n_folds = int(folds.max()) + 1
+    e = np.empty(data.n_obs)
+    separated = False
+    for k in range(n_folds):
+        test, train = np.flatnonzero(folds == k), _train_rows(folds, k, n_folds)
+        model = learner.fit(data, train, a[train], seeds[k])
+        e[test] = model.predict(data, test)
+        separated |= bool(model.glm is not None and model.glm.separated)
+    return e, separated
+
+
+def cross_fit_outcome(learner: Learner, data: CausalData, folds: np.ndarray, seeds: list, *,
+                      arm_seed_order: tuple[int, int] = (0, 1)) -> OutcomeFits:
+    """Out-of-fold predictions of both arms' outcome regressions (in-sample with one fold).
+
+    A pooled learner fits one model per fold with ``seeds[k]``; otherwise fold k's seed is
+    split in two and arm ``arm_seed_order[j]`` gets the j-th child (callers keep the order
+    that gives their published figures).
+    """
+    a, y = data.a, data.y
+    n_folds = int(folds.max()) + 1
+    mu0, mu1 = np.empty(data.n_obs), np.empty(data.n_obs)
+    models, training = [], []
+    for k in range(n_folds):
+        test, train = np.flatnonzero(folds == k), _train_rows(folds, k, n_folds)
+        if learner.pooled:
+            m = learner.fit(data, train, y[train], seeds[k])
+            mu1[test] = m.predict(data, test, treatment_value=1)
+            mu0[test] = m.predict(data, test, treatment_value=0)
+            fitted = {"pooled": m}
+        else:
+            children = dict(zip(arm_seed_order, seeds[k].spawn(2)))
+            fitted = {}
+            for arm, out in ((1, mu1), (0, mu0)):
+                rows = train[a[train] == arm]
+                fitted[arm] = learner.fit(data, rows, y[rows], children[arm])
+                out[test] = fitted[arm].predict(data, test)
+        models.append(fitted)
+        training.append(train)
+    return OutcomeFits(mu0, mu1, models, training)
+
+
+def _check_folds(folds, n_folds, a: np.ndarray) -> np.ndarray:
+    """User-given fold labels: integers 0..K-1, one per row, both arms in every training part."""
+    n = len(a)
+    raw = np.asarray(folds)
+    try:
+        ints = raw.astype(np.int64)
+        exact = bool(np.all(ints == raw))
+    except (TypeError, ValueError):
+        exact = False
+    if not exact:
+        raise SpecError(f"folds must be integer labels 0..K-1; got values such as "
+                        f"{raw.ravel()[:3].tolist()}")
+    if n_folds is not None and n_folds != len(np.unique(ints)):
+        raise SpecError(f"n_folds={n_folds} disagrees with the {len(np.unique(ints))} labels in folds; "
+                        "give one of them")
+    if ints.shape != (n,):
+        raise SpecError(f"folds must have one label per row ({n}); got shape {ints.shape}")
+    labels = np.unique(ints)
+    if labels[0] != 0 or not np.array_equal(labels, np.arange(len(labels))):
+        raise SpecError(f"folds must be labelled 0..K-1 with every label used; got labels {labels.tolist()[:10]}")
+    if len(labels) > 1:
+        for k in range(len(labels)):
+            train_a = a[ints != k]
+            if train_a.min() == train_a.max():
+                raise SpecError(f"the training rows of fold {k} hold only one treatment arm; "
+                                "every training fold needs both arms")
+    return ints
+
+
+def _draw_folds(n_folds, a: np.ndarray, parametric: bool, seed) -> np.ndarray:
+    if n_folds is None:
+        n_folds = 1 if parametric else 5
+    n_folds = check_int("n_folds", n_folds)
+    smallest = min(int(a.sum()), len(a) - int(a.sum()))
+    if n_folds > 1 and smallest < 2 * n_folds:
+        raise SpecError(
+            f"n_folds={n_folds} is too many for the smallest arm ({smallest} rows); "
+            "each training fold needs rows of both arms. Use fewer folds."
+        )
+    return make_folds(a, n_folds, seed) if n_folds > 1 else np.zeros(len(a), dtype=np.int64)
 
 
 def fit_nuisance(
@@ -93,81 +183,20 @@ def fit_nuisance(
     o_learner = resolve_learner(outcome, role="outcome", data=data)
     ss = as_seed_sequence(random_state)
     fold_seed, p_seed, o_seed = ss.spawn(3)
-    a, y = data.a, data.y
-    n = data.n_obs
     if folds is not None:
-        raw = np.asarray(folds)
-        try:
-            ints = raw.astype(np.int64)
-            exact = bool(np.all(ints == raw))
-        except (TypeError, ValueError):
-            exact = False
-        if not exact:
-            raise SpecError(f"folds must be integer labels 0..K-1; got values such as "
-                            f"{raw.ravel()[:3].tolist()}")
-        raw = ints
-        if n_folds is not None and n_folds != len(np.unique(raw)):
-            raise SpecError(f"n_folds={n_folds} disagrees with the {len(np.unique(raw))} labels in folds; "
-                            "give one of them")
-        folds = raw.astype(np.int64)
-        if folds.shape != (n,):
-            raise SpecError(f"folds must have one label per row ({n}); got shape {folds.shape}")
-        labels = np.unique(folds)
-        if labels[0] != 0 or not np.array_equal(labels, np.arange(len(labels))):
-            raise SpecError(f"folds must be labelled 0..K-1 with every label used; got labels {labels.tolist()[:10]}")
-        n_folds = len(labels)
-        if n_folds > 1:
-            for k in range(n_folds):
-                train_a = a[folds != k]
-                if train_a.min() == train_a.max():
-                    raise SpecError(f"the training rows of fold {k} hold only one treatment arm; "
-                                    "every training fold needs both arms")
+        folds = _check_folds(folds, n_folds, data.a)
     else:
-        if n_folds is None:
-            n_folds = 1 if (p_learner.parametric and o_learner.parametric) else 5
-        if not isinstance(n_folds, (int, np.integer)) or n_folds < 1:
-            raise SpecError(f"n_folds must be a positive integer; got {n_folds!r}")
-        smallest = min(int(a.sum()), n - int(a.sum()))
-        if n_folds > 1 and smallest < 2 * n_folds:
-            raise SpecError(
-                f"n_folds={n_folds} is too many for the smallest arm ({smallest} rows); "
-                "each training fold needs rows of both arms. Use fewer folds."
-            )
-        folds = make_folds(a, int(n_folds), fold_seed) if n_folds > 1 else np.zeros(n, dtype=np.int64)
-
-    e = np.empty(n)
-    mu0 = np.empty(n)
-    mu1 = np.empty(n)
-    separated = False
-    fitted_last: dict[str, FittedModel] = {}
-    p_seeds = p_seed.spawn(n_folds)
-    o_seeds = o_seed.spawn(n_folds)
-    all_rows = np.arange(n)
-    for k in range(n_folds):
-        test = np.flatnonzero(folds == k)
-        train = all_rows if n_folds == 1 else np.flatnonzero(folds != k)
-        pm = p_learner.fit(data, train, a[train], p_seeds[k])
-        e[test] = pm.predict(data, test)
-        separated |= bool(pm.glm is not None and pm.glm.separated)
-        if o_learner.pooled:
-            om = o_learner.fit(data, train, y[train], o_seeds[k])
-            mu1[test] = om.predict(data, test, treatment_value=1)
-            mu0[test] = om.predict(data, test, treatment_value=0)
-            fitted_last = {"pooled": om}
-        else:
-            s0, s1 = o_seeds[k].spawn(2)
-            tr1 = train[a[train] == 1]
-            tr0 = train[a[train] == 0]
-            m1 = o_learner.fit(data, tr1, y[tr1], s1)
-            m0 = o_learner.fit(data, tr0, y[tr0], s0)
-            mu1[test] = m1.predict(data, test)
-            mu0[test] = m0.predict(data, test)
-            fitted_last = {"m1": m1, "m0": m0}
-
+        folds = _draw_folds(n_folds, data.a, p_learner.parametric and o_learner.parametric, fold_seed)
+    n_folds = int(folds.max()) + 1
+    e, separated = cross_fit_propensity(p_learner, data, folds, p_seed.spawn(n_folds))
+    outcome_fits = cross_fit_outcome(o_learner, data, folds, o_seed.spawn(n_folds))
+    mu0, mu1 = outcome_fits.mu0, outcome_fits.mu1
+    y, a = data.y, data.a
+    fitted_last = outcome_fits.models[-1]
     or_corr = None
     if n_folds == 1 and o_learner.parametric:
         or_corr = _or_correction(data, o_learner, fitted_last, y, a)
-    return NuisanceFit(e, mu0, mu1, folds, int(n_folds), or_corr, p_learner.description,
+    return NuisanceFit(e, mu0, mu1, folds, n_folds, or_corr, p_learner.description,
                        o_learner.description, separated)
 
 
@@ -185,7 +214,7 @@ def _or_correction(data: CausalData, learner: Learner, models: dict[str, FittedM
         X = m.design(data, rows)
         corr = n * (m.glm.coef_influence(X, y) @ grad)
         return corr
-    for key, sign, arm in (("m1", 1.0, 1.0), ("m0", -1.0, 0.0)):
+    for key, sign, arm in ((1, 1.0, 1.0), (0, -1.0, 0.0)):
         m = models[key]
         X_all = m.design(data, rows)
         grad = (m.glm.mean_derivative(X_all)[:, None] * X_all).mean(0)

@@ -12,10 +12,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._checks import check_int
 from ._random import RandomState, as_generator
+from .data import column_kind
 from .errors import DataError, NotFittedError, SpecError
 
-__all__ = ["MixedEncoder", "nearest_distances", "dcr", "DCRReport", "default_min_dcr"]
+__all__ = ["MixedEncoder", "nearest_distances", "dcr", "DCRReport", "default_min_dcr", "rank_auc"]
 
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 # Distance blocks hold at most this many float32 values (4 MiB) so that a block written by
@@ -24,14 +26,11 @@ _BLOCK_ELEMENTS = 1 << 20
 
 
 def _kind(dtype: Any) -> str | None:
-    """'numeric', 'categorical' or None (unsupported) for a column dtype."""
-    api = pd.api.types
-    if (isinstance(dtype, pd.CategoricalDtype) or api.is_bool_dtype(dtype)
-            or api.is_object_dtype(dtype) or api.is_string_dtype(dtype)):
+    """'numeric', 'categorical' (category, object, string, bool) or None (unsupported)."""
+    kind = column_kind(dtype)
+    if kind in ("categorical", "binary"):
         return "categorical"
-    if api.is_numeric_dtype(dtype) and not api.is_complex_dtype(dtype):
-        return "numeric"
-    return None
+    return "numeric" if kind in ("integer", "continuous") else None
 
 
 def _check_frame(frame: Any, what: str) -> pd.DataFrame:
@@ -169,14 +168,6 @@ def _as_matrix(x: Any, what: str) -> np.ndarray:
     return arr
 
 
-def _check_chunk_size(chunk_size: Any) -> int:
-    if isinstance(chunk_size, (bool, np.bool_)) or not isinstance(
-            chunk_size, (int, np.integer)) or chunk_size < 1:
-        raise SpecError(f"chunk_size must be a positive integer; got {chunk_size!r}. Use for "
-                        "example the default 4096.")
-    return int(chunk_size)
-
-
 def _tile_shape(chunk_size: int, n_query: int, n_ref: int) -> tuple[int, int]:
     """Query rows and reference rows per distance block (at most chunk_size each)."""
     r_tile = max(1, min(chunk_size, n_ref))
@@ -222,7 +213,7 @@ def nearest_distances(query: np.ndarray, reference: np.ndarray, *, chunk_size: i
     """
     q_src = _as_matrix(query, "query")
     r_src = _as_matrix(reference, "reference")
-    chunk = _check_chunk_size(chunk_size)
+    chunk = check_int("chunk_size", chunk_size, fix="Use for example the default 4096.")
     if q_src.shape[1] != r_src.shape[1]:
         raise DataError(f"query and reference must have the same number of columns; got "
                         f"{q_src.shape[1]} and {r_src.shape[1]}. Encode both with one encoder.")
@@ -287,8 +278,8 @@ def _row_hashes(frame: pd.DataFrame, enc: MixedEncoder) -> np.ndarray:
                                       index=False).to_numpy()
 
 
-def _auc(pos: np.ndarray, neg: np.ndarray) -> float:
-    """P(score of a positive > score of a negative), ties counting 1/2 (Mann-Whitney)."""
+def rank_auc(pos: np.ndarray, neg: np.ndarray) -> float:
+    """P(score of a positive > score of a negative), ties counting 1/2 (Mann-Whitney U / n1 n0)."""
     from scipy.stats import rankdata
 
     ranks = rankdata(np.concatenate([pos, neg]))
@@ -448,7 +439,7 @@ def dcr(real: Any, synthetic: Any, *, holdout: Any = None, chunk_size: int = 409
     minus its distance to the nearest synthetic row; it is computed by the rank
     (Mann-Whitney) formula with ties counting 1/2.
     """
-    chunk = _check_chunk_size(chunk_size)
+    chunk = check_int("chunk_size", chunk_size, fix="Use for example the default 4096.")
     rng = as_generator(random_state)
     enc, data = _prepare(real, {"synthetic": synthetic, "holdout": holdout})
     (train, e_train), (syn, e_syn) = data["real"], data["synthetic"]
@@ -475,7 +466,7 @@ def dcr(real: Any, synthetic: Any, *, holdout: Any = None, chunk_size: int = 409
         if d_hold is None:
             d_hold = near(e_syn, e_hold)
         closer = float(np.mean(d_train < d_hold) + 0.5 * np.mean(d_train == d_hold))
-        auc = _auc(-near(e_train, e_syn), -near(e_hold, e_syn))
+        auc = rank_auc(-near(e_train, e_syn), -near(e_hold, e_syn))
         hold_to_train.setflags(write=False)
     syn_to_train.setflags(write=False)
     return DCRReport(synthetic_to_train=syn_to_train, holdout_to_train=hold_to_train,
@@ -510,7 +501,7 @@ def default_min_dcr(real: Any, holdout: Any, *, quantile: float = 0.05,
             quantile, (int, float, np.integer, np.floating)) or not 0.0 < quantile < 1.0:
         raise SpecError(f"quantile must be a number strictly between 0 and 1; got "
                         f"{quantile!r}. Use for example 0.05.")
-    chunk = _check_chunk_size(chunk_size)
+    chunk = check_int("chunk_size", chunk_size, fix="Use for example the default 4096.")
     enc, data = _prepare(real, {"holdout": holdout})
     (train, e_train), (hold, e_hold) = data["real"], data["holdout"]
     d = nearest_distances(e_hold, e_train, chunk_size=chunk)

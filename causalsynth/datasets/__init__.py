@@ -1,6 +1,31 @@
-"""Embedded real datasets (nothing is downloaded at run time) and cited simulation designs."""
+"""Embedded real datasets (nothing is downloaded at run time) and simulation designs with known truth.
+
+``_real.py`` loads the embedded NHEFS and LaLonde files (sources in ``data/SOURCES.md``);
+``designs.py`` holds the simulation designs.
+"""
 from __future__ import annotations
 
-from ._real import DATASETS, load_dataset, load_lalonde, load_nhefs, load_nhefs_frame
+from ._real import (
+                    DATASETS,
+                    NHEFS_CATEGORICAL,
+                    NHEFS_COVARIATES,
+                    NHEFS_OUTCOME_FORMULA,
+                    NHEFS_PROPENSITY_FORMULA,
+                    load_dataset,
+                    load_lalonde,
+                    load_nhefs,
+                    load_nhefs_frame,
+)
+from .designs import (
+                    DESIGNS,
+                    KANG_SCHAFER_FORMULAS,
+                    KangSchafer2007,
+                    LimitedOverlapDesign,
+                    LinearLogisticDesign,
+                    PoorOverlapDesign,
+)
 
-__all__ = ["DATASETS", "load_dataset", "load_lalonde", "load_nhefs", "load_nhefs_frame"]
+__all__ = ["DATASETS", "load_dataset", "load_lalonde", "load_nhefs", "load_nhefs_frame",
+           "NHEFS_COVARIATES", "NHEFS_CATEGORICAL", "NHEFS_PROPENSITY_FORMULA", "NHEFS_OUTCOME_FORMULA",
+           "DESIGNS", "KANG_SCHAFER_FORMULAS", "KangSchafer2007", "LinearLogisticDesign",
+           "LimitedOverlapDesign", "PoorOverlapDesign"]

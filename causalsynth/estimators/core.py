@@ -19,6 +19,15 @@ from which the standard error is :math:`\sqrt{\sum_i \phi_i^2} / n`.
   :math:`H_1 = A/e` and :math:`H_0 = (1-A)/(1-e)` by a logistic regression with offset
   (Gruber & van der Laan 2010), one parameter per arm so both arm means are targeted, and
   the standard error comes from the efficient influence function at the update.
+
+Case weights. Every estimator also takes ``weights`` :math:`\omega_i \ge 0` (for example
+the augmentation weights of :mod:`causalsynth.positivity`, which restore the original
+covariate law): means become :math:`\Omega^{-1}\sum_i \omega_i(\cdot)` with
+:math:`\Omega = \sum_i \omega_i`, the TMLE fluctuation is a weighted quasi-likelihood fit,
+the influence function of row i is multiplied by :math:`\omega_i` and the standard error is
+:math:`\sqrt{\sum_i \mathrm{IF}_i^2}/\Omega`. ``weights=None`` runs the unweighted
+arithmetic (not a vector of ones), so unweighted results are exactly those of the plain
+formulas. Weighted OR has no delta-method term and uses the weighted AIPW influence function.
 """
 from __future__ import annotations
 
@@ -28,7 +37,7 @@ import numpy as np
 from scipy.special import expit, logit
 
 __all__ = ["ArmEstimate", "or_estimate", "ipw_estimate", "aipw_estimate", "tmle_estimate",
-           "CORE_ESTIMATORS"]
+           "CORE_ESTIMATORS", "aipw_pseudo_outcomes", "fluctuate"]
 
 
 @dataclass(frozen=True)
@@ -36,56 +45,77 @@ class ArmEstimate:
     ate: float
     mu1: float
     mu0: float
-    influence: np.ndarray  # (n,), centred
+    influence: np.ndarray  # (n,), centred (and multiplied by the case weights, if any)
     note: str = ""
+    total_weight: float | None = None  # sum of the case weights; None = unweighted (n)
 
     @property
     def std_error(self) -> float:
-        n = self.influence.shape[0]
+        n = self.influence.shape[0] if self.total_weight is None else self.total_weight
         return float(np.sqrt(np.sum(self.influence ** 2)) / n)
 
 
-def _aipw_pseudo(a, y, e, mu0, mu1):
+def _mean(x: np.ndarray, w: np.ndarray | None, total: float | None) -> float:
+    """Plain mean, or the case-weighted mean with ``total = sum(w)``."""
+    return float(x.mean()) if w is None else float(np.sum(w * x) / total)
+
+
+def _total(weights) -> float | None:
+    return None if weights is None else np.sum(weights)
+
+
+def aipw_pseudo_outcomes(a, y, e, mu0, mu1):
+    """The AIPW pseudo-outcomes of each arm, whose difference has mean the AIPW estimate."""
     p1 = mu1 + a * (y - mu1) / e
     p0 = mu0 + (1 - a) * (y - mu0) / (1 - e)
     return p1, p0
 
 
-def aipw_estimate(a, y, e, mu0, mu1, **_) -> ArmEstimate:
-    p1, p0 = _aipw_pseudo(a, y, e, mu0, mu1)
+def aipw_estimate(a, y, e, mu0, mu1, weights=None, **_) -> ArmEstimate:
+    p1, p0 = aipw_pseudo_outcomes(a, y, e, mu0, mu1)
     psi = p1 - p0
-    ate = float(psi.mean())
-    return ArmEstimate(ate, float(p1.mean()), float(p0.mean()), psi - ate)
+    total = _total(weights)
+    ate = _mean(psi, weights, total)
+    infl = psi - ate if weights is None else weights * (psi - ate)
+    return ArmEstimate(ate, _mean(p1, weights, total), _mean(p0, weights, total), infl,
+                       total_weight=total)
 
 
-def or_estimate(a, y, e, mu0, mu1, or_correction=None, **_) -> ArmEstimate:
+def or_estimate(a, y, e, mu0, mu1, or_correction=None, weights=None, **_) -> ArmEstimate:
     tau = mu1 - mu0
-    ate = float(tau.mean())
-    if or_correction is not None:
+    total = _total(weights)
+    ate = _mean(tau, weights, total)
+    if or_correction is not None and weights is None:
         infl = tau - ate + or_correction
         note = ""
     else:
-        infl = aipw_estimate(a, y, e, mu0, mu1).influence
-        note = "SE from the AIPW influence function (conservative substitute)"
-    return ArmEstimate(ate, float(mu1.mean()), float(mu0.mean()), infl, note)
+        infl = aipw_estimate(a, y, e, mu0, mu1, weights=weights).influence
+        note = "" if weights is not None else "SE from the AIPW influence function (conservative substitute)"
+    return ArmEstimate(ate, _mean(mu1, weights, total), _mean(mu0, weights, total), infl, note,
+                       total_weight=total)
 
 
-def ipw_estimate(a, y, e, mu0=None, mu1=None, normalized: bool = True, **_) -> ArmEstimate:
-    w1 = a / e
-    w0 = (1 - a) / (1 - e)
+def ipw_estimate(a, y, e, mu0=None, mu1=None, normalized: bool = True, weights=None, **_) -> ArmEstimate:
+    total = _total(weights)
+    w1 = (a if weights is None else weights * a) / e
+    w0 = (1 - a if weights is None else weights * (1 - a)) / (1 - e)
     if normalized:
-        s1, s0 = w1.mean(), w0.mean()
+        s1, s0 = (w1.mean(), w0.mean()) if weights is None else (np.sum(w1) / total, np.sum(w0) / total)
         m1 = float(np.sum(w1 * y) / np.sum(w1))
         m0 = float(np.sum(w0 * y) / np.sum(w0))
         infl = w1 * (y - m1) / s1 - w0 * (y - m0) / s0
     else:
         t1, t0 = w1 * y, w0 * y
-        m1, m0 = float(t1.mean()), float(t0.mean())
-        infl = (t1 - m1) - (t0 - m0)
-    return ArmEstimate(m1 - m0, m1, m0, infl)
+        if weights is None:
+            m1, m0 = float(t1.mean()), float(t0.mean())
+            infl = (t1 - m1) - (t0 - m0)
+        else:
+            m1, m0 = float(np.sum(t1) / total), float(np.sum(t0) / total)
+            infl = (t1 - weights * m1) - (t0 - weights * m0)
+    return ArmEstimate(m1 - m0, m1, m0, infl, total_weight=total)
 
 
-def _fluctuate(ys, off, h, w=None) -> float:
+def fluctuate(ys, off, h, w=None) -> float:
     """Maximum-likelihood epsilon of logit E[y*] = off + eps * h (quasi-binomial, no intercept;
     optional case weights ``w``).
 
@@ -120,8 +150,24 @@ def _fluctuate(ys, off, h, w=None) -> float:
     return float(brentq(score, lo, hi, xtol=1e-12, rtol=1e-12, maxiter=500))
 
 
+def _outcome_scale(y: np.ndarray, bounds) -> tuple[float, float]:
+    """The bounds that scale the outcome to [0, 1]: the observed range, or checked user bounds."""
+    if bounds is None:
+        return float(np.min(y)), float(np.max(y))
+    lo, hi = float(bounds[0]), float(bounds[1])
+    from ..errors import SpecError
+    if not lo < hi:
+        raise SpecError(f"outcome_bounds must be (low, high) with low < high; got {bounds!r}")
+    if np.min(y) < lo - 1e-12 * abs(lo) or np.max(y) > hi + 1e-12 * abs(hi):
+        raise SpecError(
+            f"outcome_bounds {tuple(bounds)!r} do not contain the observed outcomes "
+            f"[{np.min(y):.4g}, {np.max(y):.4g}]; TMLE would clip real outcomes. Widen the bounds "
+            "or leave outcome_bounds=None (the observed range).")
+    return lo, hi
+
+
 def tmle_estimate(a, y, e, mu0, mu1, bounds: tuple[float, float] | None = None,
-                  q_clip: float = 1e-5, **_) -> ArmEstimate:
+                  q_clip: float = 1e-5, weights=None, **_) -> ArmEstimate:
     """TMLE with one fluctuation parameter per arm.
 
     The clever covariates :math:`H_1 = A/e` and :math:`H_0 = (1-A)/(1-e)` enter one logistic
@@ -130,32 +176,25 @@ def tmle_estimate(a, y, e, mu0, mu1, bounds: tuple[float, float] | None = None,
     means ``mu1`` and ``mu0`` (not only their difference) are doubly robust, as in the
     ``tmle`` R package (Gruber & van der Laan 2012).
     """
-    lo, hi = (float(np.min(y)), float(np.max(y))) if bounds is None else (float(bounds[0]), float(bounds[1]))
-    if bounds is not None:
-        if not lo < hi:
-            from ..errors import SpecError
-            raise SpecError(f"outcome_bounds must be (low, high) with low < high; got {bounds!r}")
-        if np.min(y) < lo - 1e-12 * abs(lo) or np.max(y) > hi + 1e-12 * abs(hi):
-            from ..errors import SpecError
-            raise SpecError(
-                f"outcome_bounds {tuple(bounds)!r} do not contain the observed outcomes "
-                f"[{np.min(y):.4g}, {np.max(y):.4g}]; TMLE would clip real outcomes. Widen the bounds "
-                "or leave outcome_bounds=None (the observed range).")
+    lo, hi = _outcome_scale(y, bounds)
     span = hi - lo if hi > lo else 1.0
     ys = np.clip((y - lo) / span, 0.0, 1.0)
     q1 = np.clip((mu1 - lo) / span, q_clip, 1 - q_clip)
     q0 = np.clip((mu0 - lo) / span, q_clip, 1 - q_clip)
     t1, t0 = a == 1, a == 0
-    eps1 = _fluctuate(ys[t1], logit(q1[t1]), 1.0 / e[t1])
-    eps0 = _fluctuate(ys[t0], logit(q0[t0]), 1.0 / (1 - e[t0]))
+    w1, w0 = (None, None) if weights is None else (weights[t1], weights[t0])
+    eps1 = fluctuate(ys[t1], logit(q1[t1]), 1.0 / e[t1], w1)
+    eps0 = fluctuate(ys[t0], logit(q0[t0]), 1.0 / (1 - e[t0]), w0)
     q1s = expit(logit(q1) + eps1 / e)
     q0s = expit(logit(q0) + eps0 / (1 - e))
     qas = np.where(t1, q1s, q0s)
     h = a / e - (1 - a) / (1 - e)
-    psi_s = float(np.mean(q1s - q0s))
-    infl = span * (h * (ys - qas) + (q1s - q0s) - psi_s)
-    return ArmEstimate(psi_s * span, lo + span * float(q1s.mean()), lo + span * float(q0s.mean()),
-                       infl)
+    total = _total(weights)
+    psi_s = _mean(q1s - q0s, weights, total)
+    core = h * (ys - qas) + (q1s - q0s) - psi_s
+    infl = span * core if weights is None else weights * span * core
+    return ArmEstimate(psi_s * span, lo + span * _mean(q1s, weights, total),
+                       lo + span * _mean(q0s, weights, total), infl, total_weight=total)
 
 
 #: Array-level estimators by canonical name.

@@ -28,9 +28,7 @@ def _sklearn_for(spec, role, data, seed):
         from sklearn.base import clone
         return clone(learner.estimator), ""
     if learner.kind == "sklearn":
-        from ..learners import _gbm, _superlearner
-        builder = _gbm if learner.preset == "gbm" else _superlearner
-        return builder("binary" if binary else "continuous", seed), ""
+        return learner.make_estimator(seed), ""
     note = "" if learner.kind == "glm" else "formula learner replaced by a main-terms GLM for econml"
     return (LogisticRegression(C=1e6, max_iter=5000) if binary else LinearRegression()), note
 

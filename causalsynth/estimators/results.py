@@ -6,17 +6,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
+from .._checks import z_value
 from ..errors import SpecError
 
 __all__ = ["EstimateResult", "EstimateRow", "z_value"]
-
-
-def z_value(level: float) -> float:
-    if not (isinstance(level, (float, int)) and 0 < level < 1):
-        raise SpecError(f"level must be a number strictly between 0 and 1 (e.g. 0.95); got {level!r}")
-    return float(norm.ppf(0.5 + level / 2))
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..report.render import Section, write_report
+from .metrics import wilson_interval
 
 __all__ = ["plot_distributions", "plot_bias_rmse", "plot_coverage", "write_simulation_report"]
 
@@ -71,11 +72,9 @@ def plot_coverage(result, *, truth: str = "population"):
     under = (summ["coverage"] + 2 * summ["coverage_mcse"]) < result.spec.level
     colors = np.where(under, "C3", "C0")
     # Wilson score intervals: stay inside [0, 1] and do not collapse at 0% or 100%
-    z = 1.96
-    p, r = summ["coverage"].to_numpy(dtype=float), np.maximum(summ["n_ok"].to_numpy(dtype=float), 1)
-    centre = (p + z * z / (2 * r)) / (1 + z * z / r)
-    half = z * np.sqrt(p * (1 - p) / r + z * z / (4 * r * r)) / (1 + z * z / r)
-    for yy, c, lo, hi, col in zip(y, p, centre - half, centre + half, colors):
+    p = summ["coverage"].to_numpy(dtype=float)
+    lower, upper = wilson_interval(p, summ["n_ok"].to_numpy(dtype=float))
+    for yy, c, lo, hi, col in zip(y, p, lower, upper, colors):
         ax.errorbar(c, yy, xerr=[[max(c - lo, 0)], [max(hi - c, 0)]], fmt="o", capsize=3, color=col)
     ax.axvline(result.spec.level, color="k", ls="--", lw=1, label=f"nominal {result.spec.level:g}")
     ax.set_yticks(y, names, fontsize=8)

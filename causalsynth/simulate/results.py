@@ -1,17 +1,7 @@
-r"""Performance measures with Monte Carlo standard errors, ranking and recommendation.
+"""SimulationResult: the replicate rows of a simulation, their measures, ranking and recommendation.
 
-For a cell (scenario, n, learner configuration, estimator) with R successful replicates
-:math:`\hat\theta_r` and truth :math:`\theta_r` (the population value, or each replicate's
-sample value), following Morris, White & Crowther (2019), *Using simulation studies to
-evaluate statistical methods*, Statistics in Medicine 38:2074-2102, Table 6:
-
-* bias :math:`= \bar e`, with :math:`e_r = \hat\theta_r - \theta_r`; MC SE :math:`s_e/\sqrt R`
-* variance :math:`= s^2_{\hat\theta}`; MC SE :math:`s^2\sqrt{2/(R-1)}`
-* RMSE :math:`= \sqrt{\overline{e^2}}`; MC SE by the delta method from the SE of
-  :math:`\overline{e^2}`: :math:`\mathrm{sd}(e^2)/(2\,\mathrm{RMSE}\sqrt R)`
-* coverage :math:`= \overline{1[\ell_r \le \theta_r \le u_r]}`; MC SE :math:`\sqrt{p(1-p)/R}`
-* CI width mean and its MC SE; mean reported SE against the empirical SD (``se_ratio``)
-* failure rate and mean run time per replicate, with MC SEs.
+The measures and their Monte Carlo standard errors are defined in
+:mod:`causalsynth.simulate.metrics`.
 """
 from __future__ import annotations
 
@@ -22,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import EstimationError, SpecError
+from .metrics import cell_metrics
 from .spec import SimulationSpec
 
 __all__ = ["SimulationResult", "cell_metrics"]
@@ -43,37 +34,6 @@ def _truth_column(rows: pd.DataFrame, truth: Truth, target: Target) -> pd.Series
     if truth == "population":
         raise SpecError("population mu0 is not recorded; use truth='sample'")
     return rows["sample_mu0"]
-
-
-def cell_metrics(est: np.ndarray, truth: np.ndarray, lower: np.ndarray | None, upper: np.ndarray | None,
-                 se: np.ndarray | None) -> dict[str, float]:
-    """Performance measures and their Monte Carlo SEs for one cell's successful replicates."""
-    R = len(est)
-    out = {k: np.nan for k in ("bias", "bias_mcse", "variance", "variance_mcse", "rmse", "rmse_mcse",
-                               "coverage", "coverage_mcse", "ci_width", "ci_width_mcse", "mean_se", "se_ratio")}
-    if R < 2:
-        return out
-    e = est - truth
-    out["bias"] = float(e.mean())
-    out["bias_mcse"] = float(e.std(ddof=1) / np.sqrt(R))
-    var = float(est.var(ddof=1))
-    out["variance"] = var
-    out["variance_mcse"] = var * np.sqrt(2.0 / (R - 1))
-    mse = float(np.mean(e ** 2))
-    out["rmse"] = np.sqrt(mse)
-    out["rmse_mcse"] = float(np.std(e ** 2, ddof=1) / np.sqrt(R) / (2 * np.sqrt(mse))) if mse > 0 else 0.0
-    if lower is not None and upper is not None:
-        cover = (lower <= truth) & (truth <= upper)
-        p = float(cover.mean())
-        out["coverage"] = p
-        out["coverage_mcse"] = float(np.sqrt(max(p * (1 - p), 1e-12) / R))
-        width = upper - lower
-        out["ci_width"] = float(width.mean())
-        out["ci_width_mcse"] = float(width.std(ddof=1) / np.sqrt(R))
-    if se is not None:
-        out["mean_se"] = float(np.mean(se))
-        out["se_ratio"] = float(np.mean(se) / np.sqrt(var)) if var > 0 else np.nan
-    return out
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from ..estimators import estimate_from_nuisance
 from ..nuisance import fit_nuisance
 from .spec import SimulationSpec, Task
 
-__all__ = ["apply_knobs", "run_batch", "execute"]
+__all__ = ["apply_knobs", "run_batch", "execute", "task_seed", "ROW_COLUMNS"]
 
 ROW_COLUMNS = ["scenario", "n", "learner", "estimator", "rep", "ate", "std_error", "ci_lower", "ci_upper",
                "mu1", "mu0", "sate", "pate", "sample_mu1", "sample_mu0", "population_mu1", "n_clipped",
@@ -42,7 +42,7 @@ def apply_knobs(dgp, knobs: dict):
     raise SpecError(f"{type(dgp).__name__} does not support scenario knobs (no with_knobs method)")
 
 
-def _task_seed(root, task: Task) -> np.random.SeedSequence:
+def task_seed(root, task: Task) -> np.random.SeedSequence:
     """``root`` is (entropy, spawn_key) of the simulation's seed sequence."""
     entropy, key = root
     if isinstance(entropy, list):
@@ -55,7 +55,7 @@ def _one_task(dgp, spec: SimulationSpec, entropy, task: Task) -> list[dict]:
     z = float(norm.ppf(0.5 + spec.level / 2))
     scenario = spec.scenarios[task.scenario].name
     n = spec.sizes[task.size]
-    draw_seed, est_seed = _task_seed(entropy, task).spawn(2)
+    draw_seed, est_seed = task_seed(entropy, task).spawn(2)
     base = {"scenario": scenario, "n": n, "rep": task.rep}
     try:
         sample = dgp.sample(n, random_state=draw_seed)

@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._checks import check_bounds, check_level, is_int
 from ..errors import SpecError
-from ..estimators import ESTIMATORS, check_bounds
+from ..estimators import ESTIMATORS
 
 __all__ = ["LearnerConfig", "Scenario", "SimulationSpec", "Task"]
 
@@ -147,8 +148,6 @@ class SimulationSpec:
               scenarios=None, level=0.95, propensity_bounds=(0.01, 0.99), batch_size=None) -> SimulationSpec:
         names = (estimators,) if isinstance(estimators, str) else tuple(estimators)
         names = tuple(dict.fromkeys(str(e).lower() for e in names))  # once each, in order
-        def is_int(v):
-            return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
         if is_int(n):
             sizes = (int(n),)
         elif (isinstance(n, (Sequence, range, np.ndarray)) and not isinstance(n, (str, bytes))
@@ -159,8 +158,7 @@ class SimulationSpec:
         reps = int(n_reps) if isinstance(n_reps, (int, np.integer)) else n_reps
         if batch_size is None:
             batch_size = max(1, min(25, reps // 8 if isinstance(reps, int) else 10))
-        if isinstance(level, (str, bytes, bool)) or not isinstance(level, (int, float, np.floating)):
-            raise SpecError(f"level must be a number strictly between 0 and 1; got {level!r}")
+        level = check_level(level)
         bounds = check_bounds(propensity_bounds)
         if not isinstance(batch_size, (int, np.integer)):
             raise SpecError(f"batch_size must be a positive integer; got {batch_size!r}")

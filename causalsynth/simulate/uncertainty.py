@@ -13,11 +13,12 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from .._checks import check_int
 from .._random import RandomState, as_seed_sequence
-from ..data import CausalData
-from ..errors import SpecError
+from .._resample import bootstrap_within_arms
+from ..data import CausalData, check_data
 from ..progress import progress
-from . import simulate
+from .simulation import simulate
 from .spec import SimulationSpec
 
 __all__ = ["GeneratorUncertainty", "generator_uncertainty"]
@@ -65,10 +66,7 @@ class GeneratorUncertainty:
 
 
 def _resample(data: CausalData, rng: np.random.Generator) -> CausalData:
-    a = data.a
-    idx1, idx0 = np.flatnonzero(a == 1), np.flatnonzero(a == 0)
-    take = np.concatenate([rng.choice(idx1, len(idx1)), rng.choice(idx0, len(idx0))])
-    return data.subset(np.sort(take))
+    return data.subset(np.sort(bootstrap_within_arms(data.a, rng, order=(1, 0))))
 
 
 def generator_uncertainty(data: CausalData, synthesizer, *, n_generators: int = 5,
@@ -82,10 +80,8 @@ def generator_uncertainty(data: CausalData, synthesizer, *, n_generators: int = 
     (computed here when None); it may hold more learner configurations than ``learners``,
     in which case only those in ``learners`` are compared.
     """
-    if not isinstance(data, CausalData):
-        raise SpecError(f"data must be a CausalData; got {type(data).__name__}")
-    if not isinstance(n_generators, (int, np.integer)) or n_generators < 2:
-        raise SpecError(f"n_generators must be an integer >= 2; got {n_generators!r}")
+    check_data(data)
+    check_int("n_generators", n_generators, 2)
     n = data.n_obs if n is None else n
     ss = as_seed_sequence(random_state)
     fit_seed, sim_seed, boot_seed = ss.spawn(3)

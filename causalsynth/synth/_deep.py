@@ -8,12 +8,12 @@ and swaps them in around ``fit`` and ``sample`` (restoring the global states aft
 from __future__ import annotations
 
 import inspect
-import numbers
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .._checks import is_int
 from .._random import RandomState, as_seed_sequence, seed_int
 from ..errors import SpecError
 
@@ -82,22 +82,18 @@ def load_ctgan() -> Any:
     return ctgan
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
 def check_params(family: str, owner: str, *, epochs: Any, batch_size: Any, progress: Any,
                  model_kwargs: dict[str, Any]) -> type:
     """Validate the wrapper's parameters and return the ctgan class to build."""
-    if not _is_int(epochs) or epochs < 1:
+    if not is_int(epochs) or epochs < 1:
         raise SpecError(f"{owner}: epochs must be a positive integer; got {epochs!r}. "
                         "Pass for example epochs=300.")
-    if not _is_int(batch_size) or batch_size < 2:
+    if not is_int(batch_size) or batch_size < 2:
         raise SpecError(f"{owner}: batch_size must be an integer >= 2; got {batch_size!r}. "
                         "Pass for example batch_size=500.")
     if family == "ctgan":
         pac = model_kwargs.get("pac", 10)
-        if not _is_int(pac) or pac < 1 or batch_size % 2 or batch_size % pac:
+        if not is_int(pac) or pac < 1 or batch_size % 2 or batch_size % pac:
             raise SpecError(f"{owner}: batch_size must be even and a multiple of pac; got "
                             f"batch_size={batch_size!r}, pac={pac!r}. Use for example "
                             "batch_size=500 with pac=10.")

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from dataclasses import dataclass
 from collections.abc import Hashable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
+from .._checks import check_int
 from .._random import RandomState, as_generator
+from ..data import column_kind
 from ..errors import DataError, NotFittedError, PrivacyWarning, SpecError
 from . import _deep
 
@@ -52,20 +54,6 @@ class CovariateGenerator(Protocol):
         ...
 
 
-def _kind_of(dtype: Any) -> str | None:
-    if isinstance(dtype, pd.CategoricalDtype):
-        return "categorical"
-    if pd.api.types.is_bool_dtype(dtype):
-        return "binary"
-    if pd.api.types.is_integer_dtype(dtype):
-        return "integer"
-    if pd.api.types.is_float_dtype(dtype):
-        return "continuous"
-    if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
-        return "categorical"
-    return None
-
-
 def covariate_kinds(frame: pd.DataFrame) -> dict[Hashable, str]:
     """Infer the kind of every column of ``frame`` from its dtype.
 
@@ -90,7 +78,7 @@ def covariate_kinds(frame: pd.DataFrame) -> dict[Hashable, str]:
             f"frame must be a pandas DataFrame; got {type(frame).__name__}. "
             "Wrap the data with pandas.DataFrame(...)."
         )
-    kinds = {name: _kind_of(dtype) for name, dtype in frame.dtypes.items()}
+    kinds = {name: column_kind(dtype) for name, dtype in frame.dtypes.items()}
     bad = [f"{name!r} ({frame.dtypes.iloc[j]})" for j, (name, kind) in enumerate(kinds.items())
            if kind is None]
     if bad:
@@ -209,10 +197,7 @@ class _BaseGenerator:
             raise NotFittedError(
                 f"This {type(self).__name__} is not fitted yet; call fit(frame) before sample."
             )
-        if isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Integral) or n < 1:
-            raise SpecError(f"n must be a positive integer (n >= 1); got {n!r}. "
-                            "Pass the number of rows to generate.")
-        return int(n)
+        return check_int("n", n, fix="Pass the number of rows to generate.")
 
     def _assemble(self, arrays: list[np.ndarray]) -> pd.DataFrame:
         data = {j: _decode(col, values)

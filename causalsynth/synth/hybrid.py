@@ -44,11 +44,13 @@ from scipy.optimize import brentq
 from scipy.special import expit, logit
 from sklearn.base import BaseEstimator
 
+from .._checks import check_bounds, check_choice, check_int, check_range
 from .._random import RandomState, as_seed_sequence
-from ..data import CausalData
+from .._resample import make_folds
+from ..data import CausalData, main_terms
 from ..errors import DataError, NotFittedError, PrivacyWarning, SpecError
 from ..learners import resolve_learner
-from ..nuisance import make_folds
+from ..nuisance import cross_fit_outcome
 from ..sample import SyntheticSample
 from .covariates import make_covariate_generator
 
@@ -56,21 +58,6 @@ __all__ = ["HybridSynthesizer", "NOISE_MODELS"]
 
 NOISE_MODELS = ("auto", "gaussian", "heteroscedastic", "residuals")
 _LOG_CHI2_MEAN = 1.2703628454614782  # -E[log chi^2_1]: bias of log squared residuals
-
-
-def _check_range(name, value, lo, hi, *, lo_open=False, allow_none=False):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, (str, bytes, bool)):
-        raise SpecError(f"{name} must be a number; got {value!r}")
-    try:
-        v = float(value)
-    except (TypeError, ValueError) as exc:
-        raise SpecError(f"{name} must be a number; got {value!r}") from exc
-    if not np.isfinite(v) or v < lo or v > hi or (lo_open and v == lo):
-        bound = f"({lo}, {hi}]" if lo_open else f"[{lo}, {hi}]"
-        raise SpecError(f"{name} must be in {bound}; got {value!r}")
-    return v
 
 
 class HybridSynthesizer(BaseEstimator):
@@ -126,24 +113,19 @@ class HybridSynthesizer(BaseEstimator):
 
     # ------------------------------------------------------------------ fitting
     def _validate(self) -> None:
-        if self.noise not in NOISE_MODELS:
-            raise SpecError(f"noise must be one of {NOISE_MODELS}; got {self.noise!r}")
-        _check_range("holdout", self.holdout, 0.0, 0.5)
-        _check_range("effect_scale", self.effect_scale, 0.0, 100.0)
-        _check_range("overlap", self.overlap, 0.0, 20.0)
-        _check_range("confounding", self.confounding, 0.0, 1.0)
-        _check_range("treated_share", self.treated_share, 0.0, 1.0, lo_open=True, allow_none=True)
-        if self.treated_share is not None and self.treated_share >= 1:
-            raise SpecError("treated_share must be below 1")
-        _check_range("ate", self.ate, -np.inf, np.inf, allow_none=True)
-        from ..estimators import check_bounds
+        check_choice("noise", self.noise, NOISE_MODELS)
+        check_range("holdout", self.holdout, 0.0, 0.5)
+        check_range("effect_scale", self.effect_scale, 0.0, 100.0)
+        check_range("overlap", self.overlap, 0.0, 20.0)
+        check_range("confounding", self.confounding, 0.0, 1.0)
+        check_range("treated_share", self.treated_share, 0.0, 1.0, low_open=True, high_open=True,
+                    allow_none=True)
+        check_range("ate", self.ate, -np.inf, np.inf, allow_none=True)
         check_bounds(self.propensity_bounds)
-        if not isinstance(self.n_folds, (int, np.integer)) or self.n_folds < 2:
-            raise SpecError(f"n_folds must be an integer >= 2; got {self.n_folds!r}")
-        if not isinstance(self.n_reference, (int, np.integer)) or self.n_reference < 1000:
-            raise SpecError(f"n_reference must be an integer >= 1000; got {self.n_reference!r}")
+        check_int("n_folds", self.n_folds, 2)
+        check_int("n_reference", self.n_reference, 1000)
         if self.min_dcr is not None and self.min_dcr != "auto":
-            _check_range("min_dcr", self.min_dcr, 0.0, np.inf)
+            check_range("min_dcr", self.min_dcr, 0.0, np.inf)
 
     def fit(self, data: CausalData) -> HybridSynthesizer:
         """Fit the covariate generator, the nuisance models and the noise model on ``data``."""
@@ -207,19 +189,8 @@ class HybridSynthesizer(BaseEstimator):
             return
         a, y = data.a, data.y
         folds = make_folds(a, int(self.n_folds), seed)
-        oof = np.empty(data.n_obs)
-        for k, child in zip(range(int(self.n_folds)), seed.spawn(int(self.n_folds))):
-            train, test = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
-            if learner.pooled:
-                m = learner.fit(data, train, y[train], child)
-                oof[test] = m.predict(data, test)
-            else:
-                c1, c0 = child.spawn(2)
-                for arm, c in ((1, c1), (0, c0)):
-                    tr = train[a[train] == arm]
-                    te = test[a[test] == arm]
-                    if len(te):
-                        oof[te] = learner.fit(data, tr, y[tr], c).predict(data, te)
+        fits = cross_fit_outcome(learner, data, folds, seed.spawn(int(self.n_folds)), arm_seed_order=(1, 0))
+        oof = np.where(a == 1, fits.mu1, fits.mu0)
         resid = y - oof
         self.residuals_ = {arm: resid[a == arm] for arm in (0, 1)}
         self.noise_sd_ = {arm: float(np.std(r, ddof=1)) for arm, r in self.residuals_.items()}
@@ -343,11 +314,17 @@ class HybridSynthesizer(BaseEstimator):
         if not hasattr(self, "population_ate_"):
             raise NotFittedError("this HybridSynthesizer is not fitted yet: call fit(data) first")
 
+    def truth_at(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The true ``propensity``, ``mu0``, ``mu1`` and ``cate`` at covariate rows of your own
+        (for example records added by :mod:`causalsynth.positivity`), one row each."""
+        self._check_fitted()
+        W = self._coerce(frame)
+        return pd.DataFrame(self._truth(W, self._raw_nuisance(W)))
+
     def sample_covariates(self, n: int, *, random_state: RandomState = None) -> pd.DataFrame:
         """Draw ``n`` covariate rows, applying the privacy filter when ``min_dcr`` is set."""
         self._check_fitted()
-        if not isinstance(n, (int, np.integer)) or n < 1:
-            raise SpecError(f"n must be a positive integer; got {n!r}")
+        check_int("n", n)
         W, self.last_n_replaced_ = self._draw_covariates(int(n), random_state, count=True)
         return W
 
@@ -426,7 +403,6 @@ class HybridSynthesizer(BaseEstimator):
         z = rng.standard_normal(n)
         if self.noise_ == "gaussian":
             return mu0 + self.noise_sd_[0] * z, mu1 + self.noise_sd_[1] * z
-        from ..data import main_terms
         X, _ = main_terms(W, self.template_.covariates, self.template_.covariate_kinds)
         Xd = np.hstack([np.ones((n, 1)), X])
         sd = [np.sqrt(np.exp(np.clip(self._var_models[arm].predict(Xd), -50, 50))) for arm in (0, 1)]

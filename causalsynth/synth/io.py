@@ -19,6 +19,7 @@ import json
 import pickle
 from pathlib import Path
 
+from .._version import __version__
 from ..errors import DataFileError, VersionMismatchError
 
 __all__ = ["FORMAT_VERSION", "save_synthesizer", "load_synthesizer"]
@@ -29,7 +30,6 @@ FORMAT_VERSION = 1
 
 
 def save_synthesizer(obj, path) -> None:
-    from .. import __version__
     header = {"format_version": FORMAT_VERSION, "causalsynth": __version__,
               "class": type(obj).__name__}
     with open(path, "wb") as fh:

@@ -1,4 +1,4 @@
-r"""Targeted synthetic augmentation where overlap fails (private; see :mod:`causalsynth.positivity`).
+r"""Targeted synthetic augmentation where overlap fails (see :mod:`causalsynth.positivity`).
 
 The construction, for the estimated propensity :math:`\hat e` (cross-fitted) and a bound
 :math:`\delta`. A unit with :math:`\hat e_i > 1-\delta` that is treated (or with
@@ -26,21 +26,30 @@ the fill-in share of the missing arm's mean there comes from the outcome model.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from ._positivity_diagnose import (PositivityReport, check_data, check_delta, check_int,
-                                   cross_fit_propensity, diagnose)
-from ._positivity_records import (ensemble_spread, fit_fold_models, hybrid_covariates,
-                                  local_covariates, record_outcomes, select_sources, shift_metrics)
-from ._positivity_weighted import weighted_estimate
-from ._random import RandomState, as_seed_sequence
-from .data import main_terms
-from .errors import SpecError
-from .learners import resolve_learner
-from .nuisance import NuisanceFit, make_folds
+from .._checks import check_bounds, check_choice, check_delta, check_int, check_level
+from .._random import RandomState, as_seed_sequence
+from .._resample import bootstrap_within_arms, make_folds
+from ..data import check_data, main_terms
+from ..errors import SpecError
+from ..estimators import check_estimators
+from ..estimators.core import CORE_ESTIMATORS
+from ..learners import resolve_learner
+from ..nuisance import NuisanceFit
+from .diagnose import PositivityReport, diagnose, propensity_out_of_fold
+from .records import (
+    ensemble_spread,
+    fit_fold_models,
+    hybrid_covariates,
+    local_covariates,
+    record_outcomes,
+    select_sources,
+    shift_metrics,
+)
 
 __all__ = ["augment_positivity", "AugmentationResult", "Generator", "Uncertainty"]
 
@@ -49,11 +58,10 @@ Uncertainty = Literal["ensemble", "none"]
 MARKER_PREFIX = "aug_"
 
 
-def check_choice(name: str, value: Any, literal: Any) -> Any:
-    options = get_args(literal)
-    if value not in options:
-        raise SpecError(f"{name} must be one of {list(options)}; got {value!r}")
-    return value
+def _weighted(name: str, data, e, mu0, mu1, weights, outcome_bounds):
+    """(ate, std_error, mu1, mu0) of one estimator on augmented rows with their case weights."""
+    est = CORE_ESTIMATORS[name](data.a, data.y, e, mu0, mu1, weights=weights, bounds=outcome_bounds)
+    return est.ate, est.std_error, est.mu1, est.mu0
 
 
 @dataclass(frozen=True, eq=False)
@@ -147,19 +155,18 @@ class AugmentationResult:
             estimates; intervals are estimate +- z SE. It costs ``n_bootstrap`` augmentations.
         random_state, show_progress : for the bootstrap.
         """
-        from .estimators import _check_estimators, check_bounds
-        from .estimators.results import EstimateResult, EstimateRow, z_value
-        names = _check_estimators(estimators)
+        from ..estimators.results import EstimateResult, EstimateRow
+        names = check_estimators(estimators)
         if "dml" in names:
             raise SpecError("estimators for augmented data are or, ipw, aipw and tmle; dml has no weighted form here")
         if se_method not in ("influence", "bootstrap"):
             raise SpecError(f"se_method must be 'influence' or 'bootstrap'; got {se_method!r}")
-        z_value(level)
+        check_level(level)
         lo, hi = check_bounds(propensity_bounds)
         d = self.data
         e = np.clip(self.pseudo_propensity, lo, hi)
-        point = {name: weighted_estimate(name, d.a, d.y, e, self.mu0, self.mu1, self.weights,
-                                         bounds=outcome_bounds) for name in names}
+        point = {name: _weighted(name, d, e, self.mu0, self.mu1, self.weights, outcome_bounds)
+                 for name in names}
         if se_method == "bootstrap":
             boot_se, n_ok = self._bootstrap_se(names, n_bootstrap, (lo, hi), outcome_bounds, random_state,
                                                show_progress)
@@ -183,19 +190,17 @@ class AugmentationResult:
     def _bootstrap_se(self, names, n_bootstrap, bounds, outcome_bounds, random_state, show_progress):
         import warnings
 
-        from .errors import CausalSynthError, EstimationError
-        from .progress import progress
+        from ..errors import CausalSynthError, EstimationError
+        from ..progress import progress
         n_bootstrap = check_int("n_bootstrap", n_bootstrap, 20)
         if not self.settings:
             raise SpecError("this AugmentationResult does not carry its settings; rerun augment_positivity")
         o = self.original
-        arms = (np.flatnonzero(o.a == 0), np.flatnonzero(o.a == 1))
         draws, failed = [], 0
         seeds = as_seed_sequence(random_state).spawn(n_bootstrap)
         for child in progress(seeds, desc="bootstrap augmentations", total=n_bootstrap, show=show_progress):
             s_rows, s_aug = child.spawn(2)
-            rng = np.random.default_rng(s_rows)
-            rows = np.concatenate([rng.choice(r, len(r)) for r in arms])
+            rows = bootstrap_within_arms(o.a, np.random.default_rng(s_rows), order=(0, 1))
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
@@ -203,8 +208,8 @@ class AugmentationResult:
                     aug = augment_positivity(o.subset(rows), random_state=s_aug, _groups=rows,
                                              **self.settings)
                     d, e = aug.data, np.clip(aug.pseudo_propensity, *bounds)
-                    draws.append([weighted_estimate(name, d.a, d.y, e, aug.mu0, aug.mu1, aug.weights,
-                                                    bounds=outcome_bounds)[0] for name in names])
+                    draws.append([_weighted(name, d, e, aug.mu0, aug.mu1, aug.weights, outcome_bounds)[0]
+                                  for name in names])
             except CausalSynthError:
                 failed += 1
         if len(draws) < max(10, (n_bootstrap + 1) // 2):
@@ -232,7 +237,7 @@ class AugmentationResult:
         return pd.DataFrame(rows, columns=["metric", "value"], dtype=object)
 
     def to_dict(self) -> dict:
-        from .report.render import json_safe
+        from ..report.render import json_safe
         out = {r.metric: r.value for r in self.summary().itertuples()}
         regions = (self.added.groupby("region").size().rename("n_added").reset_index()
                    if self.n_added else pd.DataFrame(columns=["region", "n_added"]))
@@ -288,7 +293,7 @@ class AugmentationResult:
     def sections(self) -> list:
         import matplotlib.pyplot as plt
 
-        from .report.render import Section
+        from ..report.render import Section
         fig, ax = plt.subplots(figsize=(6.5, 4))
         self.plot(ax=ax)
         est = self.estimate().summary().drop(columns="note")
@@ -302,7 +307,7 @@ class AugmentationResult:
 
     def write_report(self, out_dir) -> dict:
         """Markdown, HTML, JSON and PNG files in ``out_dir``."""
-        from .report.render import write_report
+        from ..report.render import write_report
         return write_report(out_dir, "Positivity augmentation", self.sections(), self.to_dict(),
                             stem="augmentation")
 
@@ -310,10 +315,8 @@ class AugmentationResult:
 def _check_budget(budget: Any) -> int | None:
     if budget is None:
         return None
-    if isinstance(budget, (bool, np.bool_)) or not isinstance(budget, (int, np.integer)) or budget < 1:
-        raise SpecError(f"budget must be a positive integer (number of synthetic records) or None "
-                        f"(one per low-overlap unit); got {budget!r}")
-    return int(budget)
+    return check_int("budget", budget, fix="It is the number of synthetic records; None adds one per "
+                                           "low-overlap unit.")
 
 
 def augment_positivity(
@@ -373,40 +376,25 @@ def augment_positivity(
         augmented covariate law, which differs whenever the effect varies with the covariates.
     """
     data = check_data(data)
-    delta = check_delta(delta)
-    budget = _check_budget(budget)
-    n_folds = check_int("n_folds", n_folds, 2)
-    n_models = check_int("n_models", n_models, 2)
-    max_depth = check_int("max_depth", max_depth, 1)
-    generator = check_choice("generator", generator, Generator)
-    uncertainty = check_choice("uncertainty", uncertainty, Uncertainty)
-    if not isinstance(bandwidth, (int, float)) or not 0 < bandwidth <= 5:
-        raise SpecError(f"bandwidth must be a number in (0, 5] (standard deviations); got {bandwidth!r}")
-    smallest = min(data.n_treated, data.n_control)
-    if smallest < 2 * n_folds:
-        raise SpecError(f"n_folds={n_folds} is too many for the smallest arm ({smallest} rows); use fewer folds.")
-    settings = {"budget": budget, "delta": delta, "propensity": propensity, "outcome": outcome,
-                "generator": generator, "n_folds": n_folds, "uncertainty": uncertainty,
-                "n_models": n_models, "bandwidth": bandwidth, "noise": noise, "max_depth": max_depth}
+    settings = _settings(data, budget=budget, delta=delta, propensity=propensity, outcome=outcome,
+                         generator=generator, n_folds=n_folds, uncertainty=uncertainty, n_models=n_models,
+                         bandwidth=bandwidth, noise=noise, max_depth=max_depth)
+    delta = settings["delta"]
     s_fold, s_prop, s_out, s_ens, s_gen, s_y, s_mmd = as_seed_sequence(random_state).spawn(7)
     a, n = data.a, data.n_obs
-    folds = make_folds(a, n_folds, s_fold, groups=_groups)
-    e, p_desc = cross_fit_propensity(data, propensity, folds, s_prop)
-    diag = diagnose(data, e, delta=delta, learner=p_desc, n_folds=n_folds, max_depth=max_depth)
+    folds = make_folds(a, settings["n_folds"], s_fold, groups=_groups)
+    e, p_desc = propensity_out_of_fold(data, propensity, folds, s_prop)
+    diag = diagnose(data, e, delta=delta, learner=p_desc, n_folds=settings["n_folds"],
+                    max_depth=settings["max_depth"])
     learner = resolve_learner(outcome, role="outcome", data=data)
     models, sigma, training_rows, mu0, mu1 = fit_fold_models(learner, data, folds, s_out)
 
     # low-overlap units, the arm missing at their location, and their fill-in mass c
-    et = np.clip(e, delta, 1 - delta)
-    extreme = np.flatnonzero((e < delta) | (e > 1 - delta))
-    rare = np.where(e[extreme] > 1 - delta, 0, 1)
-    with np.errstate(divide="ignore", invalid="ignore"):  # np.where evaluates both branches
-        c = np.where(rare == 0, 1 - et[extreme] / e[extreme], 1 - (1 - et[extreme]) / (1 - e[extreme]))
-    eligible = a[extreme] != rare
+    et, extreme, rare, c, eligible = _low_overlap(e, a, delta)
     members, spread = ({}, np.full(len(extreme), np.nan)) if uncertainty == "none" else \
-        ensemble_spread(learner, data, folds, training_rows, extreme, rare, n_models, s_ens)
+        ensemble_spread(learner, data, folds, training_rows, extreme, rare, settings["n_models"], s_ens)
     score = np.nan_to_num(c * (spread if uncertainty == "ensemble" else 1.0), nan=0.0)
-    selected, src_pos, counts, budget_used = select_sources(score, eligible, budget)
+    selected, src_pos, counts, budget_used = select_sources(score, eligible, settings["budget"])
 
     # records: covariates near the source, cross-fitted outcomes, weights
     pseudo = e.copy()
@@ -415,35 +403,69 @@ def augment_positivity(
     weights[extreme[src_pos]] = 1 - c[src_pos]
     rec_pos = np.repeat(src_pos, counts)  # position among `extreme`
     src = extreme[rec_pos]  # original row of each record's source
-    m_total = len(src)
-    W = data.covariate_frame
-    if not m_total:
-        Wt = W.iloc[:0].copy()
-    elif generator == "local":
-        Wt = local_covariates(W, data.covariate_kinds, src, float(bandwidth), np.random.default_rng(s_gen))
-    else:
-        Wt = hybrid_covariates(data, src, s_gen)
+    Wt = _record_covariates(data, generator, src, float(bandwidth), s_gen)
     rec_fold, rec_arm = folds[src], rare[rec_pos]
     y_rec, pred, member, rec_mu0, rec_mu1 = record_outcomes(
         data, Wt, models, members, sigma, rec_fold, rec_arm, counts, noise, np.random.default_rng(s_y))
-    rec_weight = np.repeat(c[src_pos] / counts, counts) if m_total else np.zeros(0)
+    rec_weight = np.repeat(c[src_pos] / counts, counts) if len(src) else np.zeros(0)
     rec_frame = Wt.copy()
     rec_frame.insert(0, data.outcome, y_rec)
     rec_frame.insert(0, data.treatment, rec_arm.astype(np.int64))
-    aug = data.with_frame(pd.concat([data.frame, rec_frame], ignore_index=True)) if m_total else data
+    aug = data.with_frame(pd.concat([data.frame, rec_frame], ignore_index=True)) if len(src) else data
+    added = _added_table(diag, n, src, rec_arm, rec_fold, member, rec_weight, et, e, spread[rec_pos], pred)
+    all_w = np.r_[weights, rec_weight]
+    smd, shift = shift_metrics(data, Wt, all_w, s_mmd)
+    fit = NuisanceFit(e, mu0, mu1, folds, settings["n_folds"], None, p_desc, learner.description)
+    return AugmentationResult(aug, data, added, all_w, np.r_[pseudo, et[src]], np.r_[mu0, rec_mu0],
+                              np.r_[mu1, rec_mu1], folds, training_rows, fit, diag, smd, shift,
+                              int(budget_used), delta, generator, uncertainty, int(eligible.sum()),
+                              learner.description, settings)
+
+
+def _settings(data, *, budget, delta, propensity, outcome, generator, n_folds, uncertainty, n_models,
+              bandwidth, noise, max_depth) -> dict:
+    """The validated arguments of :func:`augment_positivity` (kept by the result for its bootstrap)."""
+    n_folds = check_int("n_folds", n_folds, 2)
+    if not isinstance(bandwidth, (int, float)) or not 0 < bandwidth <= 5:
+        raise SpecError(f"bandwidth must be a number in (0, 5] (standard deviations); got {bandwidth!r}")
+    smallest = min(data.n_treated, data.n_control)
+    if smallest < 2 * n_folds:
+        raise SpecError(f"n_folds={n_folds} is too many for the smallest arm ({smallest} rows); use fewer folds.")
+    return {"budget": _check_budget(budget), "delta": check_delta(delta), "propensity": propensity,
+            "outcome": outcome, "generator": check_choice("generator", generator, Generator),
+            "n_folds": n_folds, "uncertainty": check_choice("uncertainty", uncertainty, Uncertainty),
+            "n_models": check_int("n_models", n_models, 2), "bandwidth": bandwidth, "noise": noise,
+            "max_depth": check_int("max_depth", max_depth, 1)}
+
+
+def _low_overlap(e: np.ndarray, a: np.ndarray, delta: float):
+    """Units outside [delta, 1 - delta], the arm missing at each, its fill-in mass c, eligibility."""
+    et = np.clip(e, delta, 1 - delta)
+    extreme = np.flatnonzero((e < delta) | (e > 1 - delta))
+    rare = np.where(e[extreme] > 1 - delta, 0, 1)
+    with np.errstate(divide="ignore", invalid="ignore"):  # np.where evaluates both branches
+        c = np.where(rare == 0, 1 - et[extreme] / e[extreme], 1 - (1 - et[extreme]) / (1 - e[extreme]))
+    return et, extreme, rare, c, a[extreme] != rare
+
+
+def _record_covariates(data, generator: str, src: np.ndarray, bandwidth: float, seed) -> pd.DataFrame:
+    W = data.covariate_frame
+    if not len(src):
+        return W.iloc[:0].copy()
+    if generator == "local":
+        return local_covariates(W, data.covariate_kinds, src, bandwidth, np.random.default_rng(seed))
+    return hybrid_covariates(data, src, seed)
+
+
+def _added_table(diag, n, src, rec_arm, rec_fold, member, rec_weight, et, e, outcome_sd, pred) -> pd.DataFrame:
+    """One row per synthetic record: where it sits, where it came from, its weight and model."""
+    m_total = len(src)
     leaves = diag.leaves.set_index("region_id")
     region_id = diag.leaf[src]
-    added = pd.DataFrame({
+    return pd.DataFrame({
         "row": np.arange(n, n + m_total), "synthetic": True, "source_index": src, "arm": rec_arm,
         "fold": rec_fold, "member": member, "region_id": region_id,
         "region": leaves.loc[region_id, "rule"].to_numpy() if m_total else [],
         "flagged_region": leaves.loc[region_id, "flagged"].to_numpy() if m_total else [],
         "weight": rec_weight, "pseudo_propensity": et[src], "source_propensity": e[src],
-        "outcome_sd": spread[rec_pos], "prediction": pred})
-    all_w = np.r_[weights, rec_weight]
-    smd, shift = shift_metrics(data, Wt, all_w, s_mmd)
-    fit = NuisanceFit(e, mu0, mu1, folds, n_folds, None, p_desc, learner.description)
-    return AugmentationResult(aug, data, added, all_w, np.r_[pseudo, et[src]], np.r_[mu0, rec_mu0],
-                              np.r_[mu1, rec_mu1], folds, training_rows, fit, diag, smd, shift,
-                              int(budget_used), delta, generator, uncertainty, int(eligible.sum()),
-                              learner.description, settings)
+        "outcome_sd": outcome_sd, "prediction": pred})

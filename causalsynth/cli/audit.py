@@ -1,18 +1,19 @@
-"""The ``causalsynth audit`` subcommand (wired into cli.py by ``register``)."""
+"""The ``causalsynth audit`` subcommand."""
 from __future__ import annotations
+
+from ..errors import SpecError
+from ._common import add_data_args, data_from, emit, split_names
 
 __all__ = ["register", "cmd_audit"]
 
 
 def _names(value: str) -> list[str]:
-    return [v.strip() for v in value.split(",") if v.strip()]
+    return split_names(value) or []
 
 
 def cmd_audit(args) -> int:
-    from .audit import audit
-    from .cli import _data_from, _emit
-    from .errors import SpecError
-    data = _data_from(args)
+    from ..audit import audit
+    data = data_from(args)
     if args.n_repeats < 1:
         raise SpecError(f"--n-repeats must be >= 1; got {args.n_repeats}")
     result = audit(data, synthesizers=_names(args.synthesizers), estimators=_names(args.estimators),
@@ -26,13 +27,13 @@ def cmd_audit(args) -> int:
         paths = result.write_report(args.out)
         payload["report"] = {k: str(v) for k, v in paths.items() if k in ("markdown", "html", "json")}
         text += f"\n\nwrote {paths['html']}, {paths['markdown']} and {paths['json']}"
-    _emit(args, payload, text)
+    emit(args, payload, text)
     return 0
 
 
-def register(sub, add_data_args) -> None:
+def register(sub) -> None:
     """Add the ``audit`` subparser to ``sub`` (an argparse subparsers action)."""
-    from ._audit_synth import DEFAULT_SYNTHESIZERS, SYNTHESIZERS
+    from ..audit.synthesizers import DEFAULT_SYNTHESIZERS, SYNTHESIZERS
     p = sub.add_parser(
         "audit", help="does synthetic data keep the treatment effect?",
         description="ATE preservation audit: fit each synthesizer several times, then compare the "

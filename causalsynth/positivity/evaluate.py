@@ -1,4 +1,4 @@
-r"""Evaluation of positivity augmentation against a known truth (private; see :mod:`causalsynth.positivity`).
+r"""Evaluation of positivity augmentation against a known truth (see :mod:`causalsynth.positivity`).
 
 Each repeat draws a dataset from a design with known truth, augments it, and estimates
 the ATE four ways, all from the same cross-fitted nuisance fit and folds:
@@ -6,7 +6,7 @@ the ATE four ways, all from the same cross-fitted nuisance fit and folds:
 * ``original``: the original rows, propensity clipped to [0.01, 0.99] (``estimate()``'s default);
 * ``clipped``: the original rows, propensity clipped to :math:`[\delta, 1-\delta]`;
 * ``augmented``: the augmented rows with the augmentation weights (targets the ATE over the
-  original covariate law, see :mod:`causalsynth._positivity_augment`);
+  original covariate law, see :mod:`causalsynth.positivity.augment`);
 * ``augmented_unweighted``: nuisances refitted on the augmented rows, no weights, as a user
   who takes the augmented file to any package would do. Its estimand is the ATE over the
   augmented covariate law, :math:`\psi_{aug} = (n+m)^{-1}\sum_{i \le n+m} \tau(W_i)`.
@@ -28,10 +28,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._positivity_augment import Generator, Uncertainty, augment_positivity
-from ._positivity_diagnose import check_delta, check_int
-from ._random import RandomState, as_seed_sequence
-from .errors import SpecError
+from .._checks import check_delta, check_int, check_level, z_value
+from .._random import RandomState, as_seed_sequence
+from ..errors import SpecError
+from ..estimators import check_estimators, estimate_from_nuisance
+from ..nuisance import fit_nuisance
+from .augment import Generator, Uncertainty, augment_positivity
 
 __all__ = ["evaluate_augmentation", "AugmentationEvaluation", "VARIANTS"]
 
@@ -45,18 +47,13 @@ VARIANTS = {
 
 
 def _cate_at(design: Any, frame: pd.DataFrame) -> np.ndarray | None:
-    """True CATE at new covariate rows, when the design can say it."""
+    """True CATE at new covariate rows, when the design can say it (``truth_at``)."""
     if hasattr(design, "truth_at"):
         return design.truth_at(frame)["cate"].to_numpy()
-    if all(hasattr(design, k) for k in ("_truth", "_raw_nuisance", "_coerce")):  # HybridSynthesizer
-        W = design._coerce(frame)
-        return np.asarray(design._truth(W, design._raw_nuisance(W))["cate"])
     return None
 
 
 def _one_repeat(design, seed, *, n, names, kw, delta, n_bootstrap=None) -> tuple[list[dict], dict]:
-    from .estimators import estimate_from_nuisance
-    from .nuisance import fit_nuisance
     s_data, s_aug, s_refit, s_boot = seed.spawn(4)  # the first three as in earlier versions
     sample = design.sample(n, random_state=s_data)
     data, cate = sample.data, sample.truth["cate"].to_numpy()
@@ -158,7 +155,6 @@ class AugmentationEvaluation:
         Monte Carlo SE, the mean reported SE, the empirical SD of the estimates over repeats,
         and their ratio (1 = honest, below 1 = too small). The unweighted augmented variant
         has another estimand and is left out."""
-        from .estimators.results import z_value
         z = z_value(self.level)
         pate = self.repeats["population_ate"].to_numpy() if "population_ate" in self.repeats else None
         use_pate = pate is not None and np.isfinite(pate).all()
@@ -187,7 +183,6 @@ class AugmentationEvaluation:
     def comparison(self) -> pd.DataFrame:
         """Paired MSE reductions with margins: each variant against ``original``, and
         ``augmented`` against ``clipped``."""
-        from .estimators.results import z_value
         z = z_value(self.level)
         wide = self.records.pivot_table(index=["estimator", "_rep"], columns="variant", values="error")
         rows = []
@@ -259,7 +254,7 @@ class AugmentationEvaluation:
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
-        from .report.render import json_safe
+        from ..report.render import json_safe
         return json_safe({"settings": self.settings, "level": self.level, "n_repeats": self.n_repeats,
                           "table": self.table(), "comparison": self.comparison(), "cate": self.cate(),
                           "coverage": self.coverage(),
@@ -306,7 +301,7 @@ class AugmentationEvaluation:
     def write_report(self, out_dir) -> dict:
         import matplotlib.pyplot as plt
 
-        from .report.render import Section, write_report
+        from ..report.render import Section, write_report
         fig, ax = plt.subplots(figsize=(9, 4))
         self.plot(ax=ax)
         sections = [Section("Verdict", self.verdict().replace("\n", "\n\n")),
@@ -359,18 +354,16 @@ def evaluate_augmentation(
     -------
     AugmentationEvaluation
     """
-    from .estimators import _check_estimators
-    from .estimators.results import z_value
-    from .progress import progress
+    from ..progress import progress
     if not callable(getattr(design, "sample", None)):
         raise SpecError(f"design must have a sample(n, random_state=) method; got {type(design).__name__}")
-    names = _check_estimators(estimators)
+    names = check_estimators(estimators)
     if "dml" in names:
         raise SpecError("evaluate_augmentation supports or, ipw, aipw and tmle; got dml")
     n = check_int("n", n, 50)
     n_repeats = check_int("n_repeats", n_repeats, 2)
     delta = check_delta(delta)
-    z_value(level)
+    check_level(level)
     kw = {"budget": budget, "propensity": propensity, "outcome": outcome, "generator": generator,
           "n_folds": n_folds, "uncertainty": uncertainty}
     records, infos = [], []

@@ -38,46 +38,29 @@ Reproduce the evaluation table of ``docs/positivity.md``::
 
     python -m causalsynth.positivity --n 1000 --repeats 200 --seed 0
     python -m causalsynth.positivity --n 1000 --repeats 200 --seed 0 --nonlinearity 0.3
+
+Modules: ``diagnose.py`` (the report), ``augment.py`` (the records and their weights),
+``records.py`` (its building blocks), ``evaluate.py`` (the known-truth evaluation),
+``shift.py`` (covariate-shift metrics), ``__main__.py`` (the command above).
 """
 from __future__ import annotations
 
-from ._positivity_augment import AugmentationResult, Generator, Uncertainty, augment_positivity
-from ._positivity_diagnose import PositivityReport, diagnose_positivity, kish_ess, overlap_coefficient
-from ._positivity_evaluate import VARIANTS, AugmentationEvaluation, evaluate_augmentation
-from ._positivity_weighted import WEIGHTED_ESTIMATORS
-from .datasets._positivity_designs import POSITIVITY_DESIGNS, PoorOverlapDesign
+from ..datasets.designs import POSITIVITY_DESIGNS, PoorOverlapDesign
+from ..estimators.core import CORE_ESTIMATORS
+from .augment import AugmentationResult, Generator, Uncertainty, augment_positivity
+from .diagnose import (
+    PositivityReport,
+    diagnose_positivity,
+    kish_ess,
+    overlap_coefficient,
+)
+from .evaluate import VARIANTS, AugmentationEvaluation, evaluate_augmentation
+
+#: The estimators that run on augmented data with case weights (the core family, ``weights=``).
+WEIGHTED_ESTIMATORS = CORE_ESTIMATORS
 
 __all__ = [
     "diagnose_positivity", "PositivityReport", "augment_positivity", "AugmentationResult",
     "evaluate_augmentation", "AugmentationEvaluation", "PoorOverlapDesign", "POSITIVITY_DESIGNS",
     "VARIANTS", "WEIGHTED_ESTIMATORS", "Generator", "Uncertainty", "kish_ess", "overlap_coefficient",
 ]
-
-
-def _main(argv: list[str] | None = None) -> int:
-    """Run the documented evaluation on :class:`PoorOverlapDesign` and print its tables."""
-    import argparse
-    import os
-    os.environ.setdefault("CAUSALSYNTH_PROGRESS", "0")
-    p = argparse.ArgumentParser(prog="python -m causalsynth.positivity", description=_main.__doc__)
-    p.add_argument("--n", type=int, default=1000)
-    p.add_argument("--repeats", type=int, default=200)
-    p.add_argument("--nonlinearity", type=float, default=0.0, help="PoorOverlapDesign nonlinearity")
-    p.add_argument("--budget", type=int, default=None)
-    p.add_argument("--generator", default="local", choices=("local", "hybrid"))
-    p.add_argument("--uncertainty", default="ensemble", choices=("ensemble", "none"))
-    p.add_argument("--n-bootstrap", type=int, default=None, help="also bootstrap the augmented SEs (costly)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--report", default=None, help="also write the report into this folder")
-    args = p.parse_args(argv)
-    ev = evaluate_augmentation(PoorOverlapDesign(nonlinearity=args.nonlinearity), n=args.n,
-                               n_repeats=args.repeats, budget=args.budget, generator=args.generator,
-                               uncertainty=args.uncertainty, n_bootstrap=args.n_bootstrap, random_state=args.seed)
-    print(ev)
-    if args.report:
-        ev.write_report(args.report)
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(_main())

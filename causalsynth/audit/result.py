@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import SpecError
-from .estimators.results import z_value
+from .._checks import z_value
+from ..errors import SpecError
 
 __all__ = ["AuditResult"]
 
@@ -165,7 +165,7 @@ class AuditResult:
     # ------------------------------------------------------------------ export
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dictionary of the settings, the real reference and every aggregate."""
-        from .report.render import json_safe
+        from ..report.render import json_safe
         return json_safe({
             "settings": self.settings, "primary_estimator": self.primary_estimator,
             "level": self.level, "real": self.real, "baseline": self.baseline,
@@ -285,7 +285,7 @@ class AuditResult:
     # ------------------------------------------------------------------ report
     def write_report(self, out_dir: Any, *, stem: str = "audit") -> dict:
         """Write Markdown (with PNG plots), self-contained HTML and JSON into ``out_dir``."""
-        from ._audit_report import report_sections
-        from .report import write_report
+        from ..report import write_report
+        from .report import report_sections
         return write_report(out_dir, "ATE preservation audit", report_sections(self), self.to_dict(),
                             stem=stem)

@@ -14,30 +14,41 @@ doubly robust group-average effect of Semenova & Chernozhukov 2021, Econometrics
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .data import CausalData
-from .errors import DataError, PositivityWarning, SpecError
-from .estimators import (ESTIMATORS, check_bounds, estimate, estimate_from_nuisance,
-                         positivity_message)
-from .estimators.results import z_value
-from .fidelity import (DETECTION_CLASSIFIERS, check_learners, column_distances,
-                       correlation_difference, detection, utility_scores)
-from .nuisance import fit_nuisance
-from .privacy import MixedEncoder, dcr
+from .._checks import check_bounds, check_int, check_level, check_range, z_value
+from .._resample import split_holdout
+from ..data import MIN_ROWS_PER_ARM, CausalData
+from ..errors import DataError, PositivityWarning, SpecError
+from ..estimators import (
+    check_estimators,
+    estimate,
+    estimate_from_nuisance,
+    positivity_message,
+)
+from ..estimators.core import aipw_pseudo_outcomes
+from ..fidelity import (
+    DETECTION_CLASSIFIERS,
+    check_learners,
+    column_distances,
+    correlation_difference,
+    detection,
+    ks_statistic,
+    utility_scores,
+)
+from ..nuisance import fit_nuisance
+from ..privacy import MixedEncoder, dcr
+from .subgroups import resolve_subgroups
 
-__all__ = ["AuditConfig", "Subgroup", "Reference", "resolve_subgroups", "make_reference",
-           "run_repeat", "OVERLAP_BOUNDS", "RUN_METRICS"]
+__all__ = ["AuditConfig", "Reference", "make_reference", "run_repeat", "OVERLAP_BOUNDS", "RUN_METRICS"]
 
 #: Propensity range counted as overlap (Crump, Hotz, Imbens & Mitnik 2009, Biometrika 96:187).
 OVERLAP_BOUNDS = (0.1, 0.9)
-#: Smallest default (quartile) subgroup kept, in real training rows.
-MIN_DEFAULT_GROUP = 20
 #: The scalar metrics :func:`run_repeat` reports for one draw (columns of ``AuditResult.runs``).
 RUN_METRICS = (
     "n_synthetic", "treated_share", "sate", "utility", "utility_trtr", "detection_auc", "chi2",
@@ -45,12 +56,6 @@ RUN_METRICS = (
     "exact_copy_share", "closer_to_train_share", "membership_auc", "dcr_median",
     "dcr_holdout_median", "propensity_ks", "overlap", "learner_rank_corr", "estimator_rank_corr",
     "worst_subgroup_z", "ate_error")
-
-
-def _positive_int(name: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise SpecError(f"{name} must be an integer >= {low}; got {value!r}.")
-    return int(value)
 
 
 @dataclass(frozen=True)
@@ -73,21 +78,15 @@ class AuditConfig:
     propensity_bounds: tuple[float, float] = (0.01, 0.99)
 
     def __post_init__(self) -> None:
-        names = (self.estimators,) if isinstance(self.estimators, str) else tuple(self.estimators)
-        names = tuple(str(e).lower() for e in names)
-        unknown = [e for e in names if e not in ESTIMATORS]
-        if unknown or not names:
-            raise SpecError(f"unknown estimator(s) {unknown or list(names)}; choose from {list(ESTIMATORS)}.")
-        object.__setattr__(self, "estimators", names)
+        object.__setattr__(self, "estimators", check_estimators(self.estimators))
         object.__setattr__(self, "utility_learners", check_learners(self.utility_learners))
-        _positive_int("n_repeats", self.n_repeats, 1)
-        _positive_int("epochs", self.epochs, 1)
-        _positive_int("detection_folds", self.detection_folds, 2)
+        check_int("n_repeats", self.n_repeats, 1)
+        check_int("epochs", self.epochs, 1)
+        check_int("detection_folds", self.detection_folds, 2)
         if self.n_synthetic is not None:
-            _positive_int("n_synthetic", self.n_synthetic, 20)
-        if not isinstance(self.holdout, (int, float)) or not 0.05 <= float(self.holdout) <= 0.5:
-            raise SpecError(f"holdout must be a share in [0.05, 0.5]; got {self.holdout!r}.")
-        z_value(self.level)
+            check_int("n_synthetic", self.n_synthetic, 20)
+        check_range("holdout", self.holdout, 0.05, 0.5)
+        check_level(self.level)
         object.__setattr__(self, "propensity_bounds", check_bounds(self.propensity_bounds))
         if isinstance(self.detection_classifier, str) and self.detection_classifier not in DETECTION_CLASSIFIERS:
             raise SpecError(f"detection_classifier must be one of {list(DETECTION_CLASSIFIERS)} or a "
@@ -103,97 +102,6 @@ class AuditConfig:
     def synth_options(self) -> dict:
         return {"propensity": self.propensity, "outcome": self.outcome,
                 "deep": {"epochs": self.epochs, **dict(self.generator_options)}}
-
-
-# ----------------------------------------------------------------------------- subgroups
-@dataclass(frozen=True)
-class Subgroup:
-    """A named rule mapping a frame with the covariates to a boolean mask."""
-
-    name: str
-    rule: Callable[[pd.DataFrame], np.ndarray]
-
-    def mask(self, frame: pd.DataFrame) -> np.ndarray:
-        m = np.asarray(self.rule(frame))
-        if m.shape != (len(frame),) or m.dtype != bool:
-            raise SpecError(f"subgroup {self.name!r} must give one True/False per row; got "
-                            f"dtype {m.dtype}, shape {m.shape}.")
-        return m
-
-
-def _numeric_groups(col: str, values: np.ndarray) -> list[Subgroup]:
-    cuts = np.unique(np.quantile(values, [0.25, 0.5, 0.75]))
-    edges = [-np.inf, *cuts, np.inf]
-    if len(cuts) and cuts[-1] >= values.max():
-        edges = edges[:-1]  # the top cut is the maximum: no rows above it
-    groups = []
-    for j, (lo, hi) in enumerate(zip(edges[:-1], edges[1:])):
-        label = (f"{col} <= {hi:.4g}" if j == 0 else f"{col} > {lo:.4g}" if not np.isfinite(hi)
-                 else f"{col} in ({lo:.4g}, {hi:.4g}]")
-
-        def rule(f, c=col, lo=lo, hi=hi):
-            x = f[c].to_numpy(dtype=float)
-            return (x > lo) & (x <= hi)
-        groups.append(Subgroup(label, rule))
-    return groups
-
-
-def _level_groups(col: str, series: pd.Series) -> list[Subgroup]:
-    def rule_for(level: str) -> Callable[[pd.DataFrame], np.ndarray]:
-        return lambda f: f[col].astype(object).astype(str).to_numpy() == level
-    levels = pd.unique(series.astype(object).astype(str))
-    return [Subgroup(f"{col} = {lev}", rule_for(lev)) for lev in sorted(levels)]
-
-
-def _query(expr: str) -> Callable[[pd.DataFrame], np.ndarray]:
-    return lambda f: f.eval(expr).to_numpy(dtype=bool)
-
-
-def _column_groups(data: CausalData, col: str) -> list[Subgroup]:
-    kind = data.covariate_kinds[col]
-    series = data.frame[col]
-    if kind in ("categorical", "binary") or series.nunique() <= 4:
-        return _level_groups(col, series)
-    return _numeric_groups(col, series.to_numpy(dtype=float))
-
-
-def resolve_subgroups(spec: Any, data: CausalData) -> list[Subgroup]:
-    """Subgroups from ``spec``: None (quartiles of every numeric covariate with at least five
-    values; ties can make a quartile group small, and groups under ``MIN_DEFAULT_GROUP`` real
-    rows are left out), covariate names (levels of categorical/binary ones, quartiles of numeric ones), or
-    a mapping name -> callable(frame) -> bool array, or name -> pandas query string."""
-    if spec is None:
-        frame = data.frame
-        cols = [c for c, k in data.covariate_kinds.items()
-                if k in ("continuous", "integer") and frame[c].nunique() >= 5]
-        groups = [g for c in cols for g in _numeric_groups(c, frame[c].to_numpy(dtype=float))]
-        return [g for g in groups if g.mask(frame).sum() >= MIN_DEFAULT_GROUP]
-    if isinstance(spec, str):
-        spec = [spec]
-    if isinstance(spec, Mapping):
-        groups = []
-        for name, rule in spec.items():
-            if isinstance(rule, str):
-                groups.append(Subgroup(str(name), _query(rule)))
-            elif callable(rule):
-                groups.append(Subgroup(str(name), rule))
-            else:
-                raise SpecError(f"subgroup {name!r} must be a callable or a query string; got "
-                                f"{type(rule).__name__}.")
-        for g in groups:  # fail now, on the real data, not inside every repeat
-            try:
-                g.mask(data.frame)
-            except SpecError:
-                raise
-            except Exception as exc:  # a user's callable or query can raise anything
-                raise SpecError(f"subgroup {g.name!r} cannot be evaluated on the data: {exc}") from exc
-        return groups
-    if isinstance(spec, Sequence):
-        bad = [c for c in spec if c not in data.covariates]
-        if bad:
-            raise SpecError(f"subgroup columns {bad} are not covariates; choose from {list(data.covariates)}.")
-        return [g for c in spec for g in _column_groups(data, c)]
-    raise SpecError(f"subgroups must be None, covariate names or a mapping; got {type(spec).__name__}.")
 
 
 # ----------------------------------------------------------------------------- estimation
@@ -222,10 +130,8 @@ def estimate_all(data: CausalData, cfg: AuditConfig, seed: np.random.SeedSequenc
     se = np.array([rows[n][1] for n in names])
     table = pd.DataFrame({"estimator": names, "ate": ate, "std_error": se,
                           "ci_lower": ate - z * se, "ci_upper": ate + z * se})
-    e = np.clip(fit.propensity, lo, hi)
-    a, y = data.a, data.y
-    psi = (fit.mu1 - fit.mu0 + a * (y - fit.mu1) / e - (1 - a) * (y - fit.mu0) / (1 - e))
-    return Fitted(table, psi, fit.propensity)
+    p1, p0 = aipw_pseudo_outcomes(data.a, data.y, np.clip(fit.propensity, lo, hi), fit.mu0, fit.mu1)
+    return Fitted(table, p1 - p0, fit.propensity)
 
 
 def _group_effect(psi: np.ndarray, mask: np.ndarray) -> tuple[int, float, float]:
@@ -251,17 +157,6 @@ class Reference:
     baseline: dict
 
 
-def split_rows(a: np.ndarray, share: float, seed: np.random.SeedSequence) -> tuple[np.ndarray, np.ndarray]:
-    """Train and holdout positions, the holdout drawn within each arm (share of each arm)."""
-    rng = np.random.default_rng(seed)
-    parts = []
-    for arm in (0.0, 1.0):
-        idx = rng.permutation(np.flatnonzero(a == arm))
-        parts.append(idx[:int(round(share * len(idx)))])
-    hold = np.sort(np.concatenate(parts))
-    return np.setdiff1d(np.arange(len(a)), hold), hold
-
-
 def _table(data: CausalData) -> pd.DataFrame:
     return data.frame[[*data.covariates, data.treatment, data.outcome]]
 
@@ -269,8 +164,7 @@ def _table(data: CausalData) -> pd.DataFrame:
 def make_reference(data: CausalData, cfg: AuditConfig, subgroups: Any,
                    seed: np.random.SeedSequence) -> Reference:
     s_split, s_fit, s_all, s_util, s_det, s_det_w, s_half = seed.spawn(7)
-    train_rows, hold_rows = split_rows(data.a, float(cfg.holdout), s_split)
-    from .data import MIN_ROWS_PER_ARM
+    train_rows, hold_rows = split_holdout(data.a, float(cfg.holdout), s_split)
     for name, rows in (("real holdout", hold_rows), ("training part", train_rows)):
         n1 = int(data.a[rows].sum())
         if min(n1, len(rows) - n1) < MIN_ROWS_PER_ARM:
@@ -323,13 +217,6 @@ def _spearman(x: Sequence[float], y: Sequence[float]) -> float:
     if ok.sum() < 3 or np.ptp(u[ok]) == 0 or np.ptp(v[ok]) == 0:
         return float("nan")
     return float(spearmanr(u[ok], v[ok])[0])
-
-
-def _ks(x: np.ndarray, y: np.ndarray) -> float:
-    x, y = np.sort(x), np.sort(y)
-    grid = np.concatenate([x, y])
-    return float(np.max(np.abs(np.searchsorted(x, grid, side="right") / len(x)
-                               - np.searchsorted(y, grid, side="right") / len(y))))
 
 
 def run_repeat(syn: CausalData, truth: pd.DataFrame | None, ref: Reference, cfg: AuditConfig,
@@ -391,7 +278,7 @@ def run_repeat(syn: CausalData, truth: pd.DataFrame | None, ref: Reference, cfg:
         "exact_copy_share": priv.exact_copy_share, "closer_to_train_share": priv.closer_to_train_share,
         "membership_auc": priv.membership_auc, "dcr_median": float(np.median(priv.synthetic_to_train)),
         "dcr_holdout_median": float(np.median(np.asarray(priv.holdout_to_train))),
-        "propensity_ks": _ks(fit.propensity, ref.fit.propensity),
+        "propensity_ks": ks_statistic(fit.propensity, ref.fit.propensity),
         "overlap": float(np.mean((fit.propensity >= lo) & (fit.propensity <= hi))),
         "learner_rank_corr": _spearman(util["tstr"], util["trtr"]),
         "estimator_rank_corr": _spearman(est["ate"], est["real_ate"]),

@@ -3,8 +3,14 @@ from __future__ import annotations
 
 import warnings
 
+from ..data import check_data
+from ..errors import PositivityWarning, SpecError
+from ._common import add_data_args, check_table_path, data_from, emit, write_table
 
-def register(sub, add_data_args) -> None:
+__all__ = ["register", "cmd_augment"]
+
+
+def register(sub) -> None:
     """Add the ``augment`` subparser to ``sub`` (an argparse subparsers object)."""
     p = sub.add_parser(
         "augment", help="positivity diagnostics and targeted synthetic augmentation",
@@ -35,24 +41,19 @@ def register(sub, add_data_args) -> None:
 
 
 def cmd_augment(args) -> int:
-    from ._cli_more import _write_table, check_table_path
-    from .cli import _data_from, _emit
-    from .errors import PositivityWarning
-    from .estimators import estimate_from_nuisance
-    from ._positivity_diagnose import check_data
-    from .positivity import augment_positivity
+    from ..estimators import estimate_from_nuisance
+    from ..positivity import augment_positivity
     check_table_path(args.out)
     if args.bootstrap and args.bootstrap < 20:
-        from .errors import SpecError
         raise SpecError(f"--bootstrap needs at least 20 resamples (200 is usual); got {args.bootstrap}")
-    data = check_data(_data_from(args))
+    data = check_data(data_from(args))
     result = augment_positivity(data, budget=args.budget, delta=args.delta, generator=args.generator,
                                 propensity=args.propensity, outcome=args.outcome_model,
                                 n_folds=args.n_folds, random_state=args.seed)
     diag = result.diagnostics
     if diag.warning:
         warnings.warn(diag.warning, PositivityWarning, stacklevel=1)
-    _write_table(result.frame(), args.out)
+    write_table(result.frame(), args.out)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         original = estimate_from_nuisance(data, result.original_fit, ["or", "ipw", "aipw", "tmle"])
@@ -77,5 +78,5 @@ def cmd_augment(args) -> int:
               for e in estimates]
     lines.append(f"wrote {data.n_obs + result.n_added} rows ({result.n_added} synthetic) to {args.out}"
                  + (f"; report in {args.report}" if report_paths else ""))
-    _emit(args, payload, "\n".join(lines))
+    emit(args, payload, "\n".join(lines))
     return 0

@@ -1,9 +1,9 @@
-"""The synthesizers an audit compares: the hybrid and fully generative (joint) baselines.
+"""The synthesizers an audit compares, by name: the hybrid and fully generative (joint) baselines.
 
-A *joint* baseline fits one table generator to the whole real table (W, A, Y), the way
-synthetic data is usually released, then wraps its draws as a :class:`CausalData` with the
-real roles. The *hybrid* draws W from a covariate generator and A, Y from separately fitted
-nuisance models (:class:`~causalsynth.synth.hybrid.HybridSynthesizer`).
+A *joint* baseline (:class:`~causalsynth.synth.joint.JointSynthesizer`) fits one table
+generator to the whole real table (W, A, Y), the way synthetic data is usually released. The
+*hybrid* draws W from a covariate generator and A, Y from separately fitted nuisance models
+(:class:`~causalsynth.synth.hybrid.HybridSynthesizer`).
 """
 from __future__ import annotations
 
@@ -17,14 +17,13 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ._random import RandomState, as_seed_sequence
-from .data import CausalData
-from .errors import NotFittedError, SpecError
-from .synth.covariates import make_covariate_generator
-from .synth.hybrid import HybridSynthesizer
+from ..data import CausalData
+from ..errors import SpecError
+from ..synth import require_deep
+from ..synth.hybrid import HybridSynthesizer
+from ..synth.joint import JointSynthesizer
 
-__all__ = ["SYNTHESIZERS", "DEFAULT_SYNTHESIZERS", "SynthSpec", "JointSynthesizer",
-           "resolve_synthesizers", "draw_synthetic"]
+__all__ = ["SYNTHESIZERS", "DEFAULT_SYNTHESIZERS", "SynthSpec", "resolve_synthesizers", "draw_synthetic"]
 
 #: Synthesizer names the audit knows, with what each one is.
 SYNTHESIZERS: dict[str, str] = {
@@ -97,56 +96,8 @@ def resolve_synthesizers(synthesizers: Any) -> list[SynthSpec]:
         raise SpecError(f"synthesizer labels must be unique; {dup} appear twice. Pass a mapping "
                         "{label: synthesizer} to name them.")
     if any(s.needs_deep for s in specs):
-        from .synth._deep import load_ctgan
-        load_ctgan()  # a clear ImportError now rather than one failed repeat after another
+        require_deep()  # a clear ImportError now rather than one failed repeat after another
     return specs
-
-
-class JointSynthesizer:
-    """A table generator fitted to the full (W, A, Y) table (the usual way to release data).
-
-    Parameters
-    ----------
-    generator : ``"copula"``, ``"ctgan"``, ``"tvae"``, ``"bootstrap"`` or a generator object
-        (see :func:`~causalsynth.synth.covariates.make_covariate_generator`).
-    generator_options : keyword arguments of a named generator (e.g. ``{"epochs": 300}``).
-    random_state : seeds the generator's fit.
-
-    The treatment is given to the generator as a 0/1 integer column and a binary outcome as
-    well; draws keep the real roles (``constant="keep"``: a synthetic column may be constant).
-    """
-
-    def __init__(self, *, generator: Any = "copula", generator_options: dict | None = None,
-                 random_state: RandomState = None) -> None:
-        self.generator = generator
-        self.generator_options = generator_options
-        self.random_state = random_state
-
-    def fit(self, data: CausalData) -> JointSynthesizer:
-        if not isinstance(data, CausalData):
-            raise SpecError(f"fit needs a CausalData; got {type(data).__name__}")
-        frame = data.frame
-        if data.outcome_type == "binary":
-            frame[data.outcome] = frame[data.outcome].astype(np.int64)
-        gen = make_covariate_generator(self.generator, **(self.generator_options or {}))
-        gen.fit(frame, random_state=as_seed_sequence(self.random_state))
-        self.generator_ = gen
-        self.template_ = data
-        return self
-
-    def sample(self, n: int, *, random_state: RandomState = None) -> CausalData:
-        """Draw ``n`` rows as a CausalData; DataError when a draw leaves an arm (nearly) empty."""
-        if not hasattr(self, "generator_"):
-            raise NotFittedError("this JointSynthesizer is not fitted yet: call fit(data) first")
-        t = self.template_
-        frame = self.generator_.sample(int(n), random_state=random_state)
-        frame = pd.DataFrame(frame).reset_index(drop=True)
-        frame[t.treatment] = np.rint(frame[t.treatment].to_numpy(dtype=float)).clip(0, 1).astype(np.int64)
-        if t.outcome_type == "binary":
-            frame[t.outcome] = np.rint(frame[t.outcome].to_numpy(dtype=float)).clip(0, 1)
-        return CausalData(frame, treatment=t.treatment, outcome=t.outcome,
-                          covariates=list(t.covariates), categorical=list(t.categorical),
-                          constant="keep", _derived=True)
 
 
 def _hybrid(spec: SynthSpec, seed: np.random.SeedSequence, options: dict) -> HybridSynthesizer:

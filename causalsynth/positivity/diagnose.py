@@ -1,6 +1,6 @@
 r"""Overlap diagnostics: where the estimated propensity leaves :math:`[\delta, 1-\delta]`.
 
-Private module behind :func:`causalsynth.positivity.diagnose_positivity`. Definitions (all
+Behind :func:`causalsynth.positivity.diagnose_positivity`. Definitions (all
 computed from the cross-fitted estimated propensity :math:`\hat e_i`, not clipped):
 
 * share outside: :math:`n^{-1}\#\{i: \hat e_i < \delta \text{ or } \hat e_i > 1-\delta\}`;
@@ -25,52 +25,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._random import RandomState, as_seed_sequence
-from .data import CausalData
-from .errors import PositivityWarning, SpecError
-from .learners import resolve_learner
-from .nuisance import make_folds
+from .._checks import check_delta, check_int, check_range
+from .._random import RandomState, as_seed_sequence
+from .._resample import make_folds
+from ..data import CausalData, check_data
+from ..errors import PositivityWarning, SpecError
+from ..learners import resolve_learner
+from ..nuisance import cross_fit_propensity
 
-__all__ = ["PositivityReport", "diagnose_positivity", "cross_fit_propensity"]
+__all__ = ["PositivityReport", "diagnose_positivity", "diagnose", "propensity_out_of_fold",
+           "kish_ess", "overlap_coefficient"]
 
 _FLOOR = 1e-12
 
 
-def check_delta(delta: Any) -> float:
-    try:
-        d = float(delta)
-    except (TypeError, ValueError) as exc:
-        raise SpecError(f"delta must be a number in (0, 0.5); got {delta!r}") from exc
-    if not (0 < d < 0.5):
-        raise SpecError(f"delta must be in (0, 0.5), e.g. 0.05; got {delta!r}")
-    return d
-
-
-def check_int(name: str, value: Any, low: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < low:
-        raise SpecError(f"{name} must be an integer >= {low}; got {value!r}")
-    return int(value)
-
-
-def check_data(data: Any) -> CausalData:
-    if not isinstance(data, CausalData):
-        raise SpecError(f"data must be a CausalData; got {type(data).__name__}. "
-                        "Fix: CausalData(frame, treatment=..., outcome=...).")
-    return data
-
-
-def cross_fit_propensity(data: CausalData, spec: Any, folds: np.ndarray,
-                         seed: np.random.SeedSequence) -> tuple[np.ndarray, str]:
-    """Out-of-fold propensity predictions (in-sample when there is a single fold)."""
+def propensity_out_of_fold(data: CausalData, spec: Any, folds: np.ndarray,
+                           seed: np.random.SeedSequence) -> tuple[np.ndarray, str]:
+    """Out-of-fold propensities of learner ``spec`` (in sample with one fold) and its description."""
     learner = resolve_learner(spec, role="propensity", data=data)
-    a = data.a
-    n_folds = int(folds.max()) + 1
-    e = np.empty(data.n_obs)
-    rows = np.arange(data.n_obs)
-    for k, child in enumerate(seed.spawn(n_folds)):
-        test = np.flatnonzero(folds == k)
-        train = rows if n_folds == 1 else np.flatnonzero(folds != k)
-        e[test] = learner.fit(data, train, a[train], child).predict(data, test)
+    e, _ = cross_fit_propensity(learner, data, folds, seed.spawn(int(folds.max()) + 1))
     return e, learner.description
 
 
@@ -158,7 +131,7 @@ def _region_tree(data: CausalData, e: np.ndarray, delta: float, max_depth: int,
 # ------------------------------------------------------------------------- the report
 @dataclass(frozen=True, eq=False)
 class PositivityReport:
-    """Overlap diagnostics of one dataset (see :mod:`causalsynth._positivity_diagnose`).
+    """Overlap diagnostics of one dataset (see :mod:`causalsynth.positivity.diagnose`).
 
     Attributes
     ----------
@@ -215,7 +188,7 @@ class PositivityReport:
         return pd.DataFrame(rows, columns=["metric", "value"], dtype=object)
 
     def to_dict(self) -> dict:
-        from .report.render import json_safe
+        from ..report.render import json_safe
         out = {r.metric: r.value for r in self.summary().itertuples()}
         out.update(propensity_learner=self.propensity_learner, n_folds=self.n_folds,
                    regions=self.regions, largest_weights=self.largest_weights, warning=self.warning)
@@ -287,7 +260,7 @@ class PositivityReport:
     def sections(self) -> list:
         import matplotlib.pyplot as plt
 
-        from .report.render import Section
+        from ..report.render import Section
         fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
         self.plot(ax=axes[0])
         self.plot_regions(ax=axes[1])
@@ -301,7 +274,7 @@ class PositivityReport:
 
     def write_report(self, out_dir) -> dict:
         """Markdown, HTML, JSON and PNG files in ``out_dir`` (see :mod:`causalsynth.report`)."""
-        from .report.render import write_report
+        from ..report.render import write_report
         return write_report(out_dir, "Positivity diagnostics", self.sections(), self.to_dict(),
                             stem="positivity")
 
@@ -394,9 +367,8 @@ def diagnose_positivity(
     n_folds = check_int("n_folds", n_folds, 1)
     max_depth = check_int("max_depth", max_depth, 1)
     n_bins = check_int("n_bins", n_bins, 2)
-    for name, v in (("tolerance", tolerance), ("min_ess_share", min_ess_share)):
-        if not isinstance(v, (int, float)) or not 0 <= v <= 1:
-            raise SpecError(f"{name} must be a number in [0, 1]; got {v!r}")
+    check_range("tolerance", tolerance, 0.0, 1.0)
+    check_range("min_ess_share", min_ess_share, 0.0, 1.0)
     fold_seed, p_seed = as_seed_sequence(random_state).spawn(2)
     if isinstance(propensity, (np.ndarray, list, pd.Series)):
         e = _check_propensity_array(propensity, data.n_obs)
@@ -407,7 +379,7 @@ def diagnose_positivity(
             raise SpecError(f"n_folds={n_folds} is too many for the smallest arm ({smallest} rows); "
                             "use fewer folds.")
         folds = make_folds(data.a, n_folds, fold_seed) if n_folds > 1 else np.zeros(data.n_obs, dtype=np.int64)
-        e, learner = cross_fit_propensity(data, propensity, folds, p_seed)
+        e, learner = propensity_out_of_fold(data, propensity, folds, p_seed)
     report = diagnose(data, e, delta=delta, learner=learner, n_folds=n_folds, max_depth=max_depth,
                       n_bins=n_bins, tolerance=tolerance, min_ess_share=min_ess_share)
     if report.warning:

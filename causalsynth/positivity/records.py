@@ -1,15 +1,17 @@
 """Building blocks of positivity augmentation: fold models, ensemble, selection, records, shift.
 
-Private helpers of :mod:`causalsynth._positivity_augment`; inputs are validated there.
+Helpers of :mod:`causalsynth.positivity.augment`; inputs are validated there.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from ._positivity_weighted import mmd, smd_table
-from .data import main_terms
-from .errors import EstimationError
+from .._resample import bootstrap_within_arms
+from ..data import main_terms
+from ..errors import EstimationError
+from ..nuisance import cross_fit_outcome
+from .shift import mmd, smd_table
 
 __all__ = ["fit_fold_models", "ensemble_spread", "select_sources", "local_covariates",
            "hybrid_covariates", "record_outcomes", "shift_metrics"]
@@ -20,6 +22,11 @@ class _ArmModels:
 
     def __init__(self, data, models: dict) -> None:
         self.data, self.models = data, models
+
+    @classmethod
+    def wrap(cls, data, fitted: dict) -> _ArmModels:
+        """From the per-fold models of :func:`causalsynth.nuisance.cross_fit_outcome`."""
+        return cls(data, {None: fitted["pooled"]} if "pooled" in fitted else dict(fitted))
 
     @classmethod
     def fit(cls, learner, data, rows: np.ndarray, seed, arm: int | None = None) -> _ArmModels:
@@ -40,13 +47,6 @@ class _ArmModels:
         model = self.models[None] if pooled else self.models[arm]
         out = model.predict_frame(frame, self.data, arm if pooled else None)
         return np.clip(out, 0.0, 1.0) if self.data.outcome_type == "binary" else out
-
-
-def _bootstrap_rows(rows: np.ndarray, a: np.ndarray, arm: int | None, rng) -> np.ndarray:
-    if arm is not None:
-        rows = rows[a[rows] == arm]
-        return rng.choice(rows, len(rows))
-    return np.concatenate([rng.choice(r, len(r)) for r in (rows[a[rows] == 0], rows[a[rows] == 1])])
 
 
 def _allocate(scores: np.ndarray, extra: int) -> np.ndarray:
@@ -75,7 +75,7 @@ def local_covariates(W: pd.DataFrame, kinds: dict, src: np.ndarray, bandwidth: f
 
 def hybrid_covariates(data, src: np.ndarray, seed, chunk: int = 256) -> pd.DataFrame:
     """Nearest unused rows of a Gaussian-copula sample (standardized design distance)."""
-    from .synth.covariates import make_covariate_generator
+    from ..synth.covariates import make_covariate_generator
     W = data.covariate_frame
     s_fit, s_draw = seed.spawn(2)
     gen = make_covariate_generator("copula").fit(W, random_state=s_fit)
@@ -100,20 +100,19 @@ def hybrid_covariates(data, src: np.ndarray, seed, chunk: int = 256) -> pd.DataF
 def fit_fold_models(learner, data, folds: np.ndarray, seed):
     """Main outcome models per fold, their residual SD per arm, training rows and
     out-of-fold predictions ``mu0``, ``mu1`` for every original row."""
-    a, y, n = data.a, data.y, data.n_obs
+    a, y = data.a, data.y
     W = data.covariate_frame
+    fits = cross_fit_outcome(learner, data, folds, seed.spawn(int(folds.max()) + 1))
     models, sigma, training_rows = {}, {}, {}
-    mu0, mu1 = np.empty(n), np.empty(n)
-    for k, child in enumerate(seed.spawn(int(folds.max()) + 1)):
-        train, test = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
+    for k, (fitted, train) in enumerate(zip(fits.models, fits.training_rows)):
         training_rows[k] = train
-        models[k] = _ArmModels.fit(learner, data, train, child)
-        mu0[test] = models[k].predict(W.iloc[test], 0)
-        mu1[test] = models[k].predict(W.iloc[test], 1)
+        models[k] = _ArmModels.wrap(data, fitted)
         for arm in (0, 1):
             r = train[a[train] == arm]
             sigma[k, arm] = float(np.std(y[r] - models[k].predict(W.iloc[r], arm), ddof=1))
-    return models, sigma, training_rows, mu0, mu1
+    if data.outcome_type == "binary":
+        return models, sigma, training_rows, np.clip(fits.mu0, 0.0, 1.0), np.clip(fits.mu1, 0.0, 1.0)
+    return models, sigma, training_rows, fits.mu0, fits.mu1
 
 
 def ensemble_spread(learner, data, folds, training_rows, extreme, rare, n_models: int, seed):
@@ -130,8 +129,8 @@ def ensemble_spread(learner, data, folds, training_rows, extreme, rare, n_models
             idx = here[rare[here] == arm]
             fitted, preds = [], []
             for sb in arm_seeds[arm].spawn(n_models):
-                rows = _bootstrap_rows(training_rows[k], a, None if learner.pooled else arm,
-                                       np.random.default_rng(sb))
+                rows = bootstrap_within_arms(a, np.random.default_rng(sb), rows=training_rows[k],
+                                             order=(0, 1) if learner.pooled else (arm,))
                 try:
                     m = _ArmModels.fit(learner, data, rows, sb, arm)
                 except EstimationError:  # a resample without both classes: skip that member

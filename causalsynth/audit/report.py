@@ -1,18 +1,19 @@
-"""The sections of an audit report (rendered by :func:`causalsynth.report.write_report`)."""
+"""The sections of an audit report (rendered by :func:`causalsynth.report.write_report`).
+
+The result is taken duck-typed (an :class:`~causalsynth.audit.AuditResult`), so this module
+never imports the result class and the two cannot form an import cycle.
+"""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
-from .estimators.results import z_value
-from .report import Section
-
-if TYPE_CHECKING:
-    from ._audit_result import AuditResult
+from .._checks import z_value
+from ..report import Section
 
 __all__ = ["report_sections"]
 
 
-def _verdicts(result: AuditResult) -> str:
+def _verdicts(result: Any) -> str:
     s = result.summary()
     lines = []
     for row in s.itertuples():
@@ -29,7 +30,7 @@ def _verdicts(result: AuditResult) -> str:
     return "\n\n".join(lines)
 
 
-def report_sections(result: AuditResult) -> list[Section]:
+def report_sections(result: Any) -> list[Section]:
     st = result.settings
     z = z_value(result.level)
     intro = (

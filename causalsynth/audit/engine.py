@@ -40,17 +40,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._audit_result import AuditResult
-from ._audit_run import RUN_METRICS, AuditConfig, make_reference, run_repeat
-from ._audit_synth import DEFAULT_SYNTHESIZERS, SYNTHESIZERS, JointSynthesizer, draw_synthetic, \
-    resolve_synthesizers
-from ._random import RandomState, as_seed_sequence
-from .data import CausalData
-from .errors import CausalSynthError, CausalSynthWarning, SpecError
-from .learners import resolve_learner
-from .progress import progress as _progress
+from .._random import RandomState, as_seed_sequence
+from ..data import CausalData
+from ..errors import CausalSynthError, CausalSynthWarning, SpecError
+from ..learners import resolve_learner
+from ..progress import progress as _progress
+from .reference import RUN_METRICS, AuditConfig, make_reference, run_repeat
+from .result import AuditResult
+from .synthesizers import (
+    DEFAULT_SYNTHESIZERS,
+    SYNTHESIZERS,
+    draw_synthetic,
+    resolve_synthesizers,
+)
 
-__all__ = ["audit", "AuditResult", "SYNTHESIZERS", "DEFAULT_SYNTHESIZERS", "JointSynthesizer"]
+__all__ = ["audit"]
 
 
 def _child(ss: np.random.SeedSequence, label: str) -> np.random.SeedSequence:
@@ -147,53 +151,76 @@ def audit(
     ss = as_seed_sequence(random_state)
     ref = make_reference(data, cfg, subgroups, _child(ss, "reference"))
     n_syn = cfg.n_synthetic or ref.train.n_obs
-
     tasks = [(spec, r, seed) for spec in specs
              for r, seed in enumerate(_child(ss, spec.name).spawn(cfg.n_repeats))]
     runs: list[dict] = []
-    details: dict[str, list[pd.DataFrame]] = {k: [] for k in ("estimates", "subgroups", "utility", "columns")}
+    details: dict[str, list[pd.DataFrame]] = {k: [] for k in _DETAIL_COLUMNS}
     for spec, r, seed in _progress(tasks, desc="audit: fitting synthesizers", total=len(tasks),
                                    show=progress):
-        draw_seed, compare_seed = seed.spawn(2)
-        start = time.perf_counter()
-        row = {"synthesizer": spec.name, "kind": spec.kind, "repeat": r, "status": "ok", "error": ""}
-        failure: BaseException | None = None
-        try:
-            syn, truth, pate = draw_synthetic(spec, ref.train, n_syn, draw_seed, cfg.synth_options)
-        except SpecError:
-            raise  # a synthesizer's configuration fails every repeat alike: report it now
-        except _FAILURES as exc:
-            failure = exc
-        else:
-            try:  # SpecError included: a draw can defeat the analysis (too few rows for the folds)
-                out = run_repeat(syn, truth, ref, cfg, compare_seed)
-            except _FAILURES as exc:
-                failure = exc
-        if failure is not None:
-            row.update(status="failed", error=_one_line(failure))
-        else:
-            row.update(population_ate=pate, **out["run"])
-            for key, frame in (("estimates", out["estimates"]), ("subgroups", out["subgroups"]),
-                               ("utility", out["utility"]), ("columns", out["columns"])):
-                details[key].append(frame.assign(synthesizer=spec.name, repeat=r))
-        row["seconds"] = time.perf_counter() - start
-        runs.append(row)
-
+        runs.append(_one_repeat(spec, r, seed, ref, cfg, n_syn, details))
     # every column present even when every repeat failed
     run_table = pd.DataFrame(runs).reindex(columns=[
         "synthesizer", "kind", "repeat", "status", "error", "seconds", "population_ate", *RUN_METRICS])
     if (run_table["status"] != "ok").all():
         warnings.warn("every repeat of every synthesizer failed; see result.failures()",
                       CausalSynthWarning, stacklevel=2)
-
-    def stack(key: str, columns: list[str]) -> pd.DataFrame:
-        frames = details[key]
-        front = ["synthesizer", "repeat"]
-        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=front + columns)
-        return frame[front + [c for c in frame.columns if c not in front]]
-
     real = ref.fit.table.assign(ate_all_rows=[ref.ate_all_rows[e] for e in cfg.estimators])
-    settings = {
+    return AuditResult(
+        synthesizers=tuple(s.name for s in specs), kinds={s.name: s.kind for s in specs},
+        estimators=cfg.estimators, primary_estimator=cfg.primary_estimator, level=float(cfg.level),
+        real=real, runs=run_table,
+        estimates=_stack(details, "estimates"), subgroup_estimates=_stack(details, "subgroups"),
+        utility_scores=_stack(details, "utility"), column_scores=_stack(details, "columns"),
+        baseline=ref.baseline, settings=_settings(data, cfg, ref, specs, n_syn))
+
+
+#: The detail tables of an audit and their columns (besides synthesizer and repeat).
+_DETAIL_COLUMNS = {
+    "estimates": ["estimator", "ate", "diff", "z", "rel_error", "ci_overlap", "sign_agree", "std_error",
+                  "ci_lower", "ci_upper"],
+    "subgroups": ["subgroup", "n", "ate", "std_error", "truth", "real_n", "real_ate", "real_std_error",
+                  "diff", "z"],
+    "utility": ["learner", "tstr", "trtr"],
+    "columns": ["column", "metric", "distance"],
+}
+
+
+def _one_repeat(spec, r: int, seed, ref, cfg: AuditConfig, n_syn: int, details: dict) -> dict:
+    """Fit and draw one synthesizer once and compare; a failure is recorded, not raised."""
+    draw_seed, compare_seed = seed.spawn(2)
+    start = time.perf_counter()
+    row = {"synthesizer": spec.name, "kind": spec.kind, "repeat": r, "status": "ok", "error": ""}
+    failure: BaseException | None = None
+    try:
+        syn, truth, pate = draw_synthetic(spec, ref.train, n_syn, draw_seed, cfg.synth_options)
+    except SpecError:
+        raise  # a synthesizer's configuration fails every repeat alike: report it now
+    except _FAILURES as exc:
+        failure = exc
+    else:
+        try:  # SpecError included: a draw can defeat the analysis (too few rows for the folds)
+            out = run_repeat(syn, truth, ref, cfg, compare_seed)
+        except _FAILURES as exc:
+            failure = exc
+    if failure is not None:
+        row.update(status="failed", error=_one_line(failure))
+    else:
+        row.update(population_ate=pate, **out["run"])
+        for key in _DETAIL_COLUMNS:
+            details[key].append(out[key].assign(synthesizer=spec.name, repeat=r))
+    row["seconds"] = time.perf_counter() - start
+    return row
+
+
+def _stack(details: dict, key: str) -> pd.DataFrame:
+    frames = details[key]
+    front = ["synthesizer", "repeat"]
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=front + _DETAIL_COLUMNS[key])
+    return frame[front + [c for c in frame.columns if c not in front]]
+
+
+def _settings(data: CausalData, cfg: AuditConfig, ref, specs, n_syn: int) -> dict:
+    return {
         "treatment": data.treatment, "outcome": data.outcome, "outcome_type": data.outcome_type,
         "n_obs": data.n_obs, "n_train": ref.train.n_obs, "n_holdout": ref.holdout.n_obs,
         "n_synthetic": n_syn, "n_repeats": cfg.n_repeats, "holdout": float(cfg.holdout),
@@ -206,14 +233,3 @@ def audit(
                          for s in specs},
         "subgroups": [g.name for g in ref.groups],
     }
-    return AuditResult(
-        synthesizers=tuple(s.name for s in specs), kinds={s.name: s.kind for s in specs},
-        estimators=cfg.estimators, primary_estimator=cfg.primary_estimator, level=float(cfg.level),
-        real=real, runs=run_table,
-        estimates=stack("estimates", ["estimator", "ate", "diff", "z", "rel_error", "ci_overlap",
-                                      "sign_agree", "std_error", "ci_lower", "ci_upper"]),
-        subgroup_estimates=stack("subgroups", ["subgroup", "n", "ate", "std_error", "truth",
-                                               "real_n", "real_ate", "real_std_error", "diff", "z"]),
-        utility_scores=stack("utility", ["learner", "tstr", "trtr"]),
-        column_scores=stack("columns", ["column", "metric", "distance"]),
-        baseline=ref.baseline, settings=settings)

@@ -1,0 +1,49 @@
+"""The ``causalsynth estimate`` subcommand."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import SpecError
+from ._common import add_data_args, data_from, emit, split_names
+
+__all__ = ["register", "cmd_estimate"]
+
+
+def cmd_estimate(args) -> int:
+    from ..estimators import estimate
+    data = data_from(args)
+    propensity, outcome = args.propensity, args.outcome_model
+    if args.book_models and (args.data != "nhefs" or Path(args.data).exists()):
+        raise SpecError("--book-models applies to the embedded nhefs dataset only (the What If "
+                        "book's formulas); give --propensity and --outcome-model for other data")
+    if args.book_models and (args.treatment or args.outcome or args.covariates):
+        raise SpecError("--book-models uses the book's roles; drop --treatment/--outcome/--covariates")
+    if args.data == "nhefs" and args.book_models:
+        from ..datasets import NHEFS_OUTCOME_FORMULA, NHEFS_PROPENSITY_FORMULA
+        propensity, outcome = NHEFS_PROPENSITY_FORMULA, NHEFS_OUTCOME_FORMULA
+    result = estimate(data, estimators=split_names(args.estimators), propensity=propensity,
+                      outcome=outcome, n_folds=args.n_folds, level=args.level,
+                      se_method=args.se, random_state=args.seed)
+    emit(args, result.to_dict(), str(result))
+    return 0
+
+
+def register(sub) -> None:
+    """Add the ``estimate`` subparser to ``sub`` (an argparse subparsers action)."""
+    p = sub.add_parser("estimate", help="estimate the ATE with OR/IPW/AIPW/TMLE/DML",
+                       description="Estimate the average treatment effect; nuisance models are fitted "
+                                   "once and shared by every estimator.")
+    add_data_args(p)
+    p.add_argument("--estimators", default="or,ipw,aipw,tmle", help="comma-separated: or,ipw,aipw,tmle,dml")
+    p.add_argument("--propensity", default=None,
+                   help="logistic | gbm | superlearner | a formula 'A ~ x1 + C(x2)' (default logistic)")
+    p.add_argument("--outcome-model", default=None,
+                   help="linear | logistic | gbm | superlearner | pooled:<preset> (one model over both arms) | a formula (default linear/logistic)")
+    p.add_argument("--book-models", action="store_true",
+                   help="with DATA=nhefs, use Hernan & Robins' propensity and outcome formulas")
+    p.add_argument("--n-folds", type=int, default=None, help="cross-fitting folds (default auto)")
+    p.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")
+    p.add_argument("--se", choices=("influence", "bootstrap"), default="influence")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(func=cmd_estimate)
