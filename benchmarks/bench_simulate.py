@@ -29,13 +29,13 @@ from causalsynth import estimate  # noqa: E402
 from causalsynth.datasets.designs import LinearLogisticDesign  # noqa: E402
 from causalsynth.nuisance import fit_nuisance  # noqa: E402
 from causalsynth.simulate import simulate  # noqa: E402
-from causalsynth.simulate.run import _task_seed  # noqa: E402
+from causalsynth.simulate.run import task_seed  # noqa: E402
 from causalsynth.simulate.spec import Task  # noqa: E402
 
 
 def replicate_data(design, n, entropy, rep):
     """The dataset of replicate ``rep`` exactly as the harness draws it."""
-    draw_seed, _ = _task_seed(entropy, Task(0, 0, rep)).spawn(2)
+    draw_seed, _ = task_seed(entropy, Task(0, 0, rep)).spawn(2)
     return design.sample(n, random_state=draw_seed).data
 
 

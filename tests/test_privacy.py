@@ -141,12 +141,12 @@ def test_fresh_draw_is_private_and_memorization_is_not():
 def test_auc_rank_formula_matches_sklearn():
     from sklearn.metrics import roc_auc_score
 
-    from causalsynth.privacy import _auc
+    from causalsynth.privacy import rank_auc
 
     rng = np.random.default_rng(12)
     pos, neg = rng.integers(0, 5, 60).astype(float), rng.integers(1, 6, 45).astype(float)
     expected = roc_auc_score(np.r_[np.ones(60), np.zeros(45)], np.r_[pos, neg])
-    assert _auc(pos, neg) == pytest.approx(expected, abs=1e-12)
+    assert rank_auc(pos, neg) == pytest.approx(expected, abs=1e-12)
 
 
 def test_missing_values_raise():

@@ -13,7 +13,7 @@ import pytest
 from causalsynth import CausalData, estimate
 from causalsynth._glm import fit_glm
 from causalsynth.datasets import load_nhefs_frame
-from causalsynth.datasets._real import NHEFS_OUTCOME_FORMULA, NHEFS_PROPENSITY_FORMULA
+from causalsynth.datasets import NHEFS_OUTCOME_FORMULA, NHEFS_PROPENSITY_FORMULA
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,6 @@
 """ATE preservation audit: the designed case, the result object, determinism, CLI, bad input."""
 from __future__ import annotations
 
-import argparse
-import contextlib
-import io
 import json
 
 import numpy as np
@@ -11,7 +8,7 @@ import pandas as pd
 import pytest
 
 from causalsynth.audit import SYNTHESIZERS, AuditResult, audit
-from causalsynth.datasets._audit_designs import LimitedOverlapDesign
+from causalsynth.datasets.designs import LimitedOverlapDesign
 from causalsynth.errors import CausalSynthWarning, SpecError
 from causalsynth.synth.hybrid import HybridSynthesizer
 
@@ -224,40 +221,6 @@ def test_bad_input(lalonde, kwargs, match):
 def test_data_must_be_causaldata(lalonde):
     with pytest.raises(SpecError, match="CausalData"):
         audit(lalonde.frame, synthesizers=["copula"])
-
-
-# ----------------------------------------------------------------------------- CLI
-def _parser():
-    from causalsynth import cli
-    from causalsynth._cli_audit import register
-    parser = argparse.ArgumentParser(prog="causalsynth")
-    register(parser.add_subparsers(dest="command", required=True), cli._add_data_args)
-    return parser
-
-
-def test_cli_audit_json_and_report(tmp_path):
-    args = _parser().parse_args(["audit", "lalonde", "--synthesizers", "hybrid,copula", "--n-repeats", "1",
-                                 "--estimators", "or,aipw", "--utility-learners", "linear",
-                                 "--out", str(tmp_path / "rep"), "--json"])
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        assert args.func(args) == 0
-    payload = json.loads(buf.getvalue())
-    assert [r["synthesizer"] for r in payload["summary"]] == ["hybrid", "copula"]
-    assert (tmp_path / "rep" / "audit.html").exists()
-    assert payload["report"]["markdown"].endswith("audit.md")
-
-
-def test_cli_audit_help_and_bad_names():
-    parser = _parser()
-    help_text = parser._subparsers._group_actions[0].choices["audit"].format_help()
-    assert "--synthesizers" in help_text and "--epochs" in help_text
-    args = parser.parse_args(["audit", "lalonde", "--synthesizers", "hybrid,gan"])
-    with pytest.raises(SpecError, match="valid names"):
-        args.func(args)
-    args = parser.parse_args(["audit", "lalonde", "--n-repeats", "0"])
-    with pytest.raises(SpecError, match="n-repeats"):
-        args.func(args)
 
 
 def test_result_is_frozen(lalonde_audit):

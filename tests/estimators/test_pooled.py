@@ -105,11 +105,11 @@ def test_pooled_from_the_command_line_and_in_simulation_configs(capsys, nhefs):
     import json
 
     from causalsynth.cli import main
-    from causalsynth.simulate.spec import _as_learners
+    from causalsynth.simulate import SimulationSpec
     assert main(["estimate", "nhefs", "--outcome-model", "pooled:linear", "--estimators", "or", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     direct = cs.estimate(nhefs, outcome="pooled:linear", estimators=("or",)).summary().iloc[0]
     assert doc["estimates"][0]["ate"] == pytest.approx(direct["ate"], abs=1e-10)
-    a, b = _as_learners({"a": "pooled:gbm", "b": "pooled:logistic"})
+    a, b = SimulationSpec.build(learners={"a": "pooled:gbm", "b": "pooled:logistic"}).learners
     assert (a.propensity, a.outcome) == ("gbm", "pooled:gbm")
     assert (b.propensity, b.outcome) == ("logistic", "pooled:linear")

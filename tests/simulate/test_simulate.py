@@ -17,7 +17,8 @@ from scipy.stats import binom
 from causalsynth.datasets.designs import KANG_SCHAFER_FORMULAS as KSF
 from causalsynth.datasets.designs import KangSchafer2007, LinearLogisticDesign
 from causalsynth.errors import SpecError
-from causalsynth.simulate import Simulation, simulate
+from causalsynth.simulate import Simulation, SimulationResult, SimulationSpec, simulate
+from causalsynth.simulate.run import ROW_COLUMNS
 from causalsynth.synth.hybrid import HybridSynthesizer
 
 TIMING = ["seconds_nuisance", "seconds_estimator"]
@@ -218,3 +219,34 @@ def test_bad_input():
         simulate(design, n=100, n_reps=5, scenarios={"x": {"wibble": 1}})
     with pytest.raises(SpecError, match="resume=True needs the checkpoint"):
         simulate(design, n=100, n_reps=5, resume=True)
+
+
+def test_ranking_ignores_wins_by_failing():
+    rng = np.random.default_rng(0)
+    rows = []
+    for rep in range(200):
+        hard = rng.random() < 0.15
+        for est, sd in (("aipw", 0.8), ("ipw", 0.6)):
+            err = rng.normal(0, 3.0 if hard else sd) if est == "ipw" else rng.normal(0, sd)
+            failed = est == "ipw" and hard
+            rows.append({"scenario": "base", "n": 500, "learner": "default", "estimator": est, "rep": rep,
+                         "ate": np.nan if failed else err, "pate": 0.0, "sate": 0.0, "failed": failed})
+    reps = pd.DataFrame(rows)
+    for col in ROW_COLUMNS:
+        if col not in reps:
+            reps[col] = 0.0 if col.startswith("seconds") else ("" if col == "error" else np.nan)
+    reps["std_error"] = 1.0
+    reps["ci_lower"], reps["ci_upper"] = reps["ate"] - 1.96, reps["ate"] + 1.96
+    res = SimulationResult(SimulationSpec.build(estimators=("aipw", "ipw"), n=500, n_reps=200), reps)
+    rank = res.ranking()
+    # scored on the 170-odd replicates both succeeded; ipw is still better there, but the
+    # recommendation says so and the failures are reported
+    assert (rank["n_scored"] == (~reps.loc[reps.estimator == "ipw", "failed"]).sum()).all()
+    assert "Ranked on the" in res.recommendation()
+
+
+def test_resume_with_other_level_refused(tmp_path):
+    design = LinearLogisticDesign()
+    simulate(design, n=100, n_reps=4, random_state=0, checkpoint=tmp_path / "c")
+    with pytest.raises(SpecError, match="different simulation grid"):
+        simulate(design, n=100, n_reps=4, level=0.5, random_state=0, checkpoint=tmp_path / "c", resume=True)

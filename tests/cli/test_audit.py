@@ -1,0 +1,40 @@
+"""``causalsynth audit``: JSON, the report, help and bad names."""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+
+import pytest
+
+from causalsynth.cli import build_parser
+from causalsynth.errors import SpecError
+
+
+def _parser():
+    return build_parser()
+
+
+def test_cli_audit_json_and_report(tmp_path):
+    args = _parser().parse_args(["audit", "lalonde", "--synthesizers", "hybrid,copula", "--n-repeats", "1",
+                                 "--estimators", "or,aipw", "--utility-learners", "linear",
+                                 "--out", str(tmp_path / "rep"), "--json"])
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert args.func(args) == 0
+    payload = json.loads(buf.getvalue())
+    assert [r["synthesizer"] for r in payload["summary"]] == ["hybrid", "copula"]
+    assert (tmp_path / "rep" / "audit.html").exists()
+    assert payload["report"]["markdown"].endswith("audit.md")
+
+
+def test_cli_audit_help_and_bad_names():
+    parser = _parser()
+    help_text = parser._subparsers._group_actions[0].choices["audit"].format_help()
+    assert "--synthesizers" in help_text and "--epochs" in help_text
+    args = parser.parse_args(["audit", "lalonde", "--synthesizers", "hybrid,gan"])
+    with pytest.raises(SpecError, match="valid names"):
+        args.func(args)
+    args = parser.parse_args(["audit", "lalonde", "--n-repeats", "0"])
+    with pytest.raises(SpecError, match="n-repeats"):
+        args.func(args)
