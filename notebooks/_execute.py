@@ -2,7 +2,7 @@
 
     OMP_NUM_THREADS=1 python notebooks/_execute.py [NAME ...]
 
-The sources are built by _build.py, _build_04.py and _build_05.py; the test suite executes
+The sources are built by _build.py from notebooks/src; the test suite executes
 the notebooks again on every run.
 """
 from __future__ import annotations
