@@ -36,7 +36,7 @@ from ._random import seed_int
 from .data import CausalData, main_terms
 from .errors import EstimationError, SpecError
 
-__all__ = ["LEARNER_PRESETS", "Learner", "resolve_learner", "FittedModel", "pooled", "Pooled"]
+__all__ = ["LEARNER_PRESETS", "Learner", "resolve_learner", "FittedModel", "pooled", "Pooled", "learner_class"]
 
 Role = Literal["propensity", "outcome"]
 
@@ -107,13 +107,53 @@ def _superlearner(target_type: str, seed: int) -> Any:
                              cv=KFold(5, shuffle=True, random_state=seed))
 
 
+def _spline_basis() -> Any:
+    """Additive cubic splines of every standardized column plus all pairwise products."""
+    from sklearn.pipeline import make_pipeline, make_union
+    from sklearn.preprocessing import PolynomialFeatures, SplineTransformer, StandardScaler
+    return make_pipeline(StandardScaler(), make_union(
+        SplineTransformer(n_knots=5, degree=3, extrapolation="linear"),
+        PolynomialFeatures(2, interaction_only=True, include_bias=False)))
+
+
+def _flexible(target_type: str, seed: int) -> Any:
+    """The flexible world's learner: a 3-fold cross-validated stack of gradient boosting (its
+    own settings, not the ``gbm`` preset's) and a penalized spline-and-interaction GLM. It
+    belongs to neither candidate class (main-terms GLM, the ``gbm`` preset), so a simulation
+    world built from it gives no candidate a home advantage."""
+    from sklearn.ensemble import (
+        HistGradientBoostingClassifier,
+        HistGradientBoostingRegressor,
+        StackingClassifier,
+        StackingRegressor,
+    )
+    from sklearn.linear_model import LinearRegression, LogisticRegression, RidgeCV
+    from sklearn.model_selection import KFold, StratifiedKFold
+    from sklearn.pipeline import make_pipeline
+    boost = dict(max_iter=150, learning_rate=0.08, max_leaf_nodes=15, min_samples_leaf=15,
+                 l2_regularization=1.0, early_stopping=False, random_state=seed)
+    if target_type == "binary":
+        base = [("boosting", HistGradientBoostingClassifier(**boost)),
+                ("splines", make_pipeline(_spline_basis(), LogisticRegression(C=0.1, max_iter=3000)))]
+        return StackingClassifier(base, final_estimator=LogisticRegression(max_iter=2000),
+                                  cv=StratifiedKFold(3, shuffle=True, random_state=seed),
+                                  stack_method="predict_proba")
+    base = [("boosting", HistGradientBoostingRegressor(**boost)),
+            ("splines", make_pipeline(_spline_basis(), RidgeCV(alphas=np.logspace(-1, 4, 11))))]
+    return StackingRegressor(base, final_estimator=LinearRegression(positive=True),
+                             cv=KFold(3, shuffle=True, random_state=seed))
+
+
 #: Preset learner names and what they build.
 LEARNER_PRESETS: dict[str, str] = {
     "logistic": "main-terms logistic regression (maximum likelihood)",
     "linear": "main-terms linear regression (least squares)",
     "gbm": "histogram gradient boosting (scikit-learn)",
     "superlearner": "stacked ensemble of GLM, random forest and gradient boosting, 5-fold CV",
+    "flexible": "stack of gradient boosting and a spline-and-interaction GLM, 3-fold CV",
 }
+#: Builders of the scikit-learn presets: (target type, integer seed) -> unfitted estimator.
+_SKLEARN_PRESETS = {"gbm": _gbm, "superlearner": _superlearner, "flexible": _flexible}
 
 
 @dataclass(frozen=True)
@@ -139,8 +179,7 @@ class Learner:
         if self.kind != "sklearn":
             raise SpecError(f"learner {self.description!r} is a GLM, not a scikit-learn estimator")
         if self.preset is not None:
-            build = _gbm if self.preset == "gbm" else _superlearner
-            return build("binary" if self.family == "binomial" else "continuous", seed)
+            return _SKLEARN_PRESETS[self.preset]("binary" if self.family == "binomial" else "continuous", seed)
         from sklearn.base import clone
         est = clone(self.estimator)
         if "random_state" in est.get_params() and est.get_params()["random_state"] is None:
@@ -271,6 +310,29 @@ def _check_formula(formula: str, role: Role, data: CausalData) -> bool:
     except SpecError:
         raise
     return uses_treatment
+
+
+def learner_class(spec: Any) -> str:
+    """The model class of a learner specification: ``"glm"`` (main-terms presets, formulas and
+    the defaults), ``"gbm"`` (the preset and any scikit-learn gradient boosting), ``"flexible"``,
+    ``"superlearner"``, or the lower-cased class name of another scikit-learn estimator.
+
+    Simulation worlds use it to tell when a world is built from a candidate's own class.
+    """
+    if isinstance(spec, str) and spec.startswith("pooled:"):
+        spec = spec.split(":", 1)[1].strip()
+    if isinstance(spec, Pooled):
+        return learner_class(spec.learner)
+    if spec is None or (isinstance(spec, str) and ("~" in spec or spec in ("logistic", "linear", "glm"))):
+        return "glm"
+    if isinstance(spec, str):
+        return spec
+    name = type(spec).__name__
+    if "GradientBoosting" in name:
+        return "gbm"
+    if name in ("LogisticRegression", "LinearRegression"):
+        return "glm"
+    return name.lower()
 
 
 def check_learner_spec(spec: Any, *, role: Role) -> None:

@@ -1,85 +1,161 @@
-"""The ``causalsynth demo`` and ``causalsynth simulate`` subcommands: the main job."""
+"""The ``causalsynth demo`` and ``causalsynth simulate`` subcommands: the main job.
+
+1. fit the worlds (flexible, glm, gbm, placebo by default) to the real data and check the
+   privacy of the flexible world's covariates;
+2. print the plan (cost per world), simulate every candidate in every world, print the
+   measures and the recommendation;
+3. refit the deciding worlds on bootstrap resamples of the real data with the recommended
+   configuration and its rivals: does the choice survive?
+4. estimate the real ATE with the choice (the robust choice across refits when the original
+   one does not survive), with the caveats the simulation supports.
+"""
 from __future__ import annotations
 
 import json
 
 from ..errors import SpecError
-from ._common import add_data_args, data_from
+from ._common import add_data_args, data_from, split_names
+
+#: The command line's learner panel entries.
+PANEL = {"glm": {"propensity": "logistic", "outcome": None},
+         "gbm": {"propensity": "gbm", "outcome": "gbm", "n_folds": 5},
+         "superlearner": {"propensity": "superlearner", "outcome": "superlearner", "n_folds": 5}}
 
 
-def _learner_panel(spec: str) -> dict:
+def _learner_panel(spec: str, reps: str | None = None) -> dict:
     """'glm,gbm' -> learner configurations (glm = logistic/linear GLMs without cross-fitting;
-    gbm and superlearner cross-fitted with 5 folds)."""
+    gbm and superlearner cross-fitted with 5 folds); ``reps`` 'glm=200,gbm=40' sets their
+    replicate counts."""
     out = {}
-    for name in [x.strip() for x in spec.split(",") if x.strip()]:
-        if name in ("glm", "logistic", "linear"):
-            out["glm"] = {"propensity": "logistic", "outcome": None}
-        elif name in ("gbm", "superlearner"):
-            out[name] = {"propensity": name, "outcome": name, "n_folds": 5}
-        else:
-            raise SpecError(f"unknown learner panel entry {name!r}; use glm, gbm or superlearner")
+    for name in split_names(spec) or []:
+        key = "glm" if name in ("logistic", "linear") else name
+        if key not in PANEL:
+            raise SpecError(f"unknown learner panel entry {name!r}; use {', '.join(PANEL)}")
+        out[key] = dict(PANEL[key])
+    for item in split_names(reps) or []:
+        name, _, count = item.partition("=")
+        if name not in out or not count.strip().isdigit():
+            raise SpecError(f"--reps-per-config takes name=count for the panel {list(out)} (e.g. glm=200,gbm=40); "
+                            f"got {item!r}")
+        out[name]["n_reps"] = int(count)
     return out
 
 
-def _run_simulation(args, data, *, title: str):
-    """Fit the hybrid synthesizer, check DCR, simulate, estimate the real ATE, write the report."""
-    import time
+def _say(args):
+    return (lambda *a: None) if args.json else (lambda *a: print(*a, flush=True))
+
+
+def _fit_worlds(args, data, say):
+    """Step 1: the worlds, and the privacy check of the flexible world's covariates."""
+    from ..simulate.worlds import build_worlds
+    names = split_names(args.worlds) or []
+    say(f"[1/4] fitting {len(names)} world(s) to {data.n_obs} rows: {', '.join(names)} ...")
+    worlds = build_worlds(data, names, covariates=args.generator, holdout=0.2, min_dcr="auto",
+                          n_reference=100_000, random_state=args.seed)
+    hybrid = next((w.dgp for w in worlds.values() if hasattr(w.dgp, "dcr_report")), None)
+    report = hybrid.dcr_report(random_state=args.seed) if hybrid is not None else None
+    for w in worlds.values():
+        say(f"      {w.name}: {w.description} (fitted in {w.seconds_to_fit:.1f} s)")
+    if report is not None:
+        say(f"      DCR of synthetic covariates: exact copies {report.exact_copy_share:.3f}, closer-to-train share "
+            f"{report.closer_to_train_share:.3f} (ideal 0.5), membership AUC {report.membership_auc:.3f} (ideal 0.5)")
+    return worlds, report
+
+
+def _final_choice(result, unc, say):
+    """Step 4's configuration: the recommendation, or the robust choice when it does not survive."""
+    rec = result.recommendation()
+    choice, why = rec.choice, "recommended"
+    if unc is not None and unc.verdict == "does not survive" and unc.robust_choice:
+        choice, why = unc.robust_choice, "robust across refits of the worlds"
+        say(f"      the recommendation does not survive refitting the worlds: step 4 uses the robust choice "
+            f"{choice[1].upper()} ('{choice[0]}')")
+    return rec, choice, why
+
+
+def _real_estimate(args, data, result, rec, choice, why, say):
     import warnings
 
     from ..estimators import estimate
-    from ..report.render import Section, json_safe
-    from ..simulate import simulate
-    from ..simulate.report import write_simulation_report
-    from ..simulate.uncertainty import generator_uncertainty
-    from ..synth.hybrid import HybridSynthesizer
-
-    t0 = time.perf_counter()
-    say = (lambda *a: None) if args.json else (lambda *a: print(*a, flush=True))
-    template = HybridSynthesizer(covariates=args.generator, min_dcr="auto", n_reference=100_000)
-    synth = template.set_params(random_state=args.seed).fit(data)
-    report = synth.dcr_report(random_state=args.seed)
-    say(f"[1/4] hybrid synthesizer fitted on {data.n_obs} rows ({args.generator} covariates); "
-        f"population ATE {synth.population_ate_:.3f}")
-    say(f"      DCR: exact copies {report.exact_copy_share:.3f}, closer-to-train share "
-        f"{report.closer_to_train_share:.3f} (ideal 0.5), membership AUC {report.membership_auc:.3f} (ideal 0.5)")
-    learners = _learner_panel(args.learners)
-    n = args.n or data.n_obs
-    say(f"[2/4] simulating {', '.join(args.estimators.split(','))} x learners {list(learners)} "
-        f"on {args.n_reps} synthetic replicates of n={n} ...")
-    result = simulate(synth, estimators=tuple(args.estimators.split(",")), n=n, n_reps=args.n_reps,
-                      learners=learners, n_jobs=args.n_jobs, backend=args.backend, scheduler=args.scheduler,
-                      checkpoint=args.checkpoint, resume=args.resume, random_state=args.seed)
-    say(str(result))
-    unc = None
-    if args.generators > 1:
-        say(f"[3/4] refitting the synthesizer on {args.generators} bootstrap resamples of the real data ...")
-        glm_only = {k: v for k, v in learners.items() if k == "glm"} or learners
-        unc = generator_uncertainty(data, template, n_generators=args.generators, estimators=tuple(args.estimators.split(",")),
-                                    n=n, n_reps=args.n_reps, learners=glm_only, n_jobs=args.n_jobs,
-                                    random_state=args.seed + 1, original=result)
-        say(str(unc))
-    best = result.best()
-    cfg = best["learner"]
+    cfg = {c.name: c for c in result.spec.learners}[choice[0]]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        real = estimate(data, estimators=(best["estimator"],), propensity=cfg.propensity, outcome=cfg.outcome,
+        real = estimate(data, estimators=(choice[1],), propensity=cfg.propensity, outcome=cfg.outcome,
                         n_folds=cfg.n_folds, random_state=args.seed)
     row = real.summary().iloc[0]
-    say(f"[4/4] real data, recommended {best['estimator'].upper()} ('{cfg.name}' learners): ATE "
-        f"{row['ate']:.3f} (95% CI {row['ci_lower']:.3f} to {row['ci_upper']:.3f})")
-    lead = [Section("Real-data estimate with the recommended estimator",
-                    f"{best['estimator'].upper()} with the '{cfg.name}' learners ({cfg.describe()}).",
-                    real.summary().drop(columns=["note"]))]
-    extra = [Section("Privacy: distance to closest record",
-                     "Synthetic covariate rows against the real training rows, with a real holdout as "
-                     "baseline (exact copies should be 0; closer-to-train share and membership AUC near 0.5).",
-                     report.summary().reset_index().rename(columns={"index": "distances"}), figure=report.plot().figure)]
+    say(f"[4/4] real data, {why} {choice[1].upper()} ('{cfg.name}' learners): ATE {row['ate']:.3f} "
+        f"(95% CI {row['ci_lower']:.3f} to {row['ci_upper']:.3f})")
+    mine = rec.table[(rec.table["learner"] == choice[0]) & (rec.table["estimator"] == choice[1]) & rec.table["decides"]]
+    caveats = []
+    if mine["unfit"].any():
+        caveats.append("its intervals under-covered significantly in the simulation (in "
+                       f"{', '.join(mine.loc[mine['unfit'], 'world'])}): do not read this interval at face value.")
+    if real.n_clipped:
+        caveats.append(f"{real.n_clipped} real units had propensities clipped to [0.01, 0.99]: see causalsynth "
+                       "augment or diagnose for where overlap fails.")
+    for c in caveats:
+        say("      caveat: " + c)
+    return real, cfg, caveats
+
+
+def _run_simulation(args, data, *, title: str):
+    """The four steps (see the module notes) and the report."""
+    import time
+
+    from ..report.render import Section, json_safe
+    from ..simulate import Simulation
+    from ..simulate.report import write_simulation_report
+    from ..simulate.uncertainty import generator_uncertainty
+
+    t0 = time.perf_counter()
+    say = _say(args)
+    learners = _learner_panel(args.learners, args.reps_per_config)
+    estimators = tuple(split_names(args.estimators) or ())
+    n = args.n or data.n_obs
+    worlds, dcr = _fit_worlds(args, data, say)
+    sim = Simulation(worlds, estimators=estimators, n=n, n_reps=args.n_reps, learners=learners,
+                     random_state=args.seed)
+    plan = sim.plan(pilot_reps=1)
+    say(f"[2/4] simulating {', '.join(estimators)} x learners {list(learners)} in {len(worlds)} world(s), "
+        f"n={n}; deciding worlds: {', '.join(sim.decision_worlds)}")
+    say("      plan: " + str(plan).replace("\n", "\n      "))
+    say(f"      ETA about {plan.estimated_seconds / max(args.n_jobs, 1) / 60:.1f} min on {args.n_jobs} worker(s)")
+    result = sim.run(n_jobs=args.n_jobs, backend=args.backend, scheduler=args.scheduler,
+                     checkpoint=args.checkpoint, resume=args.resume)
+    say(str(result))
+    rec = result.recommendation()
+    unc = None
+    if args.generators > 1 and rec.choice is not None:
+        keep = {rec.choice[0]} | ({rec.runner_up[0]} if rec.runner_up else set())
+        panel = {k: v for k, v in learners.items() if k in keep}
+        deciding = [w for w in sim.decision_worlds if worlds[w].builder]
+        say(f"[3/4] refitting the deciding worlds ({', '.join(deciding)}) on {args.generators} bootstrap resamples "
+            f"of the real data, learners {list(panel)} ...")
+        unc = generator_uncertainty(data, worlds=deciding, n_generators=args.generators, estimators=estimators,
+                                    n=n, n_reps=args.refit_reps, learners=panel, n_jobs=args.n_jobs,
+                                    covariates=args.generator, random_state=args.seed + 1, original=result)
+        say(str(unc))
+    if rec.choice is None:
+        raise SpecError(f"no recommendation: {rec.reason}")
+    rec, choice, why = _final_choice(result, unc, say)
+    real, cfg, caveats = _real_estimate(args, data, result, rec, choice, why, say)
+    lead = [Section("Real-data estimate", f"{choice[1].upper()} with the '{cfg.name}' learners ({cfg.describe()}), "
+                    f"{why}." + "".join(f"\n\nCaveat: {c}" for c in caveats), real.summary().drop(columns=["note"]))]
+    extra = []
+    if dcr is not None:
+        extra.append(Section("Privacy: distance to closest record",
+                             "Synthetic covariate rows against the real training rows, with a real holdout as baseline "
+                             "(exact copies should be 0; closer-to-train share and membership AUC near 0.5).",
+                             dcr.summary().reset_index().rename(columns={"index": "distances"}),
+                             figure=dcr.plot().figure))
     if unc is not None:
         extra.append(Section("Generator uncertainty", str(unc).split("\n")[0], unc.summary()))
     paths = write_simulation_report(result, args.out, title=title, extra=extra, lead=lead)
-    payload = {"dcr": report.to_dict(), "synthesizer": synth.summary(), "simulation": result.to_dict(),
+    payload = {"dcr": dcr.to_dict() if dcr is not None else None, "plan": str(plan),
+               "worlds": result.worlds, "simulation": result.to_dict(),
                "generator_uncertainty": unc.to_dict() if unc else None,
-               "real_estimate": real.to_dict(), "recommended": {"estimator": best["estimator"], "learner": cfg.name},
+               "real_estimate": real.to_dict(), "recommended": {"estimator": choice[1], "learner": cfg.name,
+                                                                "why": why, "caveats": caveats},
                "report": {k: str(v) for k, v in paths.items() if k in ("markdown", "html", "json")},
                "seconds": time.perf_counter() - t0}
     if args.json:
@@ -91,7 +167,6 @@ def _run_simulation(args, data, *, title: str):
 
 def cmd_demo(args) -> int:
     from ..datasets import load_nhefs
-    args.learners = args.learners or "glm,gbm"
     args.n = None
     return _run_simulation(args, load_nhefs(),
                            title="causalsynth demo: which estimator for NHEFS (quitting smoking -> weight gain)?")
@@ -101,12 +176,19 @@ def cmd_simulate(args) -> int:
     return _run_simulation(args, data_from(args), title=f"Estimator simulation for {args.data}")
 
 
-def _add_sim_args(p, *, reps: int, learners: str | None) -> None:
+def _add_sim_args(p, *, reps: int, learners: str, reps_per_config: str | None, generators: int) -> None:
     p.add_argument("--estimators", default="or,ipw,aipw,tmle", help="comma-separated estimators")
     p.add_argument("--learners", default=learners, help="learner panel: glm,gbm,superlearner")
-    p.add_argument("--n-reps", type=int, default=reps, help="synthetic replicates")
+    p.add_argument("--worlds", default="flexible,glm,gbm,placebo",
+                   help="worlds fitted to the data: flexible,glm,gbm,placebo (the recommendation is decided in the "
+                        "worlds built from no candidate's class)")
+    p.add_argument("--n-reps", type=int, default=reps, help="synthetic replicates per world")
+    p.add_argument("--reps-per-config", default=reps_per_config,
+                   help="replicates of single configurations, e.g. glm=200,gbm=40 (cheap ones can take more)")
     p.add_argument("--generator", default="copula", choices=("bootstrap", "copula", "ctgan", "tvae"))
-    p.add_argument("--generators", type=int, default=4, help="bootstrap refits of the synthesizer (0 = skip)")
+    p.add_argument("--generators", type=int, default=generators,
+                   help="bootstrap refits of the deciding worlds (0 = skip)")
+    p.add_argument("--refit-reps", type=int, default=20, help="replicates per world on each refit")
     p.add_argument("--n-jobs", type=int, default=2, help="worker processes")
     p.add_argument("--backend", default="joblib", choices=("joblib", "dask"))
     p.add_argument("--scheduler", default=None, help="Dask scheduler address (backend dask)")
@@ -120,15 +202,16 @@ def _add_sim_args(p, *, reps: int, learners: str | None) -> None:
 def register(sub) -> None:
     """Add the ``demo`` and ``simulate`` subparsers to ``sub``."""
     p = sub.add_parser("demo", help="the main job on embedded NHEFS",
-                       description="On embedded NHEFS: fit the hybrid synthesizer, check DCR, simulate the "
-                                   "estimator panel, print the ranking, estimate the real ATE with the "
-                                   "recommended estimator, and write the report.")
-    _add_sim_args(p, reps=60, learners=None)
+                       description="On embedded NHEFS: fit the simulation worlds, check DCR, simulate the "
+                                   "estimator panel in every world, print the recommendation, check it on "
+                                   "refits of the worlds, estimate the real ATE with it, and write the report.")
+    _add_sim_args(p, reps=24, learners="glm,gbm", reps_per_config="glm=200", generators=2)
     p.set_defaults(func=cmd_demo)
     p = sub.add_parser("simulate", help="choose an estimator on synthetic replicates with known truth",
-                       description="Fit the hybrid synthesizer to DATA and simulate the estimators on "
-                                   "replicates drawn from it; rank them and estimate the real ATE with the best.")
+                       description="Fit the simulation worlds to DATA, simulate the estimators on replicates "
+                                   "drawn from each, recommend the one with the least worst-case regret, and "
+                                   "estimate the real ATE with it.")
     add_data_args(p)
     p.add_argument("--n", type=int, default=None, help="replicate size (default: the real n)")
-    _add_sim_args(p, reps=100, learners="glm")
+    _add_sim_args(p, reps=100, learners="glm", reps_per_config=None, generators=3)
     p.set_defaults(func=cmd_simulate)

@@ -26,7 +26,8 @@ from ..errors import SpecError
 from ..sample import SyntheticSample
 
 __all__ = ["DESIGNS", "LinearLogisticDesign", "KangSchafer2007", "KANG_SCHAFER_FORMULAS",
-           "LimitedOverlapDesign", "PoorOverlapDesign", "POSITIVITY_DESIGNS"]
+           "LimitedOverlapDesign", "PoorOverlapDesign", "POSITIVITY_DESIGNS", "NonlinearHeterogeneousDesign",
+           "IHDPSurfaceB"]
 
 
 @dataclass(frozen=True)
@@ -95,10 +96,16 @@ class KangSchafer2007:
     the mean of the treated arm's potential outcome, ``mu1``, is the original target (210)
     and the ATE is ``effect``. The data carry both Z1..Z4 (correct) and X1..X4 (the observed,
     misspecified covariates); choose per nuisance model with formulas such as
-    ``"a ~ X1 + X2 + X3 + X4"`` (see :data:`KANG_SCHAFER_FORMULAS`).
+    ``"a ~ X1 + X2 + X3 + X4"`` (see :data:`KANG_SCHAFER_FORMULAS`), or keep only one set
+    with ``covariates="X"`` (what an analyst who observes only X1..X4 holds) or ``"Z"``.
     """
 
     effect: float = 0.0
+    covariates: str = "both"  # "both" (Z and X), "X" (only the misspecified ones) or "Z"
+
+    def __post_init__(self) -> None:
+        if self.covariates not in ("both", "X", "Z"):
+            raise SpecError(f"covariates must be 'both', 'X' or 'Z'; got {self.covariates!r}")
 
     @property
     def population_ate_(self) -> float:
@@ -121,6 +128,8 @@ class KangSchafer2007:
         X = np.column_stack([np.exp(Z[:, 0] / 2), Z[:, 1] / (1 + np.exp(Z[:, 0])) + 10,
                              (Z[:, 0] * Z[:, 2] / 25 + 0.6) ** 3, (Z[:, 1] + Z[:, 3] + 20) ** 2])
         frame = pd.DataFrame(np.hstack([Z, X]), columns=["Z1", "Z2", "Z3", "Z4", "X1", "X2", "X3", "X4"])
+        if self.covariates != "both":
+            frame = frame[[f"{self.covariates}{j}" for j in range(1, 5)]]
         frame.insert(0, "y", np.where(a == 1, y1, y0))
         frame.insert(0, "a", a)
         data = CausalData(frame, treatment="a", outcome="y", _derived=True)
@@ -288,9 +297,133 @@ class PoorOverlapDesign:
                                self.population_ate_)
 
 
+@dataclass(frozen=True)
+class NonlinearHeterogeneousDesign:
+    r"""A nonlinear design with heterogeneous effects (constructed for causalsynth's selection study).
+
+    .. math::
+        W_1, \dots, W_4 \sim N(0, 1),\ W_5 \sim \mathrm{Bernoulli}(0.5),\ W_6 \sim U(-1, 1);\\
+        \operatorname{logit} e(W) = -0.3 + 0.8\,W_1 - 0.5\,(W_2^2 - 1) + 0.6\,\sin(\pi W_3 / 2) + 0.5\,W_5
+            + 0.4\,W_1 W_6;\\
+        \mu_0(W) = \sin(\pi W_1 W_2) + 2\,(W_3 - 0.5)^2 + 0.5\,W_4 + W_5 + 1.5\,|W_6|;\\
+        \tau(W) = \tau_0 + 0.8\,W_1 + 0.5\,(W_5 - 0.5) + 0.5\,\tanh(W_2) + 0.6\,(W_3^2 - 1);\quad
+        Y(a) = \mu_0(W) + a\,\tau(W) + \sigma\varepsilon.
+
+    Every term of :math:`\tau` except :math:`\tau_0` has mean zero, so the population ATE is
+    exactly ``effect`` (default 1). Both nuisance functions are nonlinear with interactions:
+    no main-terms GLM is correctly specified, confounding runs through :math:`W_1` (also an
+    effect modifier), :math:`W_2^2` and :math:`W_3`, and overlap is moderate.
+    """
+
+    effect: float = 1.0
+    noise_sd: float = 1.0
+
+    @property
+    def population_ate_(self) -> float:
+        return float(self.effect)
+
+    def truth_at(self, frame: pd.DataFrame) -> pd.DataFrame:
+        W = frame[[f"w{j}" for j in range(1, 7)]].to_numpy(dtype=float)
+        w1, w2, w3, w4, w5, w6 = W.T
+        e = expit(-0.3 + 0.8 * w1 - 0.5 * (w2 ** 2 - 1) + 0.6 * np.sin(np.pi * w3 / 2) + 0.5 * w5 + 0.4 * w1 * w6)
+        mu0 = np.sin(np.pi * w1 * w2) + 2 * (w3 - 0.5) ** 2 + 0.5 * w4 + w5 + 1.5 * np.abs(w6)
+        cate = self.effect + 0.8 * w1 + 0.5 * (w5 - 0.5) + 0.5 * np.tanh(w2) + 0.6 * (w3 ** 2 - 1)
+        return pd.DataFrame({"mu0": mu0, "mu1": mu0 + cate, "propensity": e, "cate": cate})
+
+    def sample(self, n: int, *, random_state: RandomState = None) -> SyntheticSample:
+        n = check_int("n", n, 20)
+        rng = as_generator(random_state)
+        W = np.column_stack([rng.standard_normal((n, 4)), rng.integers(0, 2, n), rng.uniform(-1, 1, n)])
+        frame = pd.DataFrame(W, columns=[f"w{j}" for j in range(1, 7)])
+        frame["w5"] = frame["w5"].astype(np.int64)
+        truth = self.truth_at(frame)
+        a = (rng.random(n) < truth["propensity"].to_numpy()).astype(np.int64)
+        noise = self.noise_sd * rng.standard_normal(n)
+        y0, y1 = truth["mu0"].to_numpy() + noise, truth["mu1"].to_numpy() + noise
+        frame.insert(0, "y", np.where(a == 1, y1, y0))
+        frame.insert(0, "a", a)
+        truth.insert(0, "y1", y1)
+        truth.insert(0, "y0", y0)
+        data = CausalData(frame, treatment="a", outcome="y", _derived=True)
+        return SyntheticSample(data, truth[["y0", "y1", "mu0", "mu1", "propensity", "cate"]], self.population_ate_)
+
+
+@dataclass(frozen=True)
+class IHDPSurfaceB:
+    r"""Response surface B of Hill (2011), *Journal of Computational and Graphical Statistics*
+    20(1):217-240, on the IHDP covariates that econml ships (``pip install econml``).
+
+    The covariates and the treatment are those of the Infant Health and Development Program
+    data as Hill used them (747 children: the treated with non-white mothers removed; 6
+    continuous covariates standardized, 19 binary ones). With :math:`\beta` drawn once, by
+    ``surface_seed``, from {0, 0.1, 0.2, 0.3, 0.4} with probabilities (0.6, 0.1, 0.1, 0.1, 0.1)
+    for the intercept and every covariate,
+
+    .. math::
+        Y(0) = \exp\{(X + 0.5)\,\beta\} + \varepsilon_0,\quad Y(1) = X\beta - \omega + \varepsilon_1,
+        \quad \varepsilon_a \sim N(0, 1),
+
+    (the offset 0.5 on every covariate but the intercept) with :math:`\omega` set so that the
+    effect on the treated is 4. The truth reported is the ATE over the 747 children (mean of
+    :math:`\tau(X) = X\beta - \omega - \exp\{(X + 0.5)\beta\}`); a draw redraws the noise
+    only, so ``sample(n)`` returns the 747 children whatever ``n`` is.
+    """
+
+    surface_seed: int = 0
+
+    def _covariates(self) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        try:
+            from importlib import resources
+            path = resources.files("econml.data").joinpath("ihdp", "sim.csv")
+            raw = pd.read_csv(path)
+        except (ImportError, FileNotFoundError, ModuleNotFoundError) as exc:
+            raise SpecError("IHDPSurfaceB reads the IHDP covariates shipped with econml: "
+                            "pip install 'causalsynth[dml]'") from exc
+        raw = raw[~((raw["treat"] == 1) & (raw["momwhite"] == 0))].reset_index(drop=True)
+        names = ["bw", "b.head", "preterm", "birth.o", "nnhealth", "momage", "sex", "twin", "b.marr",
+                 "mom.lths", "mom.hs", "mom.scoll", "cig", "first", "booze", "drugs", "work.dur",
+                 "prenatal", "site1", "site2", "site3", "site4", "site5", "site6", "site7"]
+        X = raw[names].to_numpy(dtype=float)
+        X[:, :6] = (X[:, :6] - X[:, :6].mean(0)) / X[:, :6].std(0)
+        X[:, 13] = X[:, 13] + 1  # 'first' coded 1/2, as in Hill's data
+        return raw["treat"].to_numpy(dtype=np.int64), X, [c.replace(".", "_") for c in names]
+
+    @property
+    def population_ate_(self) -> float:
+        return float(np.mean(self._surface()[2]))
+
+    def _surface(self):
+        a, X, names = self._covariates()
+        rng = np.random.default_rng(self.surface_seed)
+        Xi = np.column_stack([np.ones(len(X)), X])
+        beta = rng.choice([0, 0.1, 0.2, 0.3, 0.4], size=Xi.shape[1], replace=True, p=[0.6, 0.1, 0.1, 0.1, 0.1])
+        offset = np.column_stack([np.zeros(len(X)), np.full((len(X), X.shape[1]), 0.5)])
+        mu0 = np.exp((Xi + offset) @ beta)
+        lin = Xi @ beta
+        omega = float(np.mean((lin - mu0)[a == 1]) - 4.0)
+        mu1 = lin - omega
+        return a, X, mu1 - mu0, mu0, mu1, names
+
+    def sample(self, n: int | None = None, *, random_state: RandomState = None) -> SyntheticSample:
+        a, X, cate, mu0, mu1, names = self._surface()
+        rng = as_generator(random_state)
+        y0 = mu0 + rng.standard_normal(len(a))
+        y1 = mu1 + rng.standard_normal(len(a))
+        frame = pd.DataFrame(X, columns=names)
+        for c in names[6:]:
+            frame[c] = frame[c].astype(np.int64)
+        frame.insert(0, "y", np.where(a == 1, y1, y0))
+        frame.insert(0, "a", a)
+        data = CausalData(frame, treatment="a", outcome="y", _derived=True)
+        truth = pd.DataFrame({"y0": y0, "y1": y1, "mu0": mu0, "mu1": mu1, "propensity": np.full(len(a), np.nan),
+                              "cate": cate})
+        return SyntheticSample(data, truth, float(np.mean(cate)))
+
+
 #: Designs by name.
 DESIGNS = {"linear_logistic": LinearLogisticDesign, "kang_schafer_2007": KangSchafer2007,
-           "limited_overlap": LimitedOverlapDesign, "poor_overlap": PoorOverlapDesign}
+           "limited_overlap": LimitedOverlapDesign, "poor_overlap": PoorOverlapDesign,
+           "nonlinear_heterogeneous": NonlinearHeterogeneousDesign, "ihdp_surface_b": IHDPSurfaceB}
 
 #: Poor-overlap designs by name (the positivity tools evaluate on these).
 POSITIVITY_DESIGNS = {"poor_overlap": PoorOverlapDesign}

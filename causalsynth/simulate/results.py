@@ -19,7 +19,35 @@ __all__ = ["SimulationResult", "cell_metrics"]
 
 Truth = Literal["population", "sample"]
 Target = Literal["ate", "mu1", "mu0"]
-KEYS = ["scenario", "n", "learner", "estimator"]
+KEYS = ["world", "scenario", "n", "learner", "estimator"]
+
+
+def _rank_cell(errs: list, paired: bool, metric: str, n_boot: int, rng):
+    """Point scores, bootstrap wins, failure rates and scored replicates of the methods of a cell."""
+    fail = np.array([np.mean(np.isnan(e)) if len(e) else 1.0 for e in errs])
+    eligible = fail <= 0.5
+
+    def score(cols):
+        with np.errstate(invalid="ignore"):
+            val = np.array([np.sqrt(np.mean(c ** 2)) if metric == "rmse" else abs(np.mean(c)) if len(c) else np.inf
+                            for c in cols])
+        return np.where(eligible, val, np.inf)
+    wins = np.zeros(len(errs))
+    if paired:
+        E = np.column_stack(errs) if errs else np.zeros((0, 0))
+        rows_ok = ~np.isnan(E[:, eligible]).any(axis=1) if eligible.any() else np.zeros(len(E), bool)
+        Ec = E[rows_ok]
+        R = Ec.shape[0]
+        point = score(list(Ec.T)) if R else np.full(len(errs), np.inf)
+        for _ in range(n_boot if R else 0):
+            idx = rng.integers(0, R, R)
+            wins[np.argmin(score(list(Ec[idx].T)))] += 1
+        return point, wins, fail, np.full(len(errs), R)
+    ok = [e[np.isfinite(e)] for e in errs]
+    point = score(ok)
+    for _ in range(n_boot if any(len(o) for o in ok) else 0):
+        wins[np.argmin(score([o[rng.integers(0, len(o), len(o))] if len(o) else o for o in ok]))] += 1
+    return point, wins, fail, np.array([len(o) for o in ok])
 
 
 def _truth_column(rows: pd.DataFrame, truth: Truth, target: Target) -> pd.Series:
@@ -40,7 +68,9 @@ def _truth_column(rows: pd.DataFrame, truth: Truth, target: Target) -> pd.Series
 class SimulationResult:
     """Replicate-level results of a simulation and the measures computed from them.
 
-    ``replicates`` has one row per (scenario, n, learner, estimator, rep).
+    ``replicates`` has one row per (world, scenario, n, learner, estimator, rep); ``worlds``
+    describes each world (what it is, its model classes, whether it decides the
+    recommendation) and ``decision_worlds`` names the deciding ones.
     """
 
     spec: SimulationSpec
@@ -50,6 +80,13 @@ class SimulationResult:
     backend: str = "joblib"
     n_jobs: int = 1
     n_resumed: int = 0
+    worlds: list = field(default_factory=list, repr=False)
+    decision_worlds: tuple = ()
+
+    def __post_init__(self) -> None:
+        if "world" not in self.replicates or self.replicates["world"].isna().all():
+            # rows from before worlds existed: the single world
+            object.__setattr__(self, "replicates", self.replicates.assign(world=self.spec.worlds[0]))
 
     # ------------------------------------------------------------------ measures
     def summary(self, *, truth: Truth = "population", target: Target = "ate") -> pd.DataFrame:
@@ -79,94 +116,67 @@ class SimulationResult:
                         "failure_rate": float(fail.mean()),
                         "failure_rate_mcse": float(np.sqrt(max(fail.mean() * (1 - fail.mean()), 1e-12) / len(g))),
                         "seconds": float(secs.mean()) if len(secs) else np.nan,
+                        "seconds_fit": float((ok["seconds_nuisance"].fillna(0)
+                                              / max(len(self.spec.estimators), 1)).mean()) if len(ok) else np.nan,
+                        "seconds_draw": float(ok["seconds_draw"].fillna(0).mean())
+                        if "seconds_draw" in ok and len(ok) else np.nan,
                         "seconds_mcse": float(secs.std(ddof=1) / np.sqrt(len(secs))) if len(secs) > 1 else np.nan})
         return pd.DataFrame(out)
 
     def ranking(self, *, truth: Truth = "population", metric: Literal["rmse", "abs_bias"] = "rmse",
                 n_boot: int = 1000, random_state=0) -> pd.DataFrame:
-        """Rank methods (learner x estimator) within each scenario and n, with the share of
-        bootstrap resamples of the replicates (paired across methods) in which each is best.
+        """Rank methods (learner x estimator) within each world, scenario and n, with the share
+        of bootstrap resamples of the replicates in which each is best.
 
-        Scores use the replicates on which every method succeeded (``n_scored``); a method
-        that fails in more than half the replicates is ranked last.
+        When every method ran on the same replicates, the comparison is paired: scores use the
+        replicates on which every method succeeded (``n_scored``), so a method cannot win by
+        failing on the hard ones. Configurations with their own replicate counts are scored
+        on their own replicates and resampled independently. A method that fails in more than
+        half its replicates is ranked last.
         """
-        reps = self.replicates
         rng = np.random.default_rng(random_state)
         out = []
-        for (scen, n), g in reps.groupby(["scenario", "n"], sort=False):
-            wide_err = {}
+        for (world, scen, n), g in self.replicates.groupby(["world", "scenario", "n"], sort=False):
+            errs = {}
             for (lrn, est), h in g.groupby(["learner", "estimator"], sort=False):
                 h = h.sort_values("rep")
                 err = h["ate"].to_numpy(dtype=float) - _truth_column(h, truth, "ate").to_numpy(dtype=float)
                 err[h["failed"].to_numpy()] = np.nan
-                wide_err[(lrn, est)] = pd.Series(err, index=h["rep"].to_numpy())
-            frame = pd.DataFrame(wide_err)
-            methods = list(frame.columns)
-            E = frame.to_numpy()
-            fail = np.mean(np.isnan(E), axis=0)
-            # Paired comparison: score every method on the replicates where all the methods
-            # still in the running succeeded, so a method cannot win by failing on the hard
-            # replicates. Methods failing in more than half the replicates are ranked last.
-            eligible = fail <= 0.5
-            rows_ok = ~np.isnan(E[:, eligible]).any(axis=1) if eligible.any() else np.zeros(len(E), bool)
-            Ec = E[rows_ok]
-
-            def score(M):
-                with np.errstate(invalid="ignore"):
-                    val = (np.sqrt(np.mean(M ** 2, axis=0)) if metric == "rmse" else np.abs(np.mean(M, axis=0)))
-                return np.where(eligible, val, np.inf)
-            R = Ec.shape[0]
-            point = score(Ec) if R else np.full(len(methods), np.inf)
-            wins = np.zeros(len(methods))
-            for _ in range(n_boot if R else 0):
-                idx = rng.integers(0, R, R)
-                wins[np.argmin(score(Ec[idx]))] += 1
+                errs[(lrn, est)] = pd.Series(err, index=h["rep"].to_numpy())
+            methods = list(errs)
+            paired = len({tuple(e.index) for e in errs.values()}) == 1
+            point, wins, fail, scored = _rank_cell([errs[m].to_numpy() for m in methods], paired, metric,
+                                                   n_boot, rng)
             order = np.argsort(point, kind="stable")
             for rank, j in enumerate(order, start=1):
-                out.append({"scenario": scen, "n": n, "rank": rank, "learner": methods[j][0],
+                out.append({"world": world, "scenario": scen, "n": n, "rank": rank, "learner": methods[j][0],
                             "estimator": methods[j][1], metric: float(point[j]),
-                            "p_best": wins[j] / n_boot if R else 0.0, "failure_rate": float(fail[j]),
-                            "n_scored": int(R)})
+                            "p_best": wins[j] / n_boot if scored[j] else 0.0, "failure_rate": float(fail[j]),
+                            "n_scored": int(scored[j])})
         return pd.DataFrame(out)
 
-    def recommendation(self, *, truth: Truth = "population") -> str:
-        """A plain-language recommendation per scenario and sample size."""
-        summ = self.summary(truth=truth).set_index(["scenario", "n", "learner", "estimator"])
-        rank = self.ranking(truth=truth)
-        nominal = self.spec.level
-        lines = []
-        for (scen, n), g in rank.groupby(["scenario", "n"], sort=False):
-            best = g.iloc[0]
-            m = summ.loc[(scen, n, best["learner"], best["estimator"])]
-            where = f"scenario '{scen}', n={n}" if len(self.spec.scenarios) > 1 else f"n={n}"
-            if not np.isfinite(best["rmse"]):
-                lines.append(f"{where}: no recommendation: no method succeeded in at least half the "
-                             f"replicates. {self._first_error(scen, n)}")
-                continue
-            lines.append(
-                f"{where}: {best['estimator'].upper()} with the '{best['learner']}' learners has the lowest "
-                f"RMSE ({m['rmse']:.3g} +- {m['rmse_mcse']:.2g}) and is best in {100 * best['p_best']:.0f}% "
-                f"of bootstrap resamples of the replicates; its {100 * nominal:g}% intervals cover "
-                f"{100 * m['coverage']:.1f}% +- {100 * m['coverage_mcse']:.1f}%.")
-            if best["n_scored"] < g["n_scored"].max() or (g["failure_rate"] > 0).any():
-                lines.append(f"  Ranked on the {int(best['n_scored'])} replicates where every method succeeded.")
-            runner = g.iloc[1] if len(g) > 1 else None
-            if runner is not None and best["p_best"] < 0.8:
-                lines.append(f"  The choice is uncertain: {runner['estimator'].upper()} "
-                             f"('{runner['learner']}') is best in {100 * runner['p_best']:.0f}% of resamples.")
-            sub = summ.loc[(scen, n)]
-            bad = sub[(sub["coverage"] + 2 * sub["coverage_mcse"]) < nominal]
-            for (lrn, est), r in bad.iterrows():
-                lines.append(f"  {est.upper()} ('{lrn}') under-covers: {100 * r['coverage']:.1f}% +- "
-                             f"{100 * r['coverage_mcse']:.1f}% against the nominal {100 * nominal:g}%.")
-            over = sub[(sub["coverage"] - 2 * sub["coverage_mcse"]) > nominal]
-            for (lrn, est), r in over.iterrows():
-                lines.append(f"  {est.upper()} ('{lrn}') over-covers ({100 * r['coverage']:.1f}%): its intervals are "
-                             "conservative (wider than needed).")
-            failing = sub[sub["failure_rate"] > 0]
-            for (lrn, est), r in failing.iterrows():
-                lines.append(f"  {est.upper()} ('{lrn}') failed in {100 * r['failure_rate']:.1f}% of replicates.")
-        return "\n".join(lines)
+    def recommendations(self, *, truth: Truth = "population", n_boot: int = 500) -> list:
+        """One :class:`~causalsynth.simulate.recommend.Recommendation` per (scenario, n)."""
+        return [self.recommendation(scenario=scen, n=n, truth=truth, n_boot=n_boot)
+                for scen, n in self.replicates[["scenario", "n"]].drop_duplicates().itertuples(index=False)]
+
+    def recommendation(self, *, scenario: str | None = None, n: int | None = None, truth: Truth = "population",
+                       n_boot: int = 500):
+        """The recommendation for one scenario and n (default: the first of each), as a
+        :class:`~causalsynth.simulate.recommend.Recommendation`; ``str()`` renders it as
+        sentences. See :mod:`causalsynth.simulate.recommend` for the rule."""
+        from .recommend import recommend
+        reps = self.replicates
+        scenario = reps["scenario"].iloc[0] if scenario is None else scenario
+        n = reps["n"].iloc[0] if n is None else n
+        rows = reps[(reps["scenario"] == scenario) & (reps["n"] == n)]
+        if not len(rows):
+            raise SpecError(f"no replicates for scenario {scenario!r}, n={n}")
+        rows = rows.assign(_truth=_truth_column(rows, truth, "ate"))
+        deciding = self.decision_worlds or tuple(dict.fromkeys(rows["world"]))
+        return recommend(rows, scenario=scenario if len(self.spec.scenarios) > 1 else "", n=int(n),
+                         level=self.spec.level, decision_worlds=deciding, truth_col="_truth", n_boot=n_boot,
+                         multi_learner=len(self.spec.learners) > 1, first_error=self._first_error(scenario, n))
 
     def _first_error(self, scenario, n) -> str:
         r = self.replicates
@@ -177,42 +187,55 @@ class SimulationResult:
         return f"Most common error ({int((bad['error'] == top).sum())} of {len(r[(r['scenario'] == scenario) & (r['n'] == n)])} rows): {top}"
 
     def best(self, *, scenario: str | None = None, n: int | None = None, truth: Truth = "population") -> dict:
-        """The top-ranked (learner, estimator) for one scenario and n (default: the first)."""
-        rank = self.ranking(truth=truth)
-        scenario = rank["scenario"].iloc[0] if scenario is None else scenario
-        n = rank["n"].iloc[0] if n is None else n
-        top = rank[(rank["scenario"] == scenario) & (rank["n"] == n)].iloc[0]
-        if not np.isfinite(top["rmse"]):
-            raise EstimationError(f"no best method for scenario {scenario!r}, n={n}: no method succeeded "
-                                  f"in at least half the replicates. {self._first_error(scenario, n)}")
-        cfg = {c.name: c for c in self.spec.learners}[top["learner"]]
-        return {"estimator": top["estimator"], "learner": cfg, "p_best": float(top["p_best"])}
+        """The recommended (learner, estimator) for one scenario and n (default: the first)."""
+        rec = self.recommendation(scenario=scenario, n=n, truth=truth)
+        if rec.choice is None:
+            raise EstimationError(f"no best method for scenario {scenario!r}, n={n}: {rec.reason}")
+        cfg = {c.name: c for c in self.spec.learners}[rec.choice[0]]
+        return {"estimator": rec.choice[1], "learner": cfg, "p_best": float(rec.p_best), "recommendation": rec}
 
     # ------------------------------------------------------------------ output
+    def recommendation_text(self, *, truth: Truth = "population") -> str:
+        """Every (scenario, n)'s recommendation as sentences, one per line."""
+        return "\n".join(str(r) for r in self.recommendations(truth=truth))
+
+    @property
+    def n_replicate_datasets(self) -> int:
+        return int(self.replicates.groupby(["world", "scenario", "n", "rep"]).ngroups)
+
     def to_dict(self, *, truth: Truth = "population") -> dict:
         from ..report.render import json_safe
+        recs = self.recommendations(truth=truth)
         return json_safe({
-            "n_replicates": int(self.replicates.groupby(["scenario", "n", "rep"]).ngroups),
+            "n_replicates": self.n_replicate_datasets,
             "elapsed_seconds": self.elapsed_seconds, "backend": self.backend, "n_jobs": self.n_jobs,
             "resumed_replicates": self.n_resumed, "level": self.spec.level, "truth": truth,
-            "population_ate": self.population_ates,
+            "worlds": self.worlds, "decision_worlds": list(self.decision_worlds),
+            "population_ate": {f"{w}/{s}": v for (w, s), v in self.population_ates.items()},
             "summary": self.summary(truth=truth), "ranking": self.ranking(truth=truth),
-            "recommendation": self.recommendation(truth=truth)})
+            "recommendations": [r.to_dict() for r in recs],
+            "recommendation": "\n".join(str(r) for r in recs)})
 
-    def __str__(self) -> str:
-        cols = ["scenario", "n", "learner", "estimator", "bias", "bias_mcse", "rmse", "rmse_mcse",
+    def _table(self) -> pd.DataFrame:
+        cols = ["world", "scenario", "n", "learner", "estimator", "bias", "bias_mcse", "rmse", "rmse_mcse",
                 "coverage", "coverage_mcse", "ci_width", "failure_rate"]
         table = self.summary()[cols]
-        if len(self.spec.scenarios) == 1:
-            table = table.drop(columns="scenario")
-        if len(self.spec.learners) == 1:
-            table = table.drop(columns="learner")
-        return (f"Simulation: {self.replicates.groupby(['scenario', 'n', 'rep']).ngroups} replicates, "
-                f"{self.elapsed_seconds:.1f} s ({self.backend}, n_jobs={self.n_jobs}); truth: population ATE\n"
-                + table.to_string(index=False, float_format=lambda v: f"{v:.4g}") + "\n\n" + self.recommendation())
+        for col, many in (("world", len(self.spec.worlds)), ("scenario", len(self.spec.scenarios)),
+                          ("learner", len(self.spec.learners))):
+            if many == 1:
+                table = table.drop(columns=col)
+        return table
+
+    def __str__(self) -> str:
+        worlds = ", ".join(f"{w}{' (deciding)' if w in self.decision_worlds else ''}" for w in self.spec.worlds)
+        return (f"Simulation: {self.n_replicate_datasets} replicate datasets in {len(self.spec.worlds)} world(s) "
+                f"[{worlds}], {self.elapsed_seconds:.1f} s ({self.backend}, n_jobs={self.n_jobs}); truth: each "
+                "world's population ATE\n" + self._table().to_string(index=False, float_format=lambda v: f"{v:.4g}")
+                + "\n\n" + self.recommendation_text())
 
     def _repr_html_(self) -> str:
-        return (f"<pre>{self.recommendation()}</pre>"
+        import html
+        return (f"<pre>{html.escape(self.recommendation_text())}</pre>"
                 + self.summary().to_html(index=False, float_format=lambda v: f"{v:.4g}"))
 
     def write_report(self, out_dir, *, title: str = "Estimator simulation") -> dict:

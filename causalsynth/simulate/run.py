@@ -1,7 +1,8 @@
 """Run simulation tasks: in-process, on joblib worker processes, or on a Dask cluster.
 
-Every task's seed is ``SeedSequence(entropy, spawn_key=(scenario, size, rep))``, so a task
-gives the same rows wherever and whenever it runs. Batches of tasks stream back to the
+Every task's seed is ``SeedSequence(entropy, spawn_key=(scenario, size, rep))`` (with the
+world's index appended for every world after the first, so a single-world grid keeps the
+streams it always had), so a task gives the same rows wherever and whenever it runs. Batches of tasks stream back to the
 main process, which appends each finished batch to the checkpoint.
 """
 from __future__ import annotations
@@ -22,9 +23,9 @@ from .spec import SimulationSpec, Task
 
 __all__ = ["apply_knobs", "run_batch", "execute", "task_seed", "ROW_COLUMNS"]
 
-ROW_COLUMNS = ["scenario", "n", "learner", "estimator", "rep", "ate", "std_error", "ci_lower", "ci_upper",
+ROW_COLUMNS = ["world", "scenario", "n", "learner", "estimator", "rep", "ate", "std_error", "ci_lower", "ci_upper",
                "mu1", "mu0", "sate", "pate", "sample_mu1", "sample_mu0", "population_mu1", "n_clipped",
-               "seconds_nuisance", "seconds_estimator", "failed", "error"]
+               "seconds_draw", "seconds_nuisance", "seconds_estimator", "failed", "error"]
 
 
 def apply_knobs(dgp, knobs: dict):
@@ -47,7 +48,8 @@ def task_seed(root, task: Task) -> np.random.SeedSequence:
     entropy, key = root
     if isinstance(entropy, list):
         entropy = [int(x) for x in entropy]
-    return np.random.SeedSequence(entropy, spawn_key=(*key, task.scenario, task.size, task.rep))
+    world = (task.world,) if task.world else ()
+    return np.random.SeedSequence(entropy, spawn_key=(*key, task.scenario, task.size, task.rep, *world))
 
 
 def _one_task(dgp, spec: SimulationSpec, entropy, task: Task) -> list[dict]:
@@ -56,15 +58,21 @@ def _one_task(dgp, spec: SimulationSpec, entropy, task: Task) -> list[dict]:
     scenario = spec.scenarios[task.scenario].name
     n = spec.sizes[task.size]
     draw_seed, est_seed = task_seed(entropy, task).spawn(2)
-    base = {"scenario": scenario, "n": n, "rep": task.rep}
+    base = {"world": spec.worlds[task.world], "scenario": scenario, "n": n, "rep": task.rep}
+    # configurations with fewer replicates than the grid stop early; their seeds stay put
+    active = [(lc, seed) for lc, seed in zip(spec.learners, est_seed.spawn(len(spec.learners)))
+              if task.rep < spec.reps_of(lc)]
+    t_draw = time.perf_counter()
     try:
         sample = dgp.sample(n, random_state=draw_seed)
     except Exception as exc:  # a failed draw fails every estimator of the task
         msg = f"data draw failed: {type(exc).__name__}: {exc}"
         return [{**base, "learner": lc.name, "estimator": e, "failed": True, "error": msg}
-                for lc in spec.learners for e in spec.estimators]
+                for lc, _ in active for e in spec.estimators]
     truth = sample.truth
-    common = {**base, "sate": sample.sate,
+    # the draw's time, spread over the configurations' rows so that sums over rows add up
+    draw_share = (time.perf_counter() - t_draw) / max(len(active) * len(spec.estimators), 1)
+    common = {**base, "sate": sample.sate, "seconds_draw": draw_share,
               "pate": sample.population_ate if sample.population_ate is not None
               else getattr(dgp, "population_ate_", np.nan),
               "sample_mu1": float(truth["mu1"].mean()), "sample_mu0": float(truth["mu0"].mean()),
@@ -72,7 +80,7 @@ def _one_task(dgp, spec: SimulationSpec, entropy, task: Task) -> list[dict]:
     rows = []
     data = sample.data
     lo, hi = spec.propensity_bounds
-    for lc, seed in zip(spec.learners, est_seed.spawn(len(spec.learners))):
+    for lc, seed in active:
         nuis_seed, dml_seed = seed.spawn(2)
         t0 = time.perf_counter()
         try:
@@ -122,12 +130,13 @@ def run_batch(dgps: Sequence, spec: SimulationSpec, entropy, tasks: Sequence[Tas
     rows = []
     for task in tasks:
         try:
-            rows += _one_task(dgps[task.scenario], spec, entropy, task)
+            rows += _one_task(dgps[task.world][task.scenario], spec, entropy, task)
         except Exception as exc:  # pragma: no cover - defensive: never lose the batch
             msg = f"internal error: {type(exc).__name__}: {exc} | {traceback.format_exc(limit=2)}"
-            rows += [{"scenario": spec.scenarios[task.scenario].name, "n": spec.sizes[task.size],
-                      "rep": task.rep, "learner": lc.name, "estimator": e, "failed": True, "error": msg}
-                     for lc in spec.learners for e in spec.estimators]
+            rows += [{"world": spec.worlds[task.world], "scenario": spec.scenarios[task.scenario].name,
+                      "n": spec.sizes[task.size], "rep": task.rep, "learner": lc.name, "estimator": e,
+                      "failed": True, "error": msg}
+                     for lc in spec.learners if task.rep < spec.reps_of(lc) for e in spec.estimators]
     frame = pd.DataFrame(rows)
     for col in ROW_COLUMNS:
         if col not in frame:

@@ -1,6 +1,6 @@
 """The simulation grid: :class:`Simulation` (plan, then run), :func:`simulate` and the plan.
 
->>> sim = Simulation(synth, estimators=("or", "ipw", "aipw", "tmle"), n=1566, n_reps=200,
+>>> sim = Simulation(data, worlds=("flexible", "glm", "gbm", "placebo"), n_reps=200,
 ...                  learners={"glm": "logistic", "gbm": "gbm"}, random_state=0)
 >>> sim.plan()            # the grid and an estimate of its cost, before spending it
 >>> result = sim.run(n_jobs=2, checkpoint="runs/nhefs")   # resumable
@@ -9,7 +9,8 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -17,12 +18,14 @@ import pandas as pd
 
 from .._checks import check_int
 from .._random import RandomState, as_seed_sequence
+from ..data import CausalData
 from ..errors import SpecError
 from ..progress import progress
 from .results import SimulationResult
 from .run import apply_knobs, execute, run_batch
 from .spec import SimulationSpec, Task
 from .store import CheckpointStore
+from .worlds import as_worlds, decision_worlds
 
 __all__ = ["Simulation", "simulate", "SimulationPlan", "load_result", "BACKENDS"]
 
@@ -31,95 +34,143 @@ BACKENDS = ("joblib", "dask")
 
 @dataclass(frozen=True)
 class SimulationPlan:
-    """The grid of a simulation and an estimate of its cost (from timed pilot replicates)."""
+    """The grid of a simulation and an estimate of its cost (from timed pilot replicates).
+
+    ``costs`` has one row per (world, learner configuration): replicates, pilot seconds per
+    replicate and the estimated seconds of one core; ``world_fit_seconds`` the time each world
+    took to fit (already spent).
+    """
 
     grid: pd.DataFrame
     n_tasks: int
     n_fits: int
     seconds_per_task: dict
     estimated_seconds: float
+    costs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    world_fit_seconds: dict = field(default_factory=dict)
 
     def __str__(self) -> str:
         cells = len(self.grid)
-        lines = [f"{cells} cells (scenario x n x learner x estimator), {self.n_tasks} replicate datasets, "
-                 f"{self.n_fits} nuisance fits (shared by the estimators)",
+        worlds = list(dict.fromkeys(self.grid["world"])) if "world" in self.grid else []
+        lines = [f"{cells} cells (world x scenario x n x learner x estimator), {self.n_tasks} replicate "
+                 f"datasets, {self.n_fits} nuisance fits (shared by the estimators)",
                  f"estimated cost: {self.estimated_seconds:.0f} s of one core "
                  f"({self.estimated_seconds / 60:.1f} min)"]
-        for key, s in self.seconds_per_task.items():
-            lines.append(f"  pilot {key}: {s:.3f} s per replicate")
+        if len(self.costs):
+            for world in worlds:
+                c = self.costs[self.costs["world"] == world]
+                fit = self.world_fit_seconds.get(world, float("nan"))
+                parts = ", ".join(f"{r.learner} {r.n_reps} x {r.seconds_per_replicate:.3f} s" for r in c.itertuples())
+                lines.append(f"  world {world}: {c['estimated_seconds'].sum():.0f} s ({parts})"
+                             + (f"; fitted in {fit:.1f} s" if np.isfinite(fit) else ""))
+        else:
+            for key, sec in self.seconds_per_task.items():
+                lines.append(f"  pilot {key}: {sec:.3f} s per replicate")
         return "\n".join(lines)
 
 
-def _check_dgp(dgp) -> None:
-    import pandas as pd
-
-    from ..data import CausalData
-    if isinstance(dgp, (pd.DataFrame, pd.Series, CausalData)):
+def _check_source(source) -> None:
+    if isinstance(source, (pd.DataFrame, pd.Series)):
         raise SpecError(
-            f"dgp is a {type(dgp).__name__}, real data with no known truth; fit a generator on it "
-            "first: simulate(HybridSynthesizer().fit(data), ...)")
-    if not callable(getattr(dgp, "sample", None)):
-        raise SpecError(
-            f"dgp must have sample(n, random_state=...) returning a SyntheticSample (a fitted "
-            f"HybridSynthesizer or a design from causalsynth.datasets.designs); got {type(dgp).__name__}")
-    if hasattr(dgp, "_check_fitted"):
-        dgp._check_fitted()
+            f"dgp is a {type(source).__name__}, real data with no known truth; wrap it in a CausalData "
+            "to fit the simulation worlds to it (Simulation(CausalData(frame, ...), worlds=...)) or fit a "
+            "generator on it first: simulate(HybridSynthesizer().fit(data), ...)")
 
 
 class Simulation:
-    """A simulation grid over a data-generating process with a known truth.
+    """A simulation grid over one or several data-generating processes with a known truth.
 
     Parameters
     ----------
-    dgp : a fitted :class:`~causalsynth.HybridSynthesizer` or any object with
-        ``sample(n, random_state=...) -> SyntheticSample`` (see ``causalsynth.datasets.designs``).
+    source : real data (a :class:`~causalsynth.CausalData`: the worlds are fitted to it), a
+        fitted :class:`~causalsynth.HybridSynthesizer` or any object with
+        ``sample(n, random_state=...) -> SyntheticSample`` (one world, "given"), or a mapping
+        of world names to such objects.
+    worlds : with real data, names from :data:`causalsynth.simulate.worlds.WORLDS` (default
+        ``("flexible", "glm", "gbm", "placebo")``), or a mapping name -> world object. The
+        recommendation is decided in the worlds that are home to no candidate (see
+        :func:`~causalsynth.simulate.worlds.decision_worlds`).
     estimators : estimator names (see :data:`causalsynth.estimators.ESTIMATORS`).
-    n : sample size or list of sizes.
-    n_reps : replicates per (scenario, n).
+    n : sample size or list of sizes (default: the real data's size, else 1000).
+    n_reps : replicates per (world, scenario, n); a learner configuration's own ``n_reps``
+        (``{"glm": {"propensity": "logistic", "n_reps": 400}}``) overrides it, so cheap
+        configurations can take more replicates.
     learners : learner configurations: a dict name -> preset name, (propensity, outcome) pair,
-        dict of ``propensity``/``outcome``/``n_folds``, or :class:`LearnerConfig`. Default:
-        one configuration with the default learners.
-    scenarios : dict name -> knob values, e.g. ``{"poor overlap": {"overlap": 2.0}}``.
+        dict of ``propensity``/``outcome``/``n_folds``/``n_reps``, or :class:`LearnerConfig`.
+        Default: one configuration with the default learners.
+    scenarios : dict name -> knob values, e.g. ``{"poor overlap": {"overlap": 2.0}}`` (every
+        world must support the knobs).
     level : confidence level of the intervals.
     propensity_bounds : clipping bounds used by every estimator.
+    covariates : covariate generator of the hybrid worlds fitted here.
     random_state : one seed for the whole grid (each replicate's seed derives from it and
-        the replicate's indices).
+        the replicate's indices; the worlds are fitted from streams of their own).
     """
 
-    def __init__(self, dgp, *, estimators=("or", "ipw", "aipw", "tmle"), n=1000, n_reps=200,
+    def __init__(self, source, *, worlds=None, estimators=("or", "ipw", "aipw", "tmle"), n=None, n_reps=200,
                  learners=None, scenarios=None, level: float = 0.95,
-                 propensity_bounds=(0.01, 0.99), batch_size: int | None = None,
+                 propensity_bounds=(0.01, 0.99), batch_size: int | None = None, covariates="copula",
                  random_state: RandomState = None) -> None:
-        _check_dgp(dgp)
-        self.dgp = dgp
+        _check_source(source)
+        self._seed = as_seed_sequence(random_state)
+        self.worlds = as_worlds(source, worlds, covariates=covariates, random_state=self._seed)
+        if n is None:
+            n = source.n_obs if isinstance(source, CausalData) else 1000
         self.spec = SimulationSpec.build(estimators=estimators, n=n, n_reps=n_reps, learners=learners,
                                          scenarios=scenarios, level=level,
-                                         propensity_bounds=propensity_bounds, batch_size=batch_size)
-        self._seed = as_seed_sequence(random_state)
+                                         propensity_bounds=propensity_bounds, batch_size=batch_size,
+                                         worlds=tuple(self.worlds))
+        self.decision_worlds = decision_worlds(self.worlds, [c.classes for c in self.spec.learners])
         self._dgps = None
+        self._pilot: dict = defaultdict(list)  # entropy -> [(tasks, rows)] of plan()'s replicates
 
-    def _scenario_dgps(self) -> list:
+    @property
+    def dgp(self):
+        """The first world's data-generating process (the only one of a single-world grid)."""
+        return next(iter(self.worlds.values())).dgp
+
+    def _world_dgps(self) -> list[list]:
         if self._dgps is None:
-            self._dgps = [apply_knobs(self.dgp, dict(s.knobs)) for s in self.spec.scenarios]
+            self._dgps = [[apply_knobs(w.dgp, dict(s.knobs)) for s in self.spec.scenarios]
+                          for w in self.worlds.values()]
         return self._dgps
 
+    def world_table(self) -> pd.DataFrame:
+        """One row per world: what it is, its model classes, whether it decides the recommendation."""
+        return pd.DataFrame([{"world": name, "description": w.description,
+                              "model_classes": ", ".join(sorted(w.classes)) or "unknown",
+                              "decides": name in self.decision_worlds,
+                              "fit_seconds": w.seconds_to_fit} for name, w in self.worlds.items()])
+
     def plan(self, *, pilot_reps: int = 2) -> SimulationPlan:
-        """Show the grid and estimate its cost by timing ``pilot_reps`` replicates per (scenario, n)."""
+        """Show the grid and estimate its cost per world and configuration by timing
+        ``pilot_reps`` replicates per (world, scenario, n)."""
         spec = self.spec
-        dgps = self._scenario_dgps()
-        per_task = {}
-        total = 0.0
-        pilot_entropy = (12345, ())
-        for s in range(len(spec.scenarios)):
-            for z in range(len(spec.sizes)):
-                tasks = [Task(s, z, r) for r in range(pilot_reps)]
-                t0 = time.perf_counter()
-                run_batch(dgps, spec, pilot_entropy, tasks)
-                sec = (time.perf_counter() - t0) / pilot_reps
-                per_task[f"{spec.scenarios[s].name}, n={spec.sizes[z]}"] = sec
-                total += sec * spec.n_reps
-        n_tasks = len(spec.scenarios) * len(spec.sizes) * spec.n_reps
-        return SimulationPlan(spec.grid(), n_tasks, n_tasks * len(spec.learners), per_task, total)
+        dgps = self._world_dgps()
+        per_task, costs = {}, []
+        # the pilot replicates are the run's first ones (same seeds): run() reuses their rows
+        entropy = (self._seed.entropy, tuple(self._seed.spawn_key))
+        for w, world in enumerate(spec.worlds):
+            for s in range(len(spec.scenarios)):
+                for z in range(len(spec.sizes)):
+                    tasks = [Task(s, z, r, w) for r in range(min(pilot_reps, spec.max_reps))]
+                    t0 = time.perf_counter()
+                    rows = run_batch(dgps, spec, entropy, tasks)
+                    self._pilot[entropy].append((tasks, rows))
+                    per_task[f"{world}, {spec.scenarios[s].name}, n={spec.sizes[z]}"] = \
+                        (time.perf_counter() - t0) / pilot_reps
+                    for lc in spec.learners:
+                        r = rows[rows["learner"] == lc.name]
+                        sec = float((r["seconds_nuisance"].fillna(0) / max(len(spec.estimators), 1)
+                                     + r["seconds_estimator"].fillna(0)).sum()) / pilot_reps
+                        costs.append({"world": world, "scenario": spec.scenarios[s].name, "n": spec.sizes[z],
+                                      "learner": lc.name, "n_reps": spec.reps_of(lc),
+                                      "seconds_per_replicate": sec, "estimated_seconds": sec * spec.reps_of(lc)})
+        costs = pd.DataFrame(costs)
+        n_tasks = len(spec.tasks())
+        n_fits = sum(spec.reps_of(lc) for lc in spec.learners) * len(spec.worlds) * len(spec.scenarios) * len(spec.sizes)
+        return SimulationPlan(spec.grid(), n_tasks, n_fits, per_task, float(costs["estimated_seconds"].sum()),
+                              costs, {name: w.seconds_to_fit for name, w in self.worlds.items()})
 
     def run(self, *, n_jobs: int = 1, backend: str = "joblib", scheduler=None, checkpoint=None,
             resume: bool = False, show_progress: bool | None = None) -> SimulationResult:
@@ -142,63 +193,80 @@ class Simulation:
             raise SpecError("resume=True needs the checkpoint folder of the interrupted run")
         spec = self.spec
         entropy = (self._seed.entropy, tuple(self._seed.spawn_key))
-        store = None
-        done_rows = pd.DataFrame()
+        store, done_rows = None, pd.DataFrame()
         if checkpoint is not None:
             store = CheckpointStore(checkpoint)
             meta = {"fingerprint": spec.fingerprint(), "entropy": [entropy[0], list(entropy[1])],
-                    "n_reps": spec.n_reps,
+                    "n_reps": spec.n_reps, "worlds": list(spec.worlds),
                     "sizes": list(spec.sizes), "scenarios": [s.name for s in spec.scenarios]}
             store.open(meta, resume=resume)
             entropy = (meta["entropy"][0], tuple(meta["entropy"][1]))
             if resume:
                 done_rows = store.read()
         t0 = time.perf_counter()
-        dgps = self._scenario_dgps()
-        tasks = spec.tasks()
-        done = set()
-        if len(done_rows):
-            sc_index = {s.name: i for i, s in enumerate(spec.scenarios)}
-            sz_index = {n: i for i, n in enumerate(spec.sizes)}
-            done = {Task(sc_index[r.scenario], sz_index[r.n], int(r.rep))
-                    for r in done_rows[["scenario", "n", "rep"]].drop_duplicates().itertuples()}
-        todo = [t for t in tasks if t not in done]
-        batches = [todo[i:i + spec.batch_size] for i in range(0, len(todo), spec.batch_size)]
+        dgps = self._world_dgps()
+        done = _done_tasks(spec, done_rows)
+        todo = [t for t in spec.tasks() if t not in done]
         parts = [done_rows] if len(done_rows) else []
-        bar = progress(range(len(todo)), desc="replicates", total=len(todo), show=show_progress)
-        bar_iter = iter(bar)
-        for batch, rows in execute(dgps, spec, entropy, batches, n_jobs=int(n_jobs), backend=backend,
-                                   scheduler=scheduler):
+
+        def finished(batch, rows):
             if store is not None:
                 first = batch[0]
-                store.write_part(f"{first.scenario:03d}-{first.size:03d}-{first.rep:06d}", rows)
+                store.write_part(f"{first.world:03d}-{first.scenario:03d}-{first.size:03d}-{first.rep:06d}", rows)
             parts.append(rows)
+        piloted, open_tasks = set(), set(todo)
+        for tasks, rows in self._pilot.get(entropy, []):
+            if all(t in open_tasks for t in tasks):
+                finished(tasks, rows)
+                piloted.update(tasks)
+                open_tasks.difference_update(tasks)
+        todo = [t for t in todo if t not in piloted]
+        batches = [todo[i:i + spec.batch_size] for i in range(0, len(todo), spec.batch_size)]
+        bar_iter = iter(progress(range(len(todo)), desc="replicates", total=len(todo), show=show_progress))
+        for batch, rows in execute(dgps, spec, entropy, batches, n_jobs=int(n_jobs), backend=backend,
+                                   scheduler=scheduler):
+            finished(batch, rows)
             for _ in batch:
                 next(bar_iter, None)
         for _ in bar_iter:  # close the bar
             pass
-        reps = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-        order = {s.name: i for i, s in enumerate(spec.scenarios)}
-        lorder = {c.name: i for i, c in enumerate(spec.learners)}
-        eorder = {e: i for i, e in enumerate(spec.estimators)}
-        reps = (reps.assign(_s=reps["scenario"].map(order), _l=reps["learner"].map(lorder),
-                            _e=reps["estimator"].map(eorder))
-                .sort_values(["_s", "n", "_l", "_e", "rep"]).drop(columns=["_s", "_l", "_e"])
-                .reset_index(drop=True))
-        pates = {s.name: float(getattr(d, "population_ate_", np.nan)) for s, d in zip(spec.scenarios, dgps)}
+        reps = _ordered(spec, pd.concat(parts, ignore_index=True) if parts else pd.DataFrame())
+        pates = {(w, s.name): float(getattr(d, "population_ate_", np.nan))
+                 for w, row in zip(spec.worlds, dgps) for s, d in zip(spec.scenarios, row)}
         return SimulationResult(spec, reps, pates, time.perf_counter() - t0, backend, int(n_jobs),
-                                n_resumed=len(done))
+                                n_resumed=len(done) + len(piloted), worlds=self.world_table().to_dict(orient="records"),
+                                decision_worlds=tuple(self.decision_worlds))
 
 
-def simulate(dgp, *, estimators=("or", "ipw", "aipw", "tmle"), n=1000, n_reps=200, learners=None,
+def _done_tasks(spec: SimulationSpec, done_rows: pd.DataFrame) -> set:
+    if not len(done_rows):
+        return set()
+    if "world" not in done_rows:  # parts written before worlds existed: the single world
+        done_rows = done_rows.assign(world=spec.worlds[0])
+    w_index = {w: i for i, w in enumerate(spec.worlds)}
+    sc_index = {s.name: i for i, s in enumerate(spec.scenarios)}
+    sz_index = {n: i for i, n in enumerate(spec.sizes)}
+    return {Task(sc_index[r.scenario], sz_index[r.n], int(r.rep), w_index[r.world])
+            for r in done_rows[["world", "scenario", "n", "rep"]].drop_duplicates().itertuples()}
+
+
+def _ordered(spec: SimulationSpec, reps: pd.DataFrame) -> pd.DataFrame:
+    """Replicate rows in grid order: world, scenario, n, learner, estimator, rep."""
+    keys = {"_w": ("world", list(spec.worlds)), "_s": ("scenario", [s.name for s in spec.scenarios]),
+            "_l": ("learner", [c.name for c in spec.learners]), "_e": ("estimator", list(spec.estimators))}
+    reps = reps.assign(**{k: reps[col].map({v: i for i, v in enumerate(vals)}) for k, (col, vals) in keys.items()})
+    return reps.sort_values(["_w", "_s", "n", "_l", "_e", "rep"]).drop(columns=list(keys)).reset_index(drop=True)
+
+
+def simulate(dgp, *, worlds=None, estimators=("or", "ipw", "aipw", "tmle"), n=None, n_reps=200, learners=None,
              scenarios=None, level: float = 0.95, propensity_bounds=(0.01, 0.99), n_jobs: int = 1,
              backend: str = "joblib", scheduler=None, checkpoint=None, resume: bool = False,
-             batch_size: int | None = None, show_progress: bool | None = None,
+             batch_size: int | None = None, show_progress: bool | None = None, covariates="copula",
              random_state: RandomState = None) -> SimulationResult:
     """Build a :class:`Simulation` and run it (see there for the parameters)."""
-    sim = Simulation(dgp, estimators=estimators, n=n, n_reps=n_reps, learners=learners, scenarios=scenarios,
-                     level=level, propensity_bounds=propensity_bounds, batch_size=batch_size,
-                     random_state=random_state)
+    sim = Simulation(dgp, worlds=worlds, estimators=estimators, n=n, n_reps=n_reps, learners=learners,
+                     scenarios=scenarios, level=level, propensity_bounds=propensity_bounds,
+                     batch_size=batch_size, covariates=covariates, random_state=random_state)
     return sim.run(n_jobs=n_jobs, backend=backend, scheduler=scheduler, checkpoint=checkpoint,
                    resume=resume, show_progress=show_progress)
 

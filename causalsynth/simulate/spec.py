@@ -1,9 +1,10 @@
 """Simulation specifications: learner configurations, scenarios and the grid.
 
-A simulation grid is estimators x learner configurations x sample sizes x scenarios x
-replicates. One *task* is one (scenario, sample size, replicate): it draws one dataset and,
-for each learner configuration, fits the nuisance models once and runs every estimator on
-them. Each task's seed is a pure function of ``random_state`` and the task's indices, so
+A simulation grid is worlds x scenarios x sample sizes x learner configurations x
+estimators x replicates. One *task* is one (world, scenario, sample size, replicate): it
+draws one dataset and, for each learner configuration that still needs that replicate (a
+configuration may have fewer replicates than the grid), fits the nuisance models once and
+runs every estimator on them. Each task's seed is a pure function of ``random_state`` and the task's indices, so
 results do not depend on execution order, backend or worker count.
 """
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._checks import check_bounds, check_level, is_int
+from .._checks import check_bounds, check_int, check_level, is_int
 from ..errors import SpecError
 from ..estimators import ESTIMATORS
 
@@ -37,12 +38,15 @@ class LearnerConfig:
     propensity: Any = None
     outcome: Any = None
     n_folds: int | None = None
+    n_reps: int | None = None  # replicates of this configuration (None: the simulation's n_reps)
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
             raise SpecError(f"a learner configuration needs a non-empty name; got {self.name!r}")
         if self.n_folds is not None and (not isinstance(self.n_folds, (int, np.integer)) or self.n_folds < 1):
             raise SpecError(f"n_folds of learner config {self.name!r} must be a positive integer or None")
+        if self.n_reps is not None:
+            check_int(f"n_reps of learner config {self.name!r}", self.n_reps, 2)
         from ..learners import check_learner_spec
         try:
             check_learner_spec(self.propensity, role="propensity")
@@ -54,6 +58,12 @@ class LearnerConfig:
         def d(x):
             return x if isinstance(x, str) or x is None else type(x).__name__
         return f"propensity={d(self.propensity) or 'logistic'}, outcome={d(self.outcome) or 'default'}"
+
+    @property
+    def classes(self) -> frozenset:
+        """Model classes of its two nuisance learners (see :func:`causalsynth.learners.learner_class`)."""
+        from ..learners import learner_class
+        return frozenset({learner_class(self.propensity), learner_class(self.outcome)})
 
 
 @dataclass(frozen=True)
@@ -73,6 +83,7 @@ class Task:
     scenario: int
     size: int
     rep: int
+    world: int = 0
 
 
 def _as_learners(learners) -> tuple[LearnerConfig, ...]:
@@ -94,7 +105,7 @@ def _as_learners(learners) -> tuple[LearnerConfig, ...]:
                            else None if glm else value)
                 out.append(LearnerConfig(str(name), "logistic" if glm else base, outcome))
             elif isinstance(value, Mapping):
-                extra = set(value) - {"propensity", "outcome", "n_folds"}
+                extra = set(value) - {"propensity", "outcome", "n_folds", "n_reps"}
                 if extra:
                     raise SpecError(f"learner config {name!r} has unknown keys {sorted(extra)}")
                 out.append(LearnerConfig(str(name), **value))
@@ -142,10 +153,12 @@ class SimulationSpec:
     level: float = 0.95
     propensity_bounds: tuple[float, float] = (0.01, 0.99)
     batch_size: int = 10
+    worlds: tuple[str, ...] = ("given",)
 
     @classmethod
     def build(cls, *, estimators=("or", "ipw", "aipw", "tmle"), n=1000, n_reps=200, learners=None,
-              scenarios=None, level=0.95, propensity_bounds=(0.01, 0.99), batch_size=None) -> SimulationSpec:
+              scenarios=None, level=0.95, propensity_bounds=(0.01, 0.99), batch_size=None,
+              worlds=("given",)) -> SimulationSpec:
         names = (estimators,) if isinstance(estimators, str) else tuple(estimators)
         names = tuple(dict.fromkeys(str(e).lower() for e in names))  # once each, in order
         if is_int(n):
@@ -163,7 +176,7 @@ class SimulationSpec:
         if not isinstance(batch_size, (int, np.integer)):
             raise SpecError(f"batch_size must be a positive integer; got {batch_size!r}")
         return cls(names, sizes, reps, _as_learners(learners), _as_scenarios(scenarios), float(level),
-                   bounds, int(batch_size))
+                   bounds, int(batch_size), tuple(str(w) for w in worlds))
 
     def __post_init__(self):
         unknown = [e for e in self.estimators if e not in ESTIMATORS]
@@ -181,16 +194,30 @@ class SimulationSpec:
             raise SpecError(f"learner configuration names must be unique; got {names}")
         if self.batch_size < 1:
             raise SpecError("batch_size must be >= 1")
+        if not self.worlds or len(set(self.worlds)) != len(self.worlds):
+            raise SpecError(f"world names must be unique and at least one; got {list(self.worlds)}")
 
     # ------------------------------------------------------------------ grid
+    def reps_of(self, config: LearnerConfig) -> int:
+        """Replicates of one learner configuration (its own ``n_reps``, else the simulation's)."""
+        return self.n_reps if config.n_reps is None else int(config.n_reps)
+
+    @property
+    def max_reps(self) -> int:
+        return max(self.reps_of(c) for c in self.learners)
+
     def tasks(self) -> list[Task]:
-        return [Task(s, z, r) for s in range(len(self.scenarios)) for z in range(len(self.sizes))
-                for r in range(self.n_reps)]
+        """One task per (world, scenario, size, replicate); a task fits the configurations that
+        still need that replicate."""
+        return [Task(s, z, r, w) for w in range(len(self.worlds)) for s in range(len(self.scenarios))
+                for z in range(len(self.sizes)) for r in range(self.max_reps)]
 
     def grid(self) -> pd.DataFrame:
-        """One row per cell (scenario x n x learner x estimator)."""
-        rows = [{"scenario": sc.name, "n": n, "learner": lc.name, "estimator": e, "n_reps": self.n_reps}
-                for sc in self.scenarios for n in self.sizes for lc in self.learners for e in self.estimators]
+        """One row per cell (world x scenario x n x learner x estimator)."""
+        rows = [{"world": w, "scenario": sc.name, "n": n, "learner": lc.name, "estimator": e,
+                 "n_reps": self.reps_of(lc)}
+                for w in self.worlds for sc in self.scenarios for n in self.sizes for lc in self.learners
+                for e in self.estimators]
         return pd.DataFrame(rows)
 
     def fingerprint(self) -> str:
@@ -209,4 +236,8 @@ class SimulationSpec:
                    "learners": [(c.name, enc(c.propensity), enc(c.outcome), c.n_folds) for c in self.learners],
                    "scenarios": [(s.name, enc(dict(s.knobs))) for s in self.scenarios],
                    "bounds": self.propensity_bounds, "level": self.level}
+        if self.worlds != ("given",):  # single-world grids keep the fingerprint they always had
+            payload["worlds"] = list(self.worlds)
+        if any(c.n_reps is not None for c in self.learners):
+            payload["config_reps"] = [c.n_reps for c in self.learners]
         return hashlib.sha256(json.dumps(enc(payload), sort_keys=True).encode()).hexdigest()[:16]

@@ -1,9 +1,13 @@
-"""Uncertainty about the generator itself: does the ranking survive refitting the synthesizer?
+"""Uncertainty about the worlds themselves: does the recommendation survive refitting them?
 
-A simulation on one fitted synthesizer answers "which estimator wins on *this* generator".
-The generator is itself an estimate from the real data. Refitting it on bootstrap resamples
-of the real rows (stratified by arm) and rerunning the simulation on each refit shows
-whether the winner is a property of data like the user's or an accident of one fit.
+A simulation on worlds fitted to the real data answers "which estimator wins on *these*
+worlds". The worlds are themselves estimates from the real data. Refitting every world on
+bootstrap resamples of the real rows (within each arm) and rerunning the candidates on each
+refit shows whether the choice is a property of data like the user's or an accident of one
+fit. The refits are also extra worlds: the **robust choice** minimises the worst regret over
+the original deciding worlds and all their refits (the rule of
+:mod:`causalsynth.simulate.recommend`), and is what ``causalsynth simulate`` and ``demo``
+report on the real data when the original choice does not survive.
 """
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ from .._random import RandomState, as_seed_sequence
 from .._resample import bootstrap_within_arms
 from ..data import CausalData, check_data
 from ..progress import progress
-from .simulation import simulate
+from .simulation import Simulation
 from .spec import SimulationSpec
 
 __all__ = ["GeneratorUncertainty", "generator_uncertainty"]
@@ -26,94 +30,139 @@ __all__ = ["GeneratorUncertainty", "generator_uncertainty"]
 
 @dataclass(frozen=True)
 class GeneratorUncertainty:
-    """RMSE of every method on each refitted generator, and how often each method wins."""
+    """Every configuration's performance on each refit of the worlds, and how often each wins.
 
-    table: pd.DataFrame = field(repr=False)  # generator, learner, estimator, rmse, bias, coverage, rank
-    winners: pd.DataFrame = field(repr=False)  # learner, estimator, share_best
+    ``table``: generator ("original", "refit 1", ...), world, learner, estimator, rmse,
+    regret, coverage, unfit. ``choices``: the recommendation on each generator.
+    """
+
+    table: pd.DataFrame = field(repr=False)
+    choices: pd.DataFrame = field(repr=False)  # generator, learner, estimator
     original_best: tuple[str, str] = ("", "")
+    robust_choice: tuple[str, str] | None = None
+    deciding: tuple = ()
+
+    @property
+    def winners(self) -> pd.DataFrame:
+        refits = self.choices[self.choices["generator"] != "original"]
+        share = refits.groupby(["learner", "estimator"]).size() / max(len(refits), 1)
+        methods = self.table[["learner", "estimator"]].drop_duplicates()
+        return methods.merge(share.rename("share_best").reset_index(), how="left").fillna({"share_best": 0.0})
 
     @property
     def survival(self) -> float:
-        """Share of refitted generators on which the original generator's winner is also best."""
+        """Share of refits on which the original choice is chosen again."""
         w = self.winners.set_index(["learner", "estimator"])["share_best"]
         return float(w.get(self.original_best, 0.0))
 
+    @property
+    def verdict(self) -> str:
+        return ("survives" if self.survival >= 0.7 else "fragile" if self.survival >= 0.4 else "does not survive")
+
     def summary(self) -> pd.DataFrame:
-        agg = (self.table.groupby(["learner", "estimator"], sort=False)
-               .agg(rmse_mean=("rmse", "mean"), rmse_sd=("rmse", "std"), mean_rank=("rank", "mean"))
-               .reset_index())
-        return agg.merge(self.winners, on=["learner", "estimator"]).sort_values("mean_rank")
+        t = self.table[self.table["world"].isin(self.deciding)]
+        agg = (t.groupby(["learner", "estimator"], sort=False)
+               .agg(worst_regret=("regret", "max"), mean_regret=("regret", "mean"), rmse_mean=("rmse", "mean"),
+                    rmse_sd=("rmse", "std"), unfit_worlds=("unfit", "sum")).reset_index())
+        return agg.merge(self.winners, on=["learner", "estimator"]).sort_values(["unfit_worlds", "worst_regret"])
 
     def __str__(self) -> str:
         lrn, est = self.original_best
-        n_gen = self.table["generator"].nunique() - 1
-        verdict = ("the ranking survives" if self.survival >= 0.7 else
-                   "the ranking is fragile" if self.survival >= 0.4 else "the ranking does not survive")
-        summ = self.summary()
-        spread = float(summ["rmse_mean"].max() - summ["rmse_mean"].min())
-        if len(summ) > 1 and spread < float(summ["rmse_sd"].min()):
-            verdict += (f"; the methods are indistinguishable in RMSE here (their mean RMSEs differ by "
-                        f"{spread:.3g}, less than one refit-to-refit SD of {float(summ['rmse_sd'].min()):.3g}), "
-                        "so choose on coverage and simplicity")
-        return (f"Generator uncertainty over {n_gen} bootstrap refits of the synthesizer: "
-                f"{est.upper()} ('{lrn}'), best on the original fit, is best on {100 * self.survival:.0f}% "
-                f"of refits: {verdict}.\n" + self.summary().to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        n_gen = self.choices["generator"].nunique() - 1
+        text = [f"Generator uncertainty over {n_gen} bootstrap refits of the worlds ({', '.join(self.deciding)}): "
+                f"{est.upper()} ('{lrn}'), chosen on the original fit, is chosen again on "
+                f"{100 * self.survival:.0f}% of refits: the recommendation {self.verdict}."]
+        if self.robust_choice is not None and self.robust_choice != self.original_best:
+            r_lrn, r_est = self.robust_choice
+            text.append(f"Across the original worlds and every refit, {r_est.upper()} ('{r_lrn}') has the least "
+                        "worst-case regret: it is the robust choice.")
+        elif self.robust_choice is not None:
+            text.append("It also has the least worst-case regret across the original worlds and every refit.")
+        return " ".join(text) + "\n" + self.summary().to_string(index=False, float_format=lambda v: f"{v:.4g}")
 
     def to_dict(self) -> dict:
         from ..report.render import json_safe
         return json_safe({"original_best": list(self.original_best), "survival": self.survival,
-                          "summary": self.summary(), "per_generator": self.table})
+                          "verdict": self.verdict, "robust_choice": list(self.robust_choice or ()),
+                          "summary": self.summary(), "per_generator": self.table, "choices": self.choices})
 
 
 def _resample(data: CausalData, rng: np.random.Generator) -> CausalData:
     return data.subset(np.sort(bootstrap_within_arms(data.a, rng, order=(1, 0))))
 
 
-def generator_uncertainty(data: CausalData, synthesizer, *, n_generators: int = 5,
-                          estimators=("or", "ipw", "aipw", "tmle"), n=None, n_reps: int = 100,
-                          learners=None, n_jobs: int = 1, show_progress: bool | None = None,
-                          random_state: RandomState = None, original=None) -> GeneratorUncertainty:
-    """Refit ``synthesizer`` (an unfitted template, cloned) on ``n_generators`` bootstrap
-    resamples of ``data``, simulate on each, and report how stable the ranking is.
+def _collect(label: str, result, rows: list, choices: list) -> None:
+    rec = result.recommendation()
+    for r in rec.table.itertuples():
+        rows.append({"generator": label, "world": r.world, "learner": r.learner, "estimator": r.estimator,
+                     "rmse": r.rmse, "regret": r.regret, "coverage": r.coverage, "unfit": bool(r.unfit)})
+    if rec.choice is not None:
+        choices.append({"generator": label, "learner": rec.choice[0], "estimator": rec.choice[1]})
 
-    ``original``: an optional SimulationResult on the synthesizer fitted to the full data
-    (computed here when None); it may hold more learner configurations than ``learners``,
-    in which case only those in ``learners`` are compared.
+
+def _robust_choice(table: pd.DataFrame, deciding) -> tuple | None:
+    t = table[table["world"].isin(deciding)]
+    if not len(t):
+        return None
+    agg = t.groupby(["learner", "estimator"], sort=False).agg(unfit=("unfit", "sum"), worst=("regret", "max"))
+    agg = agg[np.isfinite(agg["worst"])]
+    if not len(agg):
+        return None
+    return tuple(agg.sort_values(["unfit", "worst"], kind="stable").index[0])
+
+
+def generator_uncertainty(data: CausalData, synthesizer=None, *, worlds=("flexible", "placebo"),
+                          n_generators: int = 3, estimators=("or", "ipw", "aipw", "tmle"), n=None,
+                          n_reps: int = 100, learners=None, n_jobs: int = 1, covariates="copula",
+                          show_progress: bool | None = None, random_state: RandomState = None,
+                          original=None) -> GeneratorUncertainty:
+    """Refit the worlds on ``n_generators`` bootstrap resamples of ``data``, simulate the
+    candidates on each, and report how stable the recommendation is.
+
+    Parameters
+    ----------
+    worlds : world names (fitted to each resample) of the simulation being checked.
+    synthesizer : instead of ``worlds``, an unfitted synthesizer template (cloned and fitted on
+        each resample: one world, "given").
+    learners : the candidate configurations (use the recommended one and its rivals).
+    original : the SimulationResult on the full data (computed here when None); only its
+        configurations in ``learners`` are compared.
     """
     check_data(data)
     check_int("n_generators", n_generators, 2)
     n = data.n_obs if n is None else n
     ss = as_seed_sequence(random_state)
     fit_seed, sim_seed, boot_seed = ss.spawn(3)
-    kw = dict(estimators=estimators, n=n, n_reps=n_reps, learners=learners, n_jobs=n_jobs, show_progress=False)
+    kw = dict(estimators=estimators, n=n, n_reps=n_reps, learners=learners, covariates=covariates)
+
+    def world_spec(frame: CausalData, seed):
+        if synthesizer is None:
+            return frame, worlds, seed
+        return clone(synthesizer).set_params(random_state=seed).fit(frame), None, seed
+
     if original is None:
-        gen0 = clone(synthesizer).set_params(random_state=fit_seed).fit(data)
-        original = simulate(gen0, random_state=sim_seed, **kw)
-    rows = []
-
+        source, w, seed = world_spec(data, fit_seed)
+        original = Simulation(source, worlds=w, random_state=sim_seed if synthesizer is not None else seed,
+                              **kw).run(n_jobs=n_jobs, show_progress=False)
     names = {c.name for c in SimulationSpec.build(learners=learners).learners}
-
-    def collect(label, result):
-        rank = result.ranking(n_boot=1)
-        rank = rank[rank["learner"].isin(names)].reset_index(drop=True)
-        rank["rank"] = np.arange(1, len(rank) + 1)
-        summ = result.summary().set_index(["learner", "estimator"])
-        for r in rank.itertuples():
-            s = summ.loc[(r.learner, r.estimator)]
-            rows.append({"generator": label, "learner": r.learner, "estimator": r.estimator, "rmse": s["rmse"],
-                         "bias": s["bias"], "coverage": s["coverage"], "rank": r.rank})
-    collect("original", original)
+    keep = original.replicates["learner"].isin(names)
+    original = _restricted(original, keep)
+    rows, choices = [], []
+    _collect("original", original, rows, choices)
     rng = np.random.default_rng(boot_seed)
-    children = boot_seed.spawn(n_generators)
-    for g, child in progress(list(enumerate(children)), desc="generator refits", show=show_progress):
+    for g, child in progress(list(enumerate(boot_seed.spawn(n_generators))), desc="generator refits",
+                             show=show_progress):
         f_seed, s_seed = child.spawn(2)
-        resampled = _resample(data, rng)
-        gen = clone(synthesizer).set_params(random_state=f_seed).fit(resampled)
-        collect(f"refit {g + 1}", simulate(gen, random_state=s_seed, **kw))
-    table = pd.DataFrame(rows)
-    first = table[table["generator"] == "original"].sort_values("rank").iloc[0]
-    refits = table[table["generator"] != "original"]
-    best = refits[refits["rank"] == 1].groupby(["learner", "estimator"]).size() / n_generators
-    methods = table[["learner", "estimator"]].drop_duplicates()
-    winners = methods.merge(best.rename("share_best").reset_index(), how="left").fillna({"share_best": 0.0})
-    return GeneratorUncertainty(table, winners, (first["learner"], first["estimator"]))
+        source, w, seed = world_spec(_resample(data, rng), f_seed)
+        result = Simulation(source, worlds=w, random_state=s_seed, **kw).run(n_jobs=n_jobs, show_progress=False)
+        _collect(f"refit {g + 1}", result, rows, choices)
+    table, choices = pd.DataFrame(rows), pd.DataFrame(choices, columns=["generator", "learner", "estimator"])
+    first = choices[choices["generator"] == "original"]
+    best = (first["learner"].iloc[0], first["estimator"].iloc[0]) if len(first) else ("", "")
+    deciding = tuple(original.decision_worlds) or tuple(dict.fromkeys(table["world"]))
+    return GeneratorUncertainty(table, choices, best, _robust_choice(table, deciding), deciding)
+
+
+def _restricted(result, keep):
+    import dataclasses
+    return dataclasses.replace(result, replicates=result.replicates[keep].reset_index(drop=True))

@@ -100,13 +100,13 @@ def test_synthesize_bad_knob(capsys, tmp_path):
 
 def test_demo_small(tmp_path, capsys):
     out = tmp_path / "demo"
-    code = main(["demo", "--n-reps", "6", "--learners", "glm", "--generators", "2", "--n-jobs", "1",
-                 "--out", str(out), "--json"])
+    code = main(["demo", "--n-reps", "6", "--learners", "glm", "--reps-per-config", "glm=6", "--generators", "2",
+                 "--refit-reps", "4", "--n-jobs", "1", "--out", str(out), "--json"])
     assert code == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["recommended"]["estimator"] in ("or", "ipw", "aipw", "tmle")
     assert doc["dcr"]["exact_copy_share"] == 0.0
-    assert len(doc["simulation"]["summary"]) == 4
+    assert len(doc["simulation"]["summary"]) == 4 * 4  # 4 worlds x 4 estimators
     assert (out / "report.html").exists() and (out / "report.md").exists()
     assert "Generator uncertainty" in (out / "report.md").read_text()
 
@@ -122,7 +122,7 @@ def test_simulate_csv_with_checkpoint_resume(tmp_path, capsys, lalonde):
     assert "resume" in capsys.readouterr().err
     assert main(args + ["--resume"]) == 0
     again = json.loads(capsys.readouterr().out)
-    assert again["simulation"]["resumed_replicates"] == 6
+    assert again["simulation"]["resumed_replicates"] == 6 * 4  # 6 replicates in each of 4 worlds
     assert again["simulation"]["summary"] == first["simulation"]["summary"]
 
 

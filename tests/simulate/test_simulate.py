@@ -54,7 +54,9 @@ def test_kang_schafer_misspecified_pattern(kang_schafer):
     assert a["rmse"] - o["rmse"] > 3 * np.hypot(a["rmse_mcse"], o["rmse_mcse"])
     assert a["rmse"] - t["rmse"] > 3 * np.hypot(a["rmse_mcse"], t["rmse_mcse"])
     rec = kang_schafer.recommendation()
-    assert "AIPW ('misspecified') under-covers" in rec
+    unfit = rec.table[rec.table["unfit"]]
+    assert ("misspecified", "aipw") in set(zip(unfit["learner"], unfit["estimator"]))
+    assert "AIPW with the 'misspecified' learners in given" in str(rec)
 
 
 def test_ranking_and_recommendation(kang_schafer):
@@ -89,7 +91,7 @@ def test_scenarios_and_sizes(hybrid_dgp):
                    random_state=1)
     summ = res.summary()
     assert set(summ["scenario"]) == {"base", "poor overlap", "null"}
-    assert res.population_ates["null"] == 0.0
+    assert res.population_ates[("given", "null")] == 0.0
     pivot = res.replicates.groupby("scenario")["n_clipped"].mean()
     assert pivot["poor overlap"] > pivot["base"]
 
@@ -196,10 +198,10 @@ def test_report_files(tmp_path, hybrid_dgp):
     res = simulate(hybrid_dgp, n=300, n_reps=20, learners={"glm": "logistic", "gbm": "gbm"}, random_state=0)
     paths = res.write_report(tmp_path / "rep")
     md = paths["markdown"].read_text()
-    assert "## Recommendation" in md and "under-covers" in md or "lowest RMSE" in md
+    assert "## Recommendation" in md and "recommended" in md and "## Regret across worlds" in md
     doc = json.loads(paths["json"].read_text())
-    assert len(doc["summary"]) == 8 and "recommendation" in doc
-    assert len([p for p in paths if str(p).endswith(".png")]) == 3
+    assert len(doc["summary"]) == 8 and "recommendation" in doc and doc["recommendations"][0]["choice"]
+    assert len([p for p in paths if str(p).endswith(".png")]) == 4  # regret, distributions, bias/RMSE, coverage
     assert "<img" in paths["html"].read_text()
 
 
@@ -242,7 +244,9 @@ def test_ranking_ignores_wins_by_failing():
     # scored on the 170-odd replicates both succeeded; ipw is still better there, but the
     # recommendation says so and the failures are reported
     assert (rank["n_scored"] == (~reps.loc[reps.estimator == "ipw", "failed"]).sum()).all()
-    assert "Ranked on the" in res.recommendation()
+    rec = res.recommendation()
+    assert (rec.table["n_ok"] == rank["n_scored"].iloc[0]).all()
+    assert "Scored on the replicates where every configuration succeeded" in str(rec)
 
 
 def test_resume_with_other_level_refused(tmp_path):

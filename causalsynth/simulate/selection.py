@@ -1,0 +1,231 @@
+r"""The engine scores itself: does the simulation pick the estimator that is best on the real law?
+
+For a design with a known truth (anything with ``sample(n, random_state=)`` returning a
+:class:`~causalsynth.sample.SyntheticSample` and a ``population_ate_``):
+
+1. **real performance**: ``n_real`` independent draws of ``n`` rows from the design; every
+   candidate configuration (learner x estimator) runs on each, giving its real RMSE and
+   coverage against the design's population ATE (with Monte Carlo errors);
+2. **the engine's prediction**: ``n_observed`` single draws, each treated as the one real
+   dataset a study team holds: the worlds are fitted to it, the candidates simulated in them,
+   and the recommendation made as :class:`~causalsynth.simulate.Simulation` makes it;
+3. **scores**, per observed draw, then averaged:
+
+   * regret :math:`= \mathrm{RMSE}_{real}(\text{recommended}) / \min_c \mathrm{RMSE}_{real}(c)`;
+   * the Spearman rank correlation of the predicted RMSE (in the ``primary_world``) with the
+     real RMSE across the candidates;
+   * the coverage error :math:`|\text{predicted} - \text{real coverage}|`, averaged over the
+     candidates (prediction in the ``primary_world``), and the same for the recommended
+     configuration alone (the interval a study team will report);
+   * the regret of fixed rules (by default "always AIPW-GBM" and "always TMLE-GBM").
+
+Reproduce ``docs/selection.md``::
+
+    python -m causalsynth.simulate.selection --design kang_schafer_x --n-real 200 --n-observed 5
+"""
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._checks import check_int
+from .._random import RandomState, as_seed_sequence
+from ..errors import SpecError
+from ..progress import progress
+from .simulation import Simulation, simulate
+
+__all__ = ["selection_study", "SelectionStudy", "DEFAULT_PANEL", "FIXED_RULES"]
+
+#: The candidate panel scored by default: main-terms GLMs, and gradient boosting cross-fitted.
+DEFAULT_PANEL = {"glm": {"propensity": "logistic", "outcome": None},
+                 "gbm": {"propensity": "gbm", "outcome": "gbm", "n_folds": 5}}
+#: Fixed rules the engine must beat: (learner, estimator).
+FIXED_RULES = {"always AIPW-GBM": ("gbm", "aipw"), "always TMLE-GBM": ("gbm", "tmle")}
+
+
+@dataclass(frozen=True)
+class SelectionStudy:
+    """Real against predicted performance of every candidate, and the engine's scores.
+
+    Attributes
+    ----------
+    real : per configuration: real rmse (with MC SE), bias, coverage over ``n_real`` draws.
+    predicted : per observed draw, world and configuration: predicted rmse and coverage.
+    draws : per observed draw: the recommendation, its regret, rank correlation, coverage
+        error and the regret of each fixed rule.
+    settings : the study's arguments.
+    """
+
+    real: pd.DataFrame
+    predicted: pd.DataFrame = field(repr=False)
+    draws: pd.DataFrame = field(repr=False)
+    settings: dict = field(default_factory=dict)
+
+    def scores(self) -> pd.DataFrame:
+        """Mean and SE over the observed draws of every score (one row per score)."""
+        cols = [c for c in self.draws.columns if c.startswith(("regret", "rank_corr", "coverage_error"))]
+        cols = sorted(cols, key=lambda c: (not c.startswith("regret"), c.startswith("regret "), c))
+        d = self.draws[cols].astype(float)
+        k = len(d)
+        return pd.DataFrame({"score": cols, "mean": d.mean().to_numpy(),
+                             "se": (d.std(ddof=1) / np.sqrt(k)).to_numpy() if k > 1 else np.nan,
+                             "worst": d.max().to_numpy()})
+
+    def __str__(self) -> str:
+        s = self.scores().set_index("score")["mean"]
+        rules = [c for c in self.draws.columns if c.startswith("regret ") and c != "regret"]
+        best = self.real.sort_values("rmse").iloc[0]
+        lines = [f"Selection study on {self.settings.get('design')}: n={self.settings.get('n')}, real performance from "
+                 f"{self.settings.get('n_real')} draws, the engine run on {len(self.draws)} observed draw(s) "
+                 f"(worlds {', '.join(self.settings.get('worlds', []))}).",
+                 f"Truly best: {best['estimator'].upper()}-{best['learner']} (real RMSE {best['rmse']:.4g}).",
+                 f"Engine: mean regret {s['regret']:.3f}; rank correlation {s['rank_corr']:.2f}; "
+                 f"coverage error {s['coverage_error']:.3f} over the candidates, "
+                 f"{s['coverage_error_recommended']:.3f} for the recommended one.",
+                 "Fixed rules: " + "; ".join(f"{r[len('regret '):]} regret {s[r]:.3f}" for r in rules) + ".",
+                 "Recommended per draw: " + ", ".join(self.draws["recommended"]) + "."]
+        return "\n".join(lines) + "\n\n" + self.real.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+
+    def to_dict(self) -> dict:
+        from ..report.render import json_safe
+        return json_safe({"settings": self.settings, "scores": self.scores(), "real": self.real,
+                          "draws": self.draws, "predicted": self.predicted})
+
+
+def _real_performance(design, *, n, n_real, learners, estimators, seed, n_jobs) -> pd.DataFrame:
+    res = simulate(design, n=n, n_reps=n_real, learners=learners, estimators=estimators, n_jobs=n_jobs,
+                   show_progress=False, random_state=seed)
+    summ = res.summary()
+    return summ[["learner", "estimator", "bias", "rmse", "rmse_mcse", "coverage", "coverage_mcse", "n_ok"]]
+
+
+def _spearman(x, y) -> float:
+    from scipy.stats import spearmanr
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if ok.sum() < 3 or np.ptp(x[ok]) == 0 or np.ptp(y[ok]) == 0:
+        return float("nan")
+    return float(spearmanr(x[ok], y[ok])[0])
+
+
+def _score_draw(rec, result, real: pd.DataFrame, primary: str, rules: dict) -> tuple[dict, pd.DataFrame]:
+    real_i = real.set_index(["learner", "estimator"])
+    floor = float(real_i["rmse"].min())
+    summ = result.summary()
+    pred = summ[summ["world"] == primary].set_index(["learner", "estimator"]).reindex(real_i.index)
+    row = {"recommended": f"{rec.choice[1]}-{rec.choice[0]}" if rec.choice else "none",
+           "regret": float(real_i.loc[rec.choice, "rmse"] / floor) if rec.choice else np.nan,
+           "rank_corr": _spearman(pred["rmse"], real_i["rmse"]),
+           "coverage_error": float(np.nanmean(np.abs(pred["coverage"] - real_i["coverage"]))),
+           "coverage_error_recommended": (float(abs(pred.loc[rec.choice, "coverage"] - real_i.loc[rec.choice, "coverage"]))
+                                          if rec.choice else np.nan),
+           "p_best": rec.p_best}
+    for name, cfg in rules.items():
+        row[f"regret {name}"] = float(real_i.loc[cfg, "rmse"] / floor) if cfg in real_i.index else np.nan
+    predicted = summ[["world", "learner", "estimator", "rmse", "coverage", "bias"]]
+    return row, predicted
+
+
+def selection_study(design: Any, *, n: int = 1000, n_real: int = 200, n_observed: int = 5,
+                    learners: Any = None, estimators=("or", "ipw", "aipw", "tmle"), worlds=("flexible", "placebo"),
+                    n_reps: int = 100, primary_world: str = "flexible", rules: dict | None = None,
+                    covariates: Any = "copula", n_jobs: int = 1, show_progress: bool | None = None,
+                    real: pd.DataFrame | None = None, random_state: RandomState = None) -> SelectionStudy:
+    """Score the engine on ``design``: real performance from ``n_real`` draws against its
+    recommendation from each of ``n_observed`` single draws (see the module notes).
+
+    ``learners`` is the candidate panel (default :data:`DEFAULT_PANEL`, GLM and GBM);
+    ``worlds`` the worlds the engine fits to each observed draw (the default engine's
+    deciding worlds: the home worlds of the candidates do not change its choice, so they are
+    left out here to save time); ``n_reps`` the replicates per world (a configuration's own
+    ``n_reps`` in ``learners`` overrides it). ``real`` reuses the real performance of an
+    earlier study of the same design, n, panel and seed (its ``real`` table).
+    """
+    check_int("n", n, 50)
+    check_int("n_real", n_real, 10)
+    check_int("n_observed", n_observed, 1)
+    if not callable(getattr(design, "sample", None)):
+        raise SpecError(f"design must have sample(n, random_state=); got {type(design).__name__}")
+    learners = DEFAULT_PANEL if learners is None else learners
+    rules = FIXED_RULES if rules is None else rules
+    names = [worlds] if isinstance(worlds, str) else list(worlds)
+    if primary_world not in names:
+        primary_world = names[0]
+    s_real, s_obs = as_seed_sequence(random_state).spawn(2)
+    t0 = time.perf_counter()
+    if real is None:
+        real = _real_performance(design, n=n, n_real=n_real, learners=learners, estimators=estimators,
+                                 seed=s_real, n_jobs=n_jobs)
+    seconds_real = time.perf_counter() - t0
+    rows, predicted = [], []
+    for k, child in enumerate(progress(s_obs.spawn(n_observed), desc="observed draws", total=n_observed,
+                                       show=show_progress)):
+        s_draw, s_engine = child.spawn(2)
+        data = design.sample(n, random_state=s_draw).data
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sim = Simulation(data, worlds=names, learners=learners, estimators=estimators, n=n, n_reps=n_reps,
+                             covariates=covariates, random_state=s_engine)
+            result = sim.run(n_jobs=n_jobs, show_progress=False)
+            rec = result.recommendation()
+        row, pred = _score_draw(rec, result, real, primary_world, rules)
+        rows.append({"draw": k, **row})
+        predicted.append(pred.assign(draw=k))
+    settings = {"design": repr(design), "n": n, "n_real": n_real, "n_observed": n_observed, "n_reps": n_reps,
+                "worlds": names, "primary_world": primary_world, "estimators": list(estimators),
+                "learners": {k: str(v) for k, v in (learners.items() if isinstance(learners, dict) else [])},
+                "rules": {k: list(v) for k, v in rules.items()}, "seconds_real": seconds_real,
+                "seconds": time.perf_counter() - t0}
+    return SelectionStudy(real.reset_index(drop=True), pd.concat(predicted, ignore_index=True),
+                          pd.DataFrame(rows), settings)
+
+
+#: The designs of docs/selection.md, by the names the command line takes.
+def _designs() -> dict:
+    from ..datasets.designs import (IHDPSurfaceB, KangSchafer2007, LinearLogisticDesign,
+                                    NonlinearHeterogeneousDesign, PoorOverlapDesign)
+    return {"kang_schafer_x": (KangSchafer2007(effect=10, covariates="X"), 1000),
+            "poor_overlap": (PoorOverlapDesign(), 1000),
+            "nonlinear": (NonlinearHeterogeneousDesign(), 1000),
+            "linear_logistic": (LinearLogisticDesign(), 1000),
+            "ihdp_b": (IHDPSurfaceB(), 747)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the selection study of docs/selection.md on one design and print (and save) it."""
+    import argparse
+    import json
+    import os
+    os.environ.setdefault("CAUSALSYNTH_PROGRESS", "0")
+    designs = _designs()
+    p = argparse.ArgumentParser(prog="python -m causalsynth.simulate.selection", description=main.__doc__)
+    p.add_argument("--design", required=True, choices=sorted(designs))
+    p.add_argument("--n-real", type=int, default=200)
+    p.add_argument("--n-observed", type=int, default=5)
+    p.add_argument("--n-reps", type=int, default=50, help="replicates per world of the GBM configuration")
+    p.add_argument("--glm-reps", type=int, default=200, help="replicates per world of the GLM configuration")
+    p.add_argument("--worlds", default="flexible,placebo")
+    p.add_argument("--n-jobs", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", default=None, help="also write the study as JSON here")
+    args = p.parse_args(argv)
+    design, n = designs[args.design]
+    panel = {"glm": {**DEFAULT_PANEL["glm"], "n_reps": args.glm_reps}, "gbm": dict(DEFAULT_PANEL["gbm"])}
+    study = selection_study(design, n=n, n_real=args.n_real, n_observed=args.n_observed, n_reps=args.n_reps,
+                            learners=panel, worlds=tuple(args.worlds.split(",")), n_jobs=args.n_jobs,
+                            random_state=args.seed)
+    print(study)
+    print(study.scores().to_string(index=False))
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(study.to_dict(), fh, indent=1)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
