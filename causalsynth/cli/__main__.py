@@ -1,6 +1,6 @@
 """``python -m causalsynth.cli``: the same as the ``causalsynth`` command."""
 import sys
 
-from . import main
+from .app import main
 
 sys.exit(main())
