@@ -14,7 +14,7 @@ import numpy as np
 
 from .errors import SpecError
 
-__all__ = ["is_int", "check_int", "check_range", "check_choice", "check_bounds",
+__all__ = ["is_int", "check_int", "check_range", "check_choice", "check_bounds", "adaptive_bound", "resolve_bounds",
            "check_level", "z_value", "check_delta"]
 
 
@@ -63,6 +63,22 @@ def check_bounds(propensity_bounds: Any) -> tuple[float, float]:
     if not (0 <= lo < 0.5 < hi <= 1):
         raise SpecError(f"propensity_bounds must satisfy 0 <= low < 0.5 < high <= 1; got {(lo, hi)}")
     return lo, hi
+
+
+def adaptive_bound(n: int) -> float:
+    """The data-adaptive propensity truncation :math:`5/(\\sqrt n \\ln n)` (Gruber, Phillips, Lee &
+    van der Laan 2022, "Data-adaptive selection of the propensity score truncation level")."""
+    return float(5.0 / (np.sqrt(n) * np.log(n)))
+
+
+def resolve_bounds(propensity_bounds: Any, n: int) -> tuple[float, float]:
+    """Propensity clipping bounds: a checked pair, or ``"adaptive"`` resolved for ``n`` rows."""
+    if isinstance(propensity_bounds, str):
+        if propensity_bounds != "adaptive":
+            raise SpecError(f"propensity_bounds must be a pair (low, high) or 'adaptive'; got {propensity_bounds!r}")
+        delta = min(adaptive_bound(max(int(n), 3)), 0.49)
+        return delta, 1.0 - delta
+    return check_bounds(propensity_bounds)
 
 
 def check_level(level: Any) -> float:

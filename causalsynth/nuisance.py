@@ -18,7 +18,7 @@ from .errors import SpecError
 from .learners import FittedModel, Learner, resolve_learner
 
 __all__ = ["NuisanceFit", "fit_nuisance", "make_folds", "cross_fit_propensity", "cross_fit_outcome",
-           "OutcomeFits"]
+           "cross_fit_predictions", "OutcomeFits"]
 
 
 @dataclass(frozen=True)
@@ -67,22 +67,32 @@ def _train_rows(folds: np.ndarray, k: int, n_folds: int) -> np.ndarray:
     return np.arange(len(folds)) if n_folds == 1 else np.flatnonzero(folds != k)
 
 
+def cross_fit_predictions(learner: Learner, data: CausalData, folds: np.ndarray, seeds: list,
+                          target: np.ndarray, rows: np.ndarray | None = None) -> tuple[np.ndarray, list]:
+    """Out-of-fold predictions of one learner for ``target`` (in-sample with one fold), and the
+    fold models. ``seeds[k]`` seeds fold k's model; with ``rows``, only those rows train and
+    are predicted (the others stay NaN)."""
+    n_folds = int(folds.max()) + 1
+    rows = np.arange(data.n_obs) if rows is None else np.asarray(rows)
+    pred = np.full(data.n_obs, np.nan)
+    models = []
+    for k in range(n_folds):
+        test = rows[folds[rows] == k]
+        train = rows if n_folds == 1 else rows[folds[rows] != k]
+        model = learner.fit(data, train, target[train], seeds[k])
+        pred[test] = model.predict(data, test)
+        models.append(model)
+    return pred, models
+
+
 def cross_fit_propensity(learner: Learner, data: CausalData, folds: np.ndarray,
                          seeds: list) -> tuple[np.ndarray, bool]:
     """Out-of-fold propensities (in-sample with one fold) and whether a GLM separated the arms.
 
     ``seeds[k]`` seeds fold k's model.
     """
-    a = data.a
-    n_folds = int(folds.max()) + 1
-    e = np.empty(data.n_obs)
-    separated = False
-    for k in range(n_folds):
-        test, train = np.flatnonzero(folds == k), _train_rows(folds, k, n_folds)
-        model = learner.fit(data, train, a[train], seeds[k])
-        e[test] = model.predict(data, test)
-        separated |= bool(model.glm is not None and model.glm.separated)
-    return e, separated
+    e, models = cross_fit_predictions(learner, data, folds, seeds, data.a)
+    return e, any(bool(m.glm is not None and m.glm.separated) for m in models)
 
 
 def cross_fit_outcome(learner: Learner, data: CausalData, folds: np.ndarray, seeds: list, *,

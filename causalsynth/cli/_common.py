@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["read_table", "load_data_arg", "add_data_args", "data_from", "emit", "split_names",
+           "add_estimand_args", "parse_bounds", "ESTIMAND_CHOICES",
            "write_table", "check_table_path", "one_line"]
 
 
@@ -72,6 +73,33 @@ def load_data_arg(source: str, *, treatment=None, outcome=None, covariates=None,
         raise SpecError("--treatment and --outcome are required for a data file")
     return CausalData(read_table(source), treatment=treatment, outcome=outcome,
                       covariates=covariates, categorical=categorical, missing=missing)
+
+
+ESTIMAND_CHOICES = ("ate", "att", "atc", "trimmed", "overlap")
+
+
+def add_estimand_args(p: argparse.ArgumentParser) -> None:
+    """--estimand, --trim-bounds and --propensity-bounds (estimate, simulate, demo)."""
+    p.add_argument("--estimand", default="ate", choices=ESTIMAND_CHOICES,
+                   help="ate | att (effect on the treated) | atc | trimmed (units with propensity inside "
+                        "--trim-bounds, default the Crump et al. rule) | overlap (weights e(1-e)); default ate")
+    p.add_argument("--trim-bounds", default=None, metavar="LO,HI",
+                   help="propensity bounds of the trimmed estimand, e.g. 0.1,0.9 (default: Crump et al. rule)")
+    p.add_argument("--propensity-bounds", default="0.01,0.99", metavar="LO,HI|adaptive",
+                   help="clipping bounds of the estimated propensity, or 'adaptive' = 5/(sqrt(n) ln n); "
+                        "default 0.01,0.99")
+
+
+def parse_bounds(value: str | None, option: str):
+    """'0.1,0.9' -> (0.1, 0.9); 'adaptive' kept; None kept; anything else refused naming the option."""
+    if value is None or value == "adaptive":
+        return value
+    try:
+        lo, hi = (float(v) for v in value.split(","))
+    except ValueError:
+        raise SpecError(f"{option} takes two numbers 'low,high' (e.g. 0.01,0.99)"
+                        + (" or 'adaptive'" if option == "--propensity-bounds" else "") + f"; got {value!r}") from None
+    return lo, hi
 
 
 def split_names(value: str | None) -> list[str] | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import SpecError
-from ._common import add_data_args, data_from, emit, split_names
+from ._common import add_data_args, add_estimand_args, data_from, emit, parse_bounds, split_names
 
 __all__ = ["register", "cmd_estimate"]
 
@@ -21,7 +21,10 @@ def cmd_estimate(args) -> int:
     if args.data == "nhefs" and args.book_models:
         from ..datasets import NHEFS_OUTCOME_FORMULA, NHEFS_PROPENSITY_FORMULA
         propensity, outcome = NHEFS_PROPENSITY_FORMULA, NHEFS_OUTCOME_FORMULA
-    result = estimate(data, estimators=split_names(args.estimators), propensity=propensity,
+    result = estimate(data, estimators=split_names(args.estimators) if args.estimators else None,
+                      estimand=args.estimand, trim_bounds=parse_bounds(args.trim_bounds, "--trim-bounds"),
+                      propensity_bounds=parse_bounds(args.propensity_bounds, "--propensity-bounds"),
+                      propensity=propensity,
                       outcome=outcome, n_folds=args.n_folds, level=args.level,
                       se_method=args.se, random_state=args.seed)
     emit(args, result.to_dict(), str(result))
@@ -34,7 +37,10 @@ def register(sub) -> None:
                        description="Estimate the average treatment effect; nuisance models are fitted "
                                    "once and shared by every estimator.")
     add_data_args(p)
-    p.add_argument("--estimators", default="or,ipw,aipw,tmle", help="comma-separated: or,ipw,aipw,tmle,dml")
+    p.add_argument("--estimators", default=None,
+                   help="comma-separated: or,ipw,aipw,tmle,dml (default or,ipw,aipw,tmle, those that can "
+                        "target the estimand)")
+    add_estimand_args(p)
     p.add_argument("--propensity", default=None,
                    help="logistic | gbm | superlearner | a formula 'A ~ x1 + C(x2)' (default logistic)")
     p.add_argument("--outcome-model", default=None,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 
 from ..errors import SpecError
-from ._common import add_data_args, data_from, split_names
+from ._common import add_data_args, add_estimand_args, data_from, parse_bounds, split_names
 
 #: The command line's learner panel entries.
 PANEL = {"glm": {"propensity": "logistic", "outcome": None},
@@ -81,18 +81,23 @@ def _real_estimate(args, data, result, rec, choice, why, say):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         real = estimate(data, estimators=(choice[1],), propensity=cfg.propensity, outcome=cfg.outcome,
-                        n_folds=cfg.n_folds, random_state=args.seed)
+                        n_folds=cfg.n_folds, estimand=result.spec.estimand, trim_bounds=result.spec.trim_bounds,
+                        propensity_bounds=result.spec.bounds_of(cfg), random_state=args.seed)
     row = real.summary().iloc[0]
-    say(f"[4/4] real data, {why} {choice[1].upper()} ('{cfg.name}' learners): ATE {row['ate']:.3f} "
-        f"(95% CI {row['ci_lower']:.3f} to {row['ci_upper']:.3f})")
+    say(f"[4/4] real data, {why} {choice[1].upper()} ('{cfg.name}' learners): {real.estimand_label} "
+        f"{row['ate']:.3f} (95% CI {row['ci_lower']:.3f} to {row['ci_upper']:.3f})")
     mine = rec.table[(rec.table["learner"] == choice[0]) & (rec.table["estimator"] == choice[1]) & rec.table["decides"]]
     caveats = []
     if mine["unfit"].any():
         caveats.append("its intervals under-covered significantly in the simulation (in "
                        f"{', '.join(mine.loc[mine['unfit'], 'world'])}): do not read this interval at face value.")
-    if real.n_clipped:
-        caveats.append(f"{real.n_clipped} real units had propensities clipped to [0.01, 0.99]: see causalsynth "
-                       "augment or diagnose for where overlap fails.")
+    if real.overlap and not real.overlap["intervals_trusted"]:
+        from ..estimators import untrusted_message
+        caveats.append(untrusted_message(real.overlap, real.estimand))
+    elif real.n_clipped:
+        lo, hi = real.propensity_bounds
+        caveats.append(f"{real.n_clipped} real units had propensities clipped to [{lo:.3g}, {hi:.3g}]: see "
+                       "causalsynth augment for where overlap fails.")
     for c in caveats:
         say("      caveat: " + c)
     return real, cfg, caveats
@@ -111,9 +116,13 @@ def _run_simulation(args, data, *, title: str):
     say = _say(args)
     learners = _learner_panel(args.learners, args.reps_per_config)
     estimators = tuple(split_names(args.estimators) or ())
+    if args.estimand == "overlap" and "tmle" in estimators and args.estimators == "or,ipw,aipw,tmle":
+        estimators = tuple(e for e in estimators if e != "tmle")  # the default panel: tmle cannot target it
     n = args.n or data.n_obs
     worlds, dcr = _fit_worlds(args, data, say)
     sim = Simulation(worlds, estimators=estimators, n=n, n_reps=args.n_reps, learners=learners,
+                     estimand=args.estimand, trim_bounds=parse_bounds(args.trim_bounds, "--trim-bounds"),
+                     propensity_bounds=parse_bounds(args.propensity_bounds, "--propensity-bounds"),
                      random_state=args.seed)
     plan = sim.plan(pilot_reps=1)
     say(f"[2/4] simulating {', '.join(estimators)} x learners {list(learners)} in {len(worlds)} world(s), "
@@ -185,6 +194,7 @@ def _add_sim_args(p, *, reps: int, learners: str, reps_per_config: str | None, g
     p.add_argument("--n-reps", type=int, default=reps, help="synthetic replicates per world")
     p.add_argument("--reps-per-config", default=reps_per_config,
                    help="replicates of single configurations, e.g. glm=200,gbm=40 (cheap ones can take more)")
+    add_estimand_args(p)
     p.add_argument("--generator", default="copula", choices=("bootstrap", "copula", "ctgan", "tvae"))
     p.add_argument("--generators", type=int, default=generators,
                    help="bootstrap refits of the deciding worlds (0 = skip)")

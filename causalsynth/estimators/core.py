@@ -28,6 +28,23 @@ the influence function of row i is multiplied by :math:`\omega_i` and the standa
 :math:`\sqrt{\sum_i \mathrm{IF}_i^2}/\Omega`. ``weights=None`` runs the unweighted
 arithmetic (not a vector of ones), so unweighted results are exactly those of the plain
 formulas. Weighted OR has no delta-method term and uses the weighted AIPW influence function.
+
+Estimands. ``estimand`` chooses the target :math:`\psi_h = E[h\,\tau(W)]/E[h]`:
+``"ate"`` (:math:`h = 1`), ``"att"`` (:math:`h = e`, the effect on the treated), ``"atc"``
+(:math:`h = 1 - e`), ``"overlap"`` (:math:`h = e(1-e)`, the overlap-weighted effect of Li,
+Morgan & Zaslavsky 2018, JASA 113:390) and ``"trimmed"`` (:math:`h = 1\{i \in S\}`, the
+ATE over the units ``keep`` whose estimated propensity lies inside the trimming bounds,
+Crump, Hotz, Imbens & Mitnik 2009). AIPW is the one-step estimator solving
+:math:`\sum_i h_i(\phi_i - \psi) + h'_i(A_i - e_i)(\hat\tau_i - \psi) = 0` with :math:`\phi`
+the AIPW pseudo-outcome (for the ATT this is the usual doubly robust
+:math:`\sum_i [A_i(Y_i - \hat\mu_0) - (1-A_i)e_i(Y_i - \hat\mu_0)/(1-e_i)]/\sum_i A_i`), and its
+influence function is the efficient one, the :math:`h'` term included. IPW uses the tilted
+Hajek weights :math:`A h/e` and :math:`(1-A)h/(1-e)`; OR averages :math:`\hat\tau` with
+weights :math:`h` (imputing only the missing potential outcome for the ATT and ATC), with the
+AIPW influence function of the estimand as its (conservative) SE. TMLE targets the ATT by one
+fluctuation of the control arm with clever covariate :math:`e/(1-e)` (and the ATC
+symmetrically) and the trimmed ATE on the kept units; it refuses the overlap estimand, whose
+weights depend on the propensity (use AIPW). Case weights combine with the ATE only.
 """
 from __future__ import annotations
 
@@ -37,7 +54,7 @@ import numpy as np
 from scipy.special import expit, logit
 
 __all__ = ["ArmEstimate", "or_estimate", "ipw_estimate", "aipw_estimate", "tmle_estimate",
-           "CORE_ESTIMATORS", "aipw_pseudo_outcomes", "fluctuate"]
+           "CORE_ESTIMATORS", "aipw_pseudo_outcomes", "fluctuate", "ESTIMANDS", "tilt", "crump_bounds"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +81,46 @@ def _total(weights) -> float | None:
     return None if weights is None else np.sum(weights)
 
 
+ESTIMANDS = ("ate", "att", "atc", "trimmed", "overlap")
+
+
+def _check(estimand: str, weights, keep) -> None:
+    from ..errors import SpecError
+    if estimand not in ESTIMANDS:
+        raise SpecError(f"estimand must be one of {list(ESTIMANDS)}; got {estimand!r}")
+    if estimand != "ate" and weights is not None:
+        raise SpecError(f"case weights combine with estimand='ate' only (they restore the ATE's covariate "
+                        f"law); got estimand={estimand!r}")
+    if estimand == "trimmed" and keep is None:
+        raise SpecError("estimand='trimmed' needs the mask of kept units (keep=)")
+
+
+def tilt(estimand: str, a, e, keep=None) -> tuple[np.ndarray, np.ndarray]:
+    """The tilting function :math:`h` of an estimand and its derivative in the propensity."""
+    if estimand == "att":
+        return e.copy(), np.ones_like(e)
+    if estimand == "atc":
+        return 1 - e, -np.ones_like(e)
+    if estimand == "overlap":
+        return e * (1 - e), 1 - 2 * e
+    if estimand == "trimmed":
+        return keep.astype(float), np.zeros_like(e)
+    return np.ones_like(e), np.zeros_like(e)
+
+
+def _one_step(a, y, e, mu0, mu1, estimand, keep) -> ArmEstimate:
+    """The doubly robust one-step estimator of a tilted estimand, with its efficient IF."""
+    h, dh = tilt(estimand, a, e, keep)
+    p1, p0 = aipw_pseudo_outcomes(a, y, e, mu0, mu1)
+    tau = mu1 - mu0
+    norm = h + dh * (a - e)
+    scale = float(norm.mean())
+    psi = float(np.sum(h * (p1 - p0) + dh * (a - e) * tau) / np.sum(norm))
+    infl = (h * (p1 - p0 - psi) + dh * (a - e) * (tau - psi)) / scale
+    m1 = float(np.sum(h * p1 + dh * (a - e) * mu1) / np.sum(norm))
+    return ArmEstimate(psi, m1, m1 - psi, infl)
+
+
 def aipw_pseudo_outcomes(a, y, e, mu0, mu1):
     """The AIPW pseudo-outcomes of each arm, whose difference has mean the AIPW estimate."""
     p1 = mu1 + a * (y - mu1) / e
@@ -71,7 +128,10 @@ def aipw_pseudo_outcomes(a, y, e, mu0, mu1):
     return p1, p0
 
 
-def aipw_estimate(a, y, e, mu0, mu1, weights=None, **_) -> ArmEstimate:
+def aipw_estimate(a, y, e, mu0, mu1, weights=None, estimand: str = "ate", keep=None, **_) -> ArmEstimate:
+    _check(estimand, weights, keep)
+    if estimand != "ate":
+        return _one_step(a, y, e, mu0, mu1, estimand, keep)
     p1, p0 = aipw_pseudo_outcomes(a, y, e, mu0, mu1)
     psi = p1 - p0
     total = _total(weights)
@@ -81,7 +141,29 @@ def aipw_estimate(a, y, e, mu0, mu1, weights=None, **_) -> ArmEstimate:
                        total_weight=total)
 
 
-def or_estimate(a, y, e, mu0, mu1, or_correction=None, weights=None, **_) -> ArmEstimate:
+def _or_tilted(a, y, e, mu0, mu1, estimand, keep) -> ArmEstimate:
+    if estimand == "att":
+        n1 = a.sum()
+        psi = float(np.sum(a * (y - mu0)) / n1)
+        m1 = float(np.sum(a * y) / n1)
+    elif estimand == "atc":
+        n0 = (1 - a).sum()
+        psi = float(np.sum((1 - a) * (mu1 - y)) / n0)
+        m1 = float(np.sum((1 - a) * mu1) / n0)
+    else:
+        h, _ = tilt(estimand, a, e, keep)
+        psi = float(np.sum(h * (mu1 - mu0)) / np.sum(h))
+        m1 = float(np.sum(h * mu1) / np.sum(h))
+    infl = _one_step(a, y, e, mu0, mu1, estimand, keep).influence
+    return ArmEstimate(psi, m1, m1 - psi, infl, "SE from the AIPW influence function of the estimand "
+                                                "(conservative substitute)")
+
+
+def or_estimate(a, y, e, mu0, mu1, or_correction=None, weights=None, estimand: str = "ate", keep=None,
+                **_) -> ArmEstimate:
+    _check(estimand, weights, keep)
+    if estimand != "ate":
+        return _or_tilted(a, y, e, mu0, mu1, estimand, keep)
     tau = mu1 - mu0
     total = _total(weights)
     ate = _mean(tau, weights, total)
@@ -95,7 +177,24 @@ def or_estimate(a, y, e, mu0, mu1, or_correction=None, weights=None, **_) -> Arm
                        total_weight=total)
 
 
-def ipw_estimate(a, y, e, mu0=None, mu1=None, normalized: bool = True, weights=None, **_) -> ArmEstimate:
+def _ipw_tilted(a, y, e, estimand, keep) -> ArmEstimate:
+    h, _ = tilt(estimand, a, e, keep)
+    w1, w0 = a * h / e, (1 - a) * h / (1 - e)
+    m1 = float(np.sum(w1 * y) / np.sum(w1))
+    m0 = float(np.sum(w0 * y) / np.sum(w0))
+    infl = w1 * (y - m1) / w1.mean() - w0 * (y - m0) / w0.mean()
+    return ArmEstimate(m1 - m0, m1, m0, infl)
+
+
+def ipw_estimate(a, y, e, mu0=None, mu1=None, normalized: bool = True, weights=None, estimand: str = "ate",
+                 keep=None, **_) -> ArmEstimate:
+    _check(estimand, weights, keep)
+    if estimand != "ate":
+        if not normalized:
+            from ..errors import SpecError
+            raise SpecError(f"Horvitz-Thompson weighting (ipw_normalized=False) estimates the ATE only; "
+                            f"estimand={estimand!r} uses the normalized (Hajek) weights")
+        return _ipw_tilted(a, y, e, estimand, keep)
     total = _total(weights)
     w1 = (a if weights is None else weights * a) / e
     w0 = (1 - a if weights is None else weights * (1 - a)) / (1 - e)
@@ -166,8 +265,33 @@ def _outcome_scale(y: np.ndarray, bounds) -> tuple[float, float]:
     return lo, hi
 
 
+def _tmle_treated_or_controls(a, y, e, mu0, mu1, estimand, bounds, q_clip) -> ArmEstimate:
+    """TMLE of the ATT (fluctuate the control arm's regression with clever covariate e/(1-e))
+    or the ATC (the treated arm's with (1-e)/e); the plug-in then imputes the missing arm."""
+    lo, hi = _outcome_scale(y, bounds)
+    span = hi - lo if hi > lo else 1.0
+    ys = np.clip((y - lo) / span, 0.0, 1.0)
+    att = estimand == "att"
+    target, mu = (a == 0, mu0) if att else (a == 1, mu1)
+    weight = e / (1 - e) if att else (1 - e) / e
+    q = np.clip((mu - lo) / span, q_clip, 1 - q_clip)
+    eps = fluctuate(ys[target], logit(q[target]), weight[target])
+    qs = expit(logit(q) + eps * weight)
+    group = a == 1 if att else a == 0  # the units the effect is averaged over
+    p = float(group.mean())
+    if att:
+        psi_s = float(np.mean(ys[group] - qs[group]))
+        core = (group * (ys - qs - psi_s) - target * weight * (ys - qs)) / p
+        m1 = lo + span * float(ys[group].mean())
+    else:
+        psi_s = float(np.mean(qs[group] - ys[group]))
+        core = (group * (qs - ys - psi_s) + target * weight * (ys - qs)) / p
+        m1 = lo + span * float(qs[group].mean())
+    return ArmEstimate(psi_s * span, m1, m1 - psi_s * span, span * core)
+
+
 def tmle_estimate(a, y, e, mu0, mu1, bounds: tuple[float, float] | None = None,
-                  q_clip: float = 1e-5, weights=None, **_) -> ArmEstimate:
+                  q_clip: float = 1e-5, weights=None, estimand: str = "ate", keep=None, **_) -> ArmEstimate:
     """TMLE with one fluctuation parameter per arm.
 
     The clever covariates :math:`H_1 = A/e` and :math:`H_0 = (1-A)/(1-e)` enter one logistic
@@ -176,6 +300,20 @@ def tmle_estimate(a, y, e, mu0, mu1, bounds: tuple[float, float] | None = None,
     means ``mu1`` and ``mu0`` (not only their difference) are doubly robust, as in the
     ``tmle`` R package (Gruber & van der Laan 2012).
     """
+    _check(estimand, weights, keep)
+    if estimand == "overlap":
+        from ..errors import SpecError
+        raise SpecError("tmle does not target the overlap estimand: its weights e(1-e) depend on the "
+                        "propensity, which this TMLE does not target; use aipw (one-step, efficient IF) or ipw")
+    if estimand in ("att", "atc"):
+        return _tmle_treated_or_controls(a, y, e, mu0, mu1, estimand, bounds, q_clip)
+    if estimand == "trimmed":
+        # the ATE over the kept units: the same TMLE on them; outside them the IF is 0
+        rows = np.flatnonzero(keep)
+        sub = tmle_estimate(a[rows], y[rows], e[rows], mu0[rows], mu1[rows], bounds, q_clip)
+        infl = np.zeros(len(a))
+        infl[rows] = sub.influence * len(a) / len(rows)
+        return ArmEstimate(sub.ate, sub.mu1, sub.mu0, infl)
     lo, hi = _outcome_scale(y, bounds)
     span = hi - lo if hi > lo else 1.0
     ys = np.clip((y - lo) / span, 0.0, 1.0)
@@ -204,3 +342,22 @@ CORE_ESTIMATORS = {
     "aipw": aipw_estimate,
     "tmle": tmle_estimate,
 }
+
+
+def crump_bounds(e: np.ndarray) -> tuple[float, float]:
+    r"""The optimal trimming bounds :math:`[\alpha, 1-\alpha]` of Crump, Hotz, Imbens & Mitnik
+    (2009), Biometrika 96:187-199, from estimated propensities.
+
+    With :math:`g = 1/\{e(1-e)\}`: no trimming when :math:`\max g \le 2\,\bar g`; otherwise
+    :math:`\gamma` solves :math:`\gamma = 2\,E[g \mid g \le \gamma]` on the sample and
+    :math:`\alpha = 1/2 - \sqrt{1/4 - 1/\gamma}`.
+    """
+    e = np.clip(np.asarray(e, dtype=float), 1e-12, 1 - 1e-12)
+    g = np.sort(1.0 / (e * (1 - e)))
+    if g[-1] <= 2 * g.mean():
+        return 0.0, 1.0
+    running = np.cumsum(g) / np.arange(1, len(g) + 1)
+    ok = np.flatnonzero(g <= 2 * running)
+    gamma = 2 * running[ok[-1]] if len(ok) else 4.0
+    alpha = 0.5 - np.sqrt(max(0.25 - 1.0 / gamma, 0.0))
+    return float(alpha), float(1 - alpha)

@@ -7,16 +7,20 @@ from typing import Literal
 
 import numpy as np
 
-from .._checks import check_bounds, check_int, check_level
+from .._checks import check_bounds, check_choice, check_int, check_level, resolve_bounds
 from .._random import RandomState, as_seed_sequence
 from .._resample import bootstrap_within_arms
 from ..data import CausalData, check_data
 from ..errors import CausalSynthError, EstimationError, PositivityWarning, SpecError
 from ..nuisance import NuisanceFit, fit_nuisance
-from .core import CORE_ESTIMATORS, ArmEstimate
+from .core import CORE_ESTIMATORS, ESTIMANDS, ArmEstimate, crump_bounds
 from .results import EstimateResult, EstimateRow
 
-__all__ = ["ESTIMATORS", "estimate", "estimate_from_nuisance", "check_estimators", "positivity_message"]
+__all__ = ["ESTIMATORS", "ESTIMANDS", "DEFAULT_ESTIMATORS", "estimate", "estimate_from_nuisance",
+           "check_estimators", "positivity_message", "kish_ess", "overlap_summary", "untrusted_message",
+           "resolve_estimand", "keep_mask"]
+
+DEFAULT_ESTIMATORS = ("or", "ipw", "aipw", "tmle")
 
 #: Canonical estimator names and a one-line description (the registry the docs list).
 ESTIMATORS: dict[str, str] = {
@@ -54,12 +58,75 @@ def positivity_message(e: np.ndarray, lo: float, hi: float, separated: bool) -> 
                   "model, or causalsynth.positivity to see where overlap fails.")
 
 
+def kish_ess(w: np.ndarray) -> float:
+    """Kish effective sample size :math:`(\\sum w)^2 / \\sum w^2` of weights ``w``."""
+    return float(np.sum(w) ** 2 / np.sum(w ** 2)) if len(w) else 0.0
+
+
+#: Below this share of an arm, the effective sample size of the inverse-probability weights
+#: makes influence-function intervals untrustworthy.
+MIN_ESS_SHARE = 0.1
+
+
+def overlap_summary(e: np.ndarray, a: np.ndarray, lo: float, hi: float) -> dict:
+    """Share of units outside the bounds and the Kish ESS share of each arm's clipped weights,
+    with a verdict: are influence-function intervals to be trusted?"""
+    ec = np.clip(e, lo, hi)
+    w1, w0 = 1 / ec[a == 1], 1 / (1 - ec[a == 0])
+    share = {1: kish_ess(w1) / max(len(w1), 1), 0: kish_ess(w0) / max(len(w0), 1)}
+    outside = float(np.mean((e < lo) | (e > hi)))
+    trusted = min(share.values()) >= MIN_ESS_SHARE and outside <= 0.5
+    return {"share_outside_bounds": outside, "ess_share_treated": share[1], "ess_share_control": share[0],
+            "intervals_trusted": bool(trusted)}
+
+
+def untrusted_message(summary: dict, estimand: str) -> str:
+    return (f"the influence-function intervals are not to be trusted here: "
+            f"{100 * summary['share_outside_bounds']:.0f}% of units lie outside the propensity bounds and the "
+            f"effective sample size of the weights is {100 * summary['ess_share_treated']:.0f}% of the treated and "
+            f"{100 * summary['ess_share_control']:.0f}% of the controls. Consider estimand='trimmed' (the ATE where "
+            f"both arms occur), 'att' or 'overlap' instead of {estimand!r}, se_method='bootstrap', or "
+            "causalsynth.positivity to see where overlap fails.")
+
+
+def resolve_estimand(estimand: str, names: tuple, *, explicit: bool) -> tuple[tuple, list[str]]:
+    """The estimators that can target ``estimand``; refused ones raise (explicitly asked) or
+    are dropped with a note (the default panel)."""
+    check_choice("estimand", estimand, ESTIMANDS)
+    why = {}
+    if estimand == "overlap" and "tmle" in names:
+        why["tmle"] = "its weights e(1-e) depend on the propensity, which this TMLE does not target"
+    if estimand != "ate" and "dml" in names:
+        why["dml"] = "econml's LinearDML estimates a partially linear (overlap-weighted) effect, not this one"
+    if why and explicit:
+        raise SpecError(f"estimand={estimand!r} cannot be estimated by " + "; ".join(f"{k}: {v}" for k, v in why.items())
+                        + ". Leave them out (e.g. estimators=('or', 'ipw', 'aipw')).")
+    return tuple(n for n in names if n not in why), [f"{k} left out: {v}" for k, v in why.items()]
+
+
+def keep_mask(e: np.ndarray, a: np.ndarray, estimand: str, trim_bounds) -> tuple[np.ndarray | None, tuple | None]:
+    """The kept units of the trimmed estimand (Crump et al. rule, or ``trim_bounds``)."""
+    if estimand != "trimmed":
+        return None, None
+    lo, hi = crump_bounds(e) if trim_bounds is None else check_bounds(trim_bounds)
+    keep = (e >= lo) & (e <= hi)
+    n1 = int(np.sum(a[keep] == 1))
+    if min(n1, int(keep.sum()) - n1) < 5:
+        raise EstimationError(f"trimming to propensities in [{lo:.3g}, {hi:.3g}] keeps {n1} treated and "
+                              f"{int(keep.sum()) - n1} control units; too few to estimate an effect")
+    return keep, (lo, hi)
+
+
 def estimate_from_nuisance(data: CausalData, fit: NuisanceFit, estimators: Sequence[str], *,
                            propensity_bounds=(0.01, 0.99), ipw_normalized: bool = True,
-                           outcome_bounds=None, weights: np.ndarray | None = None) -> dict[str, ArmEstimate]:
-    """Run the array-level estimators on a fitted nuisance (no DML); ``weights`` are case weights."""
-    lo, hi = check_bounds(propensity_bounds)
+                           outcome_bounds=None, weights: np.ndarray | None = None, estimand: str = "ate",
+                           trim_bounds=None) -> dict[str, ArmEstimate]:
+    """Run the array-level estimators on a fitted nuisance (no DML); ``weights`` are case weights,
+    ``estimand`` the target (the trimmed one keeps the units whose estimated propensity lies in
+    ``trim_bounds``, default the Crump et al. rule)."""
+    lo, hi = resolve_bounds(propensity_bounds, data.n_obs)
     e = np.clip(fit.propensity, lo, hi)
+    keep, _ = keep_mask(fit.propensity, data.a, estimand, trim_bounds)
     a, y = data.a, data.y
     out = {}
     for name in estimators:
@@ -67,34 +134,42 @@ def estimate_from_nuisance(data: CausalData, fit: NuisanceFit, estimators: Seque
             continue
         out[name] = CORE_ESTIMATORS[name](
             a, y, e, fit.mu0, fit.mu1, or_correction=fit.or_correction,
-            normalized=ipw_normalized, bounds=outcome_bounds, weights=weights)
+            normalized=ipw_normalized, bounds=outcome_bounds, weights=weights, estimand=estimand, keep=keep)
     return out
 
 
 def estimate(
     data: CausalData,
     *,
-    estimators: Sequence[str] = ("or", "ipw", "aipw", "tmle"),
+    estimators: Sequence[str] | None = None,
+    estimand: str = "ate",
     propensity=None,
     outcome=None,
     n_folds: int | None = None,
     folds=None,
     level: float = 0.95,
-    propensity_bounds: tuple[float, float] = (0.01, 0.99),
+    propensity_bounds: tuple[float, float] | str = (0.01, 0.99),
+    trim_bounds: tuple[float, float] | None = None,
     ipw_normalized: bool = True,
     outcome_bounds: tuple[float, float] | None = None,
     se_method: Literal["influence", "bootstrap"] = "influence",
     n_bootstrap: int = 200,
     random_state: RandomState = None,
 ) -> EstimateResult:
-    """Estimate the average treatment effect with several estimators sharing one nuisance fit.
+    """Estimate a treatment effect with several estimators sharing one nuisance fit.
 
     Parameters
     ----------
     data : CausalData
-    estimators : names from :data:`ESTIMATORS`, default ``("or", "ipw", "aipw", "tmle")``.
+    estimators : names from :data:`ESTIMATORS`, default ``("or", "ipw", "aipw", "tmle")`` (those
+        that can target ``estimand``; an estimator named explicitly that cannot is refused).
+    estimand : ``"ate"`` (default), ``"att"`` (effect on the treated), ``"atc"`` (on the
+        controls), ``"trimmed"`` (the ATE over the units whose estimated propensity lies in
+        ``trim_bounds``, default the optimal rule of Crump et al. 2009; the bounds and the
+        number of units kept are reported) or ``"overlap"`` (overlap weights e(1-e), Li,
+        Morgan & Zaslavsky 2018). See :mod:`causalsynth.estimators.core`.
     propensity, outcome : learner specifications: a preset (``"logistic"``, ``"linear"``,
-        ``"gbm"``, ``"superlearner"``), a scikit-learn estimator, or a formula string.
+        ``"gbm"``, ``"superlearner"``, ``"flexible"``), a scikit-learn estimator, or a formula.
         Defaults: logistic propensity; linear (continuous) or logistic (binary) outcome models.
     n_folds : cross-fitting folds shared by every estimator; ``None`` = 1 for parametric
         learners, 5 otherwise.
@@ -102,8 +177,10 @@ def estimate(
         (for example to reproduce another library's sample splitting).
     level : confidence level of the intervals.
     propensity_bounds : estimated propensities are clipped to this interval before use; units
-        outside it trigger a :class:`~causalsynth.errors.PositivityWarning`.
-    ipw_normalized : Hajek (True, default) or Horvitz-Thompson (False) weighting.
+        outside it trigger a :class:`~causalsynth.errors.PositivityWarning`. ``"adaptive"``
+        uses :math:`[\\delta_n, 1-\\delta_n]` with :math:`\\delta_n = 5/(\\sqrt n \\ln n)` (Gruber,
+        Phillips, Lee & van der Laan 2022).
+    ipw_normalized : Hajek (True, default) or Horvitz-Thompson (False) weighting (ATE only).
     outcome_bounds : bounds used by TMLE to scale a continuous outcome to [0, 1]; default the
         observed minimum and maximum.
     se_method : ``"influence"`` (default) or ``"bootstrap"`` (refits every nuisance model on
@@ -115,11 +192,11 @@ def estimate(
     EstimateResult
     """
     check_data(data)
-    names = check_estimators(estimators)
+    names, dropped = resolve_estimand(estimand, check_estimators(estimators or DEFAULT_ESTIMATORS),
+                                      explicit=estimators is not None)
     check_level(level)
-    lo, hi = check_bounds(propensity_bounds)
-    if se_method not in ("influence", "bootstrap"):
-        raise SpecError(f"se_method must be 'influence' or 'bootstrap'; got {se_method!r}")
+    lo, hi = resolve_bounds(propensity_bounds, data.n_obs)
+    check_choice("se_method", se_method, ("influence", "bootstrap"))
     ss = as_seed_sequence(random_state)
     nuis_seed, boot_seed, dml_seed = ss.spawn(3)
     fit = fit_nuisance(data, propensity=propensity, outcome=outcome, n_folds=n_folds,
@@ -127,11 +204,15 @@ def estimate(
     msg = positivity_message(fit.propensity, lo, hi, fit.separated)
     if msg:
         warnings.warn(msg, PositivityWarning, stacklevel=2)
-    arms = estimate_from_nuisance(data, fit, names, propensity_bounds=(lo, hi),
-                                  ipw_normalized=ipw_normalized, outcome_bounds=outcome_bounds)
-    rows: dict[str, EstimateRow] = {}
-    for name, est in arms.items():
-        rows[name] = EstimateRow(name, est.ate, est.std_error, est.mu1, est.mu0, est.note)
+    overlap = overlap_summary(fit.propensity, data.a, lo, hi)
+    if not overlap["intervals_trusted"]:
+        warnings.warn(untrusted_message(overlap, estimand), PositivityWarning, stacklevel=2)
+    keep, used_trim = keep_mask(fit.propensity, data.a, estimand, trim_bounds)
+    kw = dict(propensity_bounds=(lo, hi), ipw_normalized=ipw_normalized, outcome_bounds=outcome_bounds,
+              estimand=estimand, trim_bounds=used_trim)
+    arms = estimate_from_nuisance(data, fit, names, **kw)
+    rows: dict[str, EstimateRow] = {n: EstimateRow(n, est.ate, est.std_error, est.mu1, est.mu0, est.note)
+                                    for n, est in arms.items()}
     if "dml" in names:
         from .dml import dml_estimate
         ate, se, note = dml_estimate(data, propensity=propensity, outcome=outcome,
@@ -139,19 +220,20 @@ def estimate(
         rows["dml"] = EstimateRow("dml", ate, se, float("nan"), float("nan"), note)
     if se_method == "bootstrap":
         rows = _bootstrap(data, rows, names, boot_seed, n_bootstrap, propensity=propensity,
-                          outcome=outcome, n_folds=fit.n_folds, bounds=(lo, hi),
-                          ipw_normalized=ipw_normalized, outcome_bounds=outcome_bounds)
+                          outcome=outcome, n_folds=fit.n_folds, trim_bounds=trim_bounds, **kw)
     return EstimateResult(
         rows=tuple(rows[n] for n in names), level=float(level), n_obs=data.n_obs,
         n_treated=data.n_treated, treatment=data.treatment, outcome=data.outcome,
         outcome_type=data.outcome_type, propensity_learner=fit.propensity_learner,
         outcome_learner=fit.outcome_learner, n_folds=fit.n_folds,
         se_method="bootstrap" if se_method == "bootstrap" else "influence function",
-        propensity=fit.propensity, n_clipped=int(np.sum((fit.propensity < lo) | (fit.propensity > hi))))
+        propensity=fit.propensity, n_clipped=int(np.sum((fit.propensity < lo) | (fit.propensity > hi))),
+        estimand=estimand, trim_bounds=used_trim, n_kept=int(keep.sum()) if keep is not None else data.n_obs,
+        propensity_bounds=(lo, hi), overlap=overlap, notes=tuple(dropped))
 
 
-def _bootstrap(data, rows, names, seed, n_bootstrap, *, propensity, outcome, n_folds, bounds,
-               ipw_normalized, outcome_bounds):
+def _bootstrap(data, rows, names, seed, n_bootstrap, *, propensity, outcome, n_folds, propensity_bounds,
+               ipw_normalized, outcome_bounds, estimand, trim_bounds):
     check_int("n_bootstrap", n_bootstrap, 20)
     from ..progress import progress
     rng = np.random.default_rng(seed)
@@ -165,8 +247,10 @@ def _bootstrap(data, rows, names, seed, n_bootstrap, *, propensity, outcome, n_f
                 warnings.simplefilter("ignore")
                 bfit = fit_nuisance(sub, propensity=propensity, outcome=outcome, n_folds=n_folds,
                                     random_state=child)
-                res = estimate_from_nuisance(sub, bfit, list(draws), propensity_bounds=bounds,
-                                             ipw_normalized=ipw_normalized, outcome_bounds=outcome_bounds)
+                # a trimmed estimand redraws its trimming set on every resample (data-adaptive)
+                res = estimate_from_nuisance(sub, bfit, list(draws), propensity_bounds=propensity_bounds,
+                                             ipw_normalized=ipw_normalized, outcome_bounds=outcome_bounds,
+                                             estimand=estimand, trim_bounds=trim_bounds)
         except CausalSynthError:  # e.g. a resample without both outcome classes in an arm
             failures += 1
             continue

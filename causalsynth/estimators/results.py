@@ -43,6 +43,24 @@ class EstimateResult:
     se_method: str
     propensity: np.ndarray = field(repr=False, compare=False)
     n_clipped: int = 0
+    estimand: str = "ate"
+    trim_bounds: tuple | None = None  # the trimmed estimand's propensity bounds
+    n_kept: int | None = None  # units in the trimmed population
+    propensity_bounds: tuple = (0.01, 0.99)
+    overlap: dict = field(default_factory=dict, repr=False)  # see estimators.estimate.overlap_summary
+    notes: tuple = ()
+
+    @property
+    def estimand_label(self) -> str:
+        """What is estimated, in words (the trimmed population stated)."""
+        scale = "risk difference" if self.outcome_type == "binary" else "mean difference"
+        label = {"ate": "ATE", "att": "ATT (effect on the treated)", "atc": "ATC (effect on the controls)",
+                 "overlap": "overlap-weighted effect (weights e(1-e))",
+                 "trimmed": "trimmed ATE"}[self.estimand]
+        if self.estimand == "trimmed" and self.trim_bounds:
+            label += (f" over the {self.n_kept} of {self.n_obs} units with estimated propensity in "
+                      f"[{self.trim_bounds[0]:.3g}, {self.trim_bounds[1]:.3g}]")
+        return f"{label} ({scale})"
 
     def _row(self, estimator: str) -> EstimateRow:
         for row in self.rows:
@@ -83,7 +101,10 @@ class EstimateResult:
         return {
             "n_obs": self.n_obs, "n_treated": self.n_treated, "treatment": self.treatment,
             "outcome": self.outcome, "outcome_type": self.outcome_type, "level": self.level,
-            "estimand": "risk difference" if self.outcome_type == "binary" else "ATE (mean difference)",
+            "estimand": self.estimand, "estimand_label": self.estimand_label,
+            "trim_bounds": list(self.trim_bounds) if self.trim_bounds else None, "n_kept": self.n_kept,
+            "propensity_bounds": list(self.propensity_bounds), "overlap": self.overlap,
+            "notes": list(self.notes),
             "propensity_learner": self.propensity_learner, "outcome_learner": self.outcome_learner,
             "n_folds": self.n_folds, "se_method": self.se_method,
             "n_propensity_clipped": self.n_clipped, "estimates": records,
@@ -93,21 +114,27 @@ class EstimateResult:
         table = self.summary().drop(columns=["note"])
         pct = f"{100 * self.level:g}%"
         lines = [
-            f"ATE of {self.treatment} on {self.outcome} "
-            f"({'risk difference' if self.outcome_type == 'binary' else 'mean difference'}), "
+            f"{self.estimand_label} of {self.treatment} on {self.outcome}, "
             f"n={self.n_obs} ({self.n_treated} treated), {pct} CI, SE: {self.se_method}",
             f"propensity: {self.propensity_learner}",
             f"outcome:    {self.outcome_learner}",
             f"cross-fitting folds: {self.n_folds}",
             table.to_string(index=False, float_format=lambda v: f"{v:.4f}"),
         ]
-        notes = [f"  {r.estimator}: {r.note}" for r in self.rows if r.note]
+        if self.overlap:
+            o = self.overlap
+            lines.insert(4, f"positivity: {100 * o['share_outside_bounds']:.1f}% of units outside "
+                            f"[{self.propensity_bounds[0]:.3g}, {self.propensity_bounds[1]:.3g}]; weight ESS "
+                            f"{100 * o['ess_share_treated']:.0f}% of treated, {100 * o['ess_share_control']:.0f}% of "
+                            "controls" + ("" if o["intervals_trusted"] else
+                                          " -- influence-function intervals NOT to be trusted"))
+        notes = [f"  {r.estimator}: {r.note}" for r in self.rows if r.note] + [f"  {n}" for n in self.notes]
         if notes:
             lines += ["notes:", *notes]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        head = (f"<p><b>ATE of {self.treatment} on {self.outcome}</b>, n={self.n_obs} "
+        head = (f"<p><b>{self.estimand_label} of {self.treatment} on {self.outcome}</b>, n={self.n_obs} "
                 f"({self.n_treated} treated), {100 * self.level:g}% CI; propensity: "
                 f"{self.propensity_learner}; outcome: {self.outcome_learner}; folds: {self.n_folds}</p>")
         return head + self.summary().to_html(index=False, float_format=lambda v: f"{v:.4f}")

@@ -41,21 +41,22 @@ from ..estimators.core import CORE_ESTIMATORS
 from ..learners import resolve_learner
 from ..nuisance import NuisanceFit
 from .diagnose import PositivityReport, diagnose, propensity_out_of_fold
-from .records import (
-    ensemble_spread,
-    fit_fold_models,
-    hybrid_covariates,
-    local_covariates,
-    record_outcomes,
-    select_sources,
-    shift_metrics,
-)
+from .records import (_ArmModels, ensemble_spread, ext_ensemble, fit_fold_models, hybrid_covariates,
+                      local_covariates, record_outcomes, select_sources, shift_metrics)
 
 __all__ = ["augment_positivity", "AugmentationResult", "Generator", "Uncertainty"]
 
 Generator = Literal["local", "hybrid"]
 Uncertainty = Literal["ensemble", "none"]
+IfRisky = Literal["warn", "refuse", "ignore"]
 MARKER_PREFIX = "aug_"
+#: The default budget fills at most this share of the arm it fills with synthetic records.
+MAX_FILL = 0.5
+#: A source farther than this multiple of the missing arm's typical nearest-neighbour distance
+#: from every real unit of that arm is outside its support: its records' outcomes are extrapolated.
+SUPPORT_RATIO = 3.0
+#: Share of the fill-in mass from extrapolated sources above which data-only augmentation is risky.
+RISKY_SHARE = 0.25
 
 
 def _weighted(name: str, data, e, mu0, mu1, weights, outcome_bounds):
@@ -113,6 +114,9 @@ class AugmentationResult:
     n_candidates: int
     outcome_learner: str
     settings: dict = field(default_factory=dict, repr=False)  # augment_positivity's arguments
+    budget_rule: str = ""
+    risk: dict = field(default_factory=dict)  # see _risk(): support, extrapolated share, verdict
+    outcome_source: str = "cross-fitted models of the original data"
 
     @property
     def n_original(self) -> int:
@@ -225,7 +229,10 @@ class AugmentationResult:
         a = self.data.a
         w = self.weights
         rows = [("n_original", self.n_original), ("n_candidates", self.n_candidates),
-                ("budget", self.budget), ("n_added", self.n_added),
+                ("budget", self.budget), ("budget_rule", self.budget_rule), ("n_added", self.n_added),
+                ("outcome_source", self.outcome_source),
+                ("extrapolated_share", self.risk.get("extrapolated_share", float("nan"))),
+                ("verdict", self.risk.get("verdict", "")),
                 ("n_sources", int(self.added["source_index"].nunique()) if self.n_added else 0),
                 ("treated_share_original", float(self.original.a.mean())),
                 ("treated_share_augmented", float(a.mean())),
@@ -312,9 +319,9 @@ class AugmentationResult:
                             stem="augmentation")
 
 
-def _check_budget(budget: Any) -> int | None:
-    if budget is None:
-        return None
+def _check_budget(budget: Any) -> int | str | None:
+    if budget is None or budget == "auto":
+        return budget
     return check_int("budget", budget, fix="It is the number of synthetic records; None adds one per "
                                            "low-overlap unit.")
 
@@ -322,7 +329,7 @@ def _check_budget(budget: Any) -> int | None:
 def augment_positivity(
     data,
     *,
-    budget: int | None = None,
+    budget: int | str | None = "auto",
     delta: float = 0.05,
     propensity: Any = None,
     outcome: Any = None,
@@ -333,6 +340,8 @@ def augment_positivity(
     bandwidth: float = 0.1,
     noise: bool = True,
     max_depth: int = 2,
+    external: Any = None,
+    if_risky: IfRisky = "warn",
     random_state: RandomState = None,
     _groups: np.ndarray | None = None,
 ) -> AugmentationResult:
@@ -341,11 +350,14 @@ def augment_positivity(
     Parameters
     ----------
     data : CausalData
-    budget : int or None
-        Most synthetic records to add; None adds one per low-overlap source unit. When the
-        budget is smaller than the number of sources, the sources with the largest score go
-        first; when larger, the extra records go to the sources with the largest score,
-        proportionally (largest remainder).
+    budget : int, "auto" or None
+        Most synthetic records to add. ``"auto"`` (default): one per low-overlap source unit,
+        but at most half the size of the arm the records fill (stated in the result as
+        ``budget_rule``): a few hundred real treated units are not completed by thousands of
+        synthetic ones. None: one per source unit, unbounded. When the budget is smaller than
+        the number of sources, the sources with the largest score go first; when larger, the
+        extra records go to the sources with the largest score, proportionally (largest
+        remainder).
     delta : float in (0, 0.5), default 0.05
         Units with cross-fitted propensity outside :math:`[\delta, 1-\delta]` lack overlap.
     propensity, outcome : learner specifications (defaults: main-terms logistic and linear
@@ -366,6 +378,14 @@ def augment_positivity(
     noise : add Gaussian noise with the arm's residual SD to continuous outcomes (binary
         outcomes are always Bernoulli draws).
     max_depth : depth of the diagnostic tree that names the regions.
+    external : a CausalData with the same roles and covariates, for example a randomized
+        study: the records' outcomes come from outcome models fitted on it (and its ensemble
+        refits) instead of on the original rows. This assumes the outcome regression
+        transports from the external population to this one; the result states it.
+    if_risky : what to do when the records are expected to hurt (data-only outcomes, with
+        more than 25% of the fill-in mass at units outside the missing arm's support, so their
+        outcomes are extrapolated): "warn" (default, a PositivityWarning), "refuse" (SpecError)
+        or "ignore". ``result.risk`` holds the diagnostics.
     random_state : seeds folds, learners, covariates and outcome noise.
 
     Returns
@@ -378,7 +398,7 @@ def augment_positivity(
     data = check_data(data)
     settings = _settings(data, budget=budget, delta=delta, propensity=propensity, outcome=outcome,
                          generator=generator, n_folds=n_folds, uncertainty=uncertainty, n_models=n_models,
-                         bandwidth=bandwidth, noise=noise, max_depth=max_depth)
+                         bandwidth=bandwidth, noise=noise, max_depth=max_depth, if_risky=if_risky)
     delta = settings["delta"]
     s_fold, s_prop, s_out, s_ens, s_gen, s_y, s_mmd = as_seed_sequence(random_state).spawn(7)
     a, n = data.a, data.n_obs
@@ -391,10 +411,19 @@ def augment_positivity(
 
     # low-overlap units, the arm missing at their location, and their fill-in mass c
     et, extreme, rare, c, eligible = _low_overlap(e, a, delta)
-    members, spread = ({}, np.full(len(extreme), np.nan)) if uncertainty == "none" else \
-        ensemble_spread(learner, data, folds, training_rows, extreme, rare, settings["n_models"], s_ens)
+    budget, rule = _budget(settings["budget"], data, rare, eligible)
+    ext = _external_models(external, learner, data, folds, s_out) if external is not None else None
+    record_models = ext["models"] if ext else models
+    record_sigma = ext["sigma"] if ext else sigma
+    if uncertainty == "none":
+        members, spread = {}, np.full(len(extreme), np.nan)
+    elif ext:
+        members, spread = ext_ensemble(ext, data, extreme, rare, folds, settings["n_models"], s_ens)
+    else:
+        members, spread = ensemble_spread(learner, data, folds, training_rows, extreme, rare,
+                                          settings["n_models"], s_ens)
     score = np.nan_to_num(c * (spread if uncertainty == "ensemble" else 1.0), nan=0.0)
-    selected, src_pos, counts, budget_used = select_sources(score, eligible, settings["budget"])
+    selected, src_pos, counts, budget_used = select_sources(score, eligible, budget)
 
     # records: covariates near the source, cross-fitted outcomes, weights
     pseudo = e.copy()
@@ -406,7 +435,7 @@ def augment_positivity(
     Wt = _record_covariates(data, generator, src, float(bandwidth), s_gen)
     rec_fold, rec_arm = folds[src], rare[rec_pos]
     y_rec, pred, member, rec_mu0, rec_mu1 = record_outcomes(
-        data, Wt, models, members, sigma, rec_fold, rec_arm, counts, noise, np.random.default_rng(s_y))
+        data, Wt, record_models, members, record_sigma, rec_fold, rec_arm, counts, noise, np.random.default_rng(s_y))
     rec_weight = np.repeat(c[src_pos] / counts, counts) if len(src) else np.zeros(0)
     rec_frame = Wt.copy()
     rec_frame.insert(0, data.outcome, y_rec)
@@ -416,14 +445,111 @@ def augment_positivity(
     all_w = np.r_[weights, rec_weight]
     smd, shift = shift_metrics(data, Wt, all_w, s_mmd)
     fit = NuisanceFit(e, mu0, mu1, folds, settings["n_folds"], None, p_desc, learner.description)
+    risk = _risk(data, src, rec_arm, rec_weight, external is not None)
+    _act_on_risk(risk, if_risky)
+    source = (f"models fitted on the external data ({external.n_obs} rows; assumes the outcome regression "
+              "transports from the external population to this one)" if external is not None
+              else "cross-fitted models of the original data")
     return AugmentationResult(aug, data, added, all_w, np.r_[pseudo, et[src]], np.r_[mu0, rec_mu0],
                               np.r_[mu1, rec_mu1], folds, training_rows, fit, diag, smd, shift,
                               int(budget_used), delta, generator, uncertainty, int(eligible.sum()),
-                              learner.description, settings)
+                              learner.description, {**settings, "external": external, "if_risky": "ignore"},
+                              rule, risk, source)
+
+
+def _budget(budget, data, rare: np.ndarray, eligible: np.ndarray) -> tuple[int | None, str]:
+    """The budget to spend and the rule that set it."""
+    if budget is None:
+        return None, "one record per low-overlap unit (unbounded)"
+    if budget != "auto":
+        return int(budget), "given"
+    caps = []
+    for arm in (0, 1):
+        size = int(np.sum(data.a == arm))
+        caps.append(min(int(np.sum(eligible & (rare == arm))), int(MAX_FILL * size)))
+    return int(sum(caps)), (f"one record per low-overlap unit, at most {MAX_FILL:.0%} of the arm it fills "
+                            f"({data.n_control} controls, {data.n_treated} treated)")
+
+
+def _external_models(external, learner, data, folds, seed) -> dict:
+    """Outcome models fitted on external data, used for every record whatever its source's fold
+    (no original row trains them, so no record comes from a model that saw its source)."""
+    ext = _align(external, data)
+    main = _ArmModels.fit(learner, ext, np.arange(ext.n_obs), seed.spawn(1)[0])
+    W, a, y = ext.covariate_frame, ext.a, ext.y
+    sd = {arm: float(np.std(y[a == arm] - main.predict(W[a == arm], arm), ddof=1)) for arm in (0, 1)}
+    n_folds = int(folds.max()) + 1
+    return {"data": ext, "learner": learner, "models": {k: main for k in range(n_folds)},
+            "sigma": {(k, arm): sd[arm] for k in range(n_folds) for arm in (0, 1)}}
+
+
+def _align(external, data):
+    """The external data with the original roles, covariates and categories."""
+    from ..data import CausalData
+    if not isinstance(external, CausalData):
+        raise SpecError(f"external must be a CausalData with the roles of the data; got {type(external).__name__}")
+    missing = [c for c in (data.treatment, data.outcome, *data.covariates) if c not in external.frame.columns]
+    if missing:
+        raise SpecError(f"external lacks the columns {missing} of the data")
+    frame = external.frame
+    for col in data.categorical:
+        cats = data.frame[col].cat.categories
+        frame[col] = pd.Categorical(frame[col].astype(object), categories=cats)
+        if frame[col].isna().any():
+            raise SpecError(f"external column {col!r} holds categories the data lack; align them first")
+    return CausalData(frame, treatment=data.treatment, outcome=data.outcome, covariates=list(data.covariates),
+                      categorical=list(data.categorical), constant="keep", _derived=True)
+
+
+def _risk(data, src: np.ndarray, rec_arm: np.ndarray, rec_weight: np.ndarray, has_external: bool) -> dict:
+    """Are the records expected to help? Where their sources lie relative to the missing arm's
+    real units (distance to the nearest one, over that arm's typical nearest-neighbour
+    distance), and the share of the fill-in mass whose outcomes are extrapolated."""
+    from ..privacy import nearest_distances
+    if not len(src):
+        return {"n_records": 0, "extrapolated_share": 0.0, "median_support_ratio": float("nan"),
+                "verdict": "nothing to add"}
+    X, _ = data.design_matrix()
+    scale = np.where(X.std(0) > 0, X.std(0), 1.0)
+    Z = X / scale
+    ratio = np.empty(len(src))
+    for arm in (0, 1):
+        idx = np.flatnonzero(rec_arm == arm)
+        if not len(idx):
+            continue
+        ref = Z[data.a == arm]
+        typical = float(np.median(nearest_distances(ref[::2], ref[1::2]))) if len(ref) > 3 else 1.0
+        ratio[idx] = nearest_distances(Z[src[idx]], ref) / max(typical, 1e-12)
+    outside = ratio > SUPPORT_RATIO
+    share = float(np.sum(rec_weight[outside]) / np.sum(rec_weight)) if np.sum(rec_weight) > 0 else 0.0
+    if has_external:
+        verdict = "outcomes from external data: expected to help if the outcome regression transports"
+    elif share >= RISKY_SHARE:
+        verdict = "risky: expected to hurt unless the outcome model extrapolates correctly"
+    else:
+        verdict = "expected to help: the records stay near real units of the arm they fill"
+    return {"n_records": int(len(src)), "extrapolated_share": share, "median_support_ratio": float(np.median(ratio)),
+            "support_ratio_threshold": SUPPORT_RATIO, "verdict": verdict}
+
+
+def _act_on_risk(risk: dict, if_risky: str) -> None:
+    if not risk.get("verdict", "").startswith("risky") or if_risky == "ignore":
+        return
+    import warnings
+
+    from ..errors import PositivityWarning
+    msg = (f"positivity augmentation is expected to hurt here: {100 * risk['extrapolated_share']:.0f}% of the fill-in "
+           f"mass sits at units farther than {SUPPORT_RATIO:g}x the typical distance from every real unit of the "
+           "arm it fills, so those records' outcomes are extrapolations of a model fitted on the same data (they "
+           "add no information). Prefer estimand='trimmed', 'att' or 'overlap', or pass external= data (for "
+           "example a randomized study) for the records' outcomes.")
+    if if_risky == "refuse":
+        raise SpecError(msg + " (if_risky='refuse'; pass if_risky='warn' to augment anyway)")
+    warnings.warn(msg, PositivityWarning, stacklevel=3)
 
 
 def _settings(data, *, budget, delta, propensity, outcome, generator, n_folds, uncertainty, n_models,
-              bandwidth, noise, max_depth) -> dict:
+              bandwidth, noise, max_depth, if_risky) -> dict:
     """The validated arguments of :func:`augment_positivity` (kept by the result for its bootstrap)."""
     n_folds = check_int("n_folds", n_folds, 2)
     if not isinstance(bandwidth, (int, float)) or not 0 < bandwidth <= 5:
@@ -431,6 +557,7 @@ def _settings(data, *, budget, delta, propensity, outcome, generator, n_folds, u
     smallest = min(data.n_treated, data.n_control)
     if smallest < 2 * n_folds:
         raise SpecError(f"n_folds={n_folds} is too many for the smallest arm ({smallest} rows); use fewer folds.")
+    check_choice("if_risky", if_risky, IfRisky)
     return {"budget": _check_budget(budget), "delta": check_delta(delta), "propensity": propensity,
             "outcome": outcome, "generator": check_choice("generator", generator, Generator),
             "n_folds": n_folds, "uncertainty": check_choice("uncertainty", uncertainty, Uncertainty),

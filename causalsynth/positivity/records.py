@@ -13,7 +13,7 @@ from ..errors import EstimationError
 from ..nuisance import cross_fit_outcome
 from .shift import mmd, smd_table
 
-__all__ = ["fit_fold_models", "ensemble_spread", "select_sources", "local_covariates",
+__all__ = ["fit_fold_models", "ensemble_spread", "ext_ensemble", "select_sources", "local_covariates",
            "hybrid_covariates", "record_outcomes", "shift_metrics"]
 
 
@@ -139,6 +139,34 @@ def ensemble_spread(learner, data, folds, training_rows, extreme, rare, n_models
                 preds.append(m.predict(W.iloc[extreme[idx]], arm))
             members[k, arm] = fitted
             spread[idx] = np.std(np.array(preds), axis=0, ddof=1) if len(preds) > 1 else 0.0
+    return members, spread
+
+
+def ext_ensemble(ext: dict, data, extreme, rare, folds, n_models: int, seed):
+    """Bootstrap refits of the external data's outcome model of each missing arm, and their
+    standard deviation at every low-overlap unit (the same members serve every fold)."""
+    e_data, learner = ext["data"], ext["learner"]
+    W = data.covariate_frame
+    rows = np.arange(e_data.n_obs)
+    members: dict = {}
+    spread = np.full(len(extreme), np.nan)
+    for arm, arm_seed in zip((0, 1), seed.spawn(2)):
+        idx = np.flatnonzero(rare == arm)
+        if not len(idx):
+            continue
+        fitted, preds = [], []
+        for sb in arm_seed.spawn(n_models):
+            boot = bootstrap_within_arms(e_data.a, np.random.default_rng(sb), rows=rows,
+                                         order=(0, 1) if learner.pooled else (arm,))
+            try:
+                m = _ArmModels.fit(learner, e_data, boot, sb, arm)
+            except EstimationError:
+                continue
+            fitted.append(m)
+            preds.append(m.predict(W.iloc[extreme[idx]], arm))
+        for k in range(int(folds.max()) + 1):
+            members[k, arm] = fitted
+        spread[idx] = np.std(np.array(preds), axis=0, ddof=1) if len(preds) > 1 else 0.0
     return members, spread
 
 

@@ -16,9 +16,11 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import pandas as pd
 
+from .._checks import resolve_bounds
 from ..errors import EstimationError, SpecError
-from ..estimators import estimate_from_nuisance
+from ..estimators import estimate_from_nuisance, keep_mask
 from ..nuisance import fit_nuisance
+from ..sample import population_truth
 from .spec import SimulationSpec, Task
 
 __all__ = ["apply_knobs", "run_batch", "execute", "task_seed", "ROW_COLUMNS"]
@@ -53,8 +55,6 @@ def task_seed(root, task: Task) -> np.random.SeedSequence:
 
 
 def _one_task(dgp, spec: SimulationSpec, entropy, task: Task) -> list[dict]:
-    from scipy.stats import norm
-    z = float(norm.ppf(0.5 + spec.level / 2))
     scenario = spec.scenarios[task.scenario].name
     n = spec.sizes[task.size]
     draw_seed, est_seed = task_seed(entropy, task).spawn(2)
@@ -69,54 +69,75 @@ def _one_task(dgp, spec: SimulationSpec, entropy, task: Task) -> list[dict]:
         msg = f"data draw failed: {type(exc).__name__}: {exc}"
         return [{**base, "learner": lc.name, "estimator": e, "failed": True, "error": msg}
                 for lc, _ in active for e in spec.estimators]
-    truth = sample.truth
     # the draw's time, spread over the configurations' rows so that sums over rows add up
     draw_share = (time.perf_counter() - t_draw) / max(len(active) * len(spec.estimators), 1)
-    common = {**base, "sate": sample.sate, "seconds_draw": draw_share,
-              "pate": sample.population_ate if sample.population_ate is not None
-              else getattr(dgp, "population_ate_", np.nan),
-              "sample_mu1": float(truth["mu1"].mean()), "sample_mu0": float(truth["mu0"].mean()),
-              "population_mu1": float(getattr(dgp, "population_mu1_", np.nan))}
+    common = {**base, **_truths(sample, dgp, spec.estimand), "seconds_draw": draw_share}
     rows = []
-    data = sample.data
-    lo, hi = spec.propensity_bounds
     for lc, seed in active:
-        nuis_seed, dml_seed = seed.spawn(2)
-        t0 = time.perf_counter()
+        rows += _config_rows(sample, spec, lc, seed, common)
+    return rows
+
+
+def _truths(sample, dgp, estimand: str) -> dict:
+    """The replicate's truths of the estimand: the population value and the sample value
+    (the trimmed estimand's sample value depends on each configuration's trimming: set there)."""
+    truth = sample.truth
+    if estimand == "ate":
+        pate = sample.population_ate if sample.population_ate is not None else getattr(dgp, "population_ate_", np.nan)
+        sate = sample.sate
+    else:
+        pate = population_truth(dgp, estimand)
+        sate = sample.truth_of(estimand) if estimand != "trimmed" else np.nan
+    return {"sate": sate, "pate": pate, "sample_mu1": float(truth["mu1"].mean()),
+            "sample_mu0": float(truth["mu0"].mean()), "population_mu1": float(getattr(dgp, "population_mu1_", np.nan))}
+
+
+def _config_rows(sample, spec: SimulationSpec, lc, seed, common: dict) -> list[dict]:
+    """Fit one learner configuration's nuisances on the replicate and run every estimator."""
+    from scipy.stats import norm
+    z = float(norm.ppf(0.5 + spec.level / 2))
+    data = sample.data
+    nuis_seed, dml_seed = seed.spawn(2)
+    t0 = time.perf_counter()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = fit_nuisance(data, propensity=lc.propensity, outcome=lc.outcome, n_folds=lc.n_folds,
+                               random_state=nuis_seed)
+            lo, hi = resolve_bounds(spec.bounds_of(lc), data.n_obs)
+            keep, trim = keep_mask(fit.propensity, data.a, spec.estimand, spec.trim_bounds)
+    except Exception as exc:
+        msg = f"nuisance fit failed: {type(exc).__name__}: {exc}"
+        return [{**common, "learner": lc.name, "estimator": e, "failed": True, "error": msg} for e in spec.estimators]
+    t_fit = time.perf_counter() - t0
+    here = dict(common)
+    if keep is not None:  # the trimmed estimand: its truth is the mean CATE over the kept rows
+        here["sate"] = here["pate"] = sample.truth_of("trimmed", keep)
+    n_clipped = int(np.sum((fit.propensity < lo) | (fit.propensity > hi)))
+    rows = []
+    for name in spec.estimators:
+        t1 = time.perf_counter()
+        row = {**here, "learner": lc.name, "estimator": name, "n_clipped": n_clipped,
+               "seconds_nuisance": t_fit, "failed": False, "error": ""}
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                fit = fit_nuisance(data, propensity=lc.propensity, outcome=lc.outcome, n_folds=lc.n_folds,
-                                   random_state=nuis_seed)
+                if name == "dml":
+                    from ..estimators.dml import dml_estimate
+                    ate, se, _ = dml_estimate(data, propensity=lc.propensity, outcome=lc.outcome,
+                                              n_folds=max(fit.n_folds, 2), seed=dml_seed)
+                    m1 = m0 = np.nan
+                else:
+                    est = estimate_from_nuisance(data, fit, [name], propensity_bounds=(lo, hi),
+                                                 estimand=spec.estimand, trim_bounds=trim)[name]
+                    ate, se, m1, m0 = est.ate, est.std_error, est.mu1, est.mu0
+            if not (np.isfinite(ate) and np.isfinite(se)):
+                raise EstimationError("non-finite estimate or standard error")
+            row.update(ate=ate, std_error=se, ci_lower=ate - z * se, ci_upper=ate + z * se, mu1=m1, mu0=m0)
         except Exception as exc:
-            msg = f"nuisance fit failed: {type(exc).__name__}: {exc}"
-            rows += [{**common, "learner": lc.name, "estimator": e, "failed": True, "error": msg}
-                     for e in spec.estimators]
-            continue
-        t_fit = time.perf_counter() - t0
-        n_clipped = int(np.sum((fit.propensity < lo) | (fit.propensity > hi)))
-        for name in spec.estimators:
-            t1 = time.perf_counter()
-            row = {**common, "learner": lc.name, "estimator": name, "n_clipped": n_clipped,
-                   "seconds_nuisance": t_fit, "failed": False, "error": ""}
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    if name == "dml":
-                        from ..estimators.dml import dml_estimate
-                        ate, se, _ = dml_estimate(data, propensity=lc.propensity, outcome=lc.outcome,
-                                                  n_folds=max(fit.n_folds, 2), seed=dml_seed)
-                        m1 = m0 = np.nan
-                    else:
-                        est = estimate_from_nuisance(data, fit, [name], propensity_bounds=(lo, hi))[name]
-                        ate, se, m1, m0 = est.ate, est.std_error, est.mu1, est.mu0
-                if not (np.isfinite(ate) and np.isfinite(se)):
-                    raise EstimationError("non-finite estimate or standard error")
-                row.update(ate=ate, std_error=se, ci_lower=ate - z * se, ci_upper=ate + z * se, mu1=m1, mu0=m0)
-            except Exception as exc:
-                row.update(failed=True, error=f"{type(exc).__name__}: {exc}")
-            row["seconds_estimator"] = time.perf_counter() - t1
-            rows.append(row)
+            row.update(failed=True, error=f"{type(exc).__name__}: {exc}")
+        row["seconds_estimator"] = time.perf_counter() - t1
+        rows.append(row)
     return rows
 
 

@@ -101,14 +101,19 @@ class Simulation:
     scenarios : dict name -> knob values, e.g. ``{"poor overlap": {"overlap": 2.0}}`` (every
         world must support the knobs).
     level : confidence level of the intervals.
-    propensity_bounds : clipping bounds used by every estimator.
+    estimand : what every estimator targets and every truth measures: ``"ate"`` (default),
+        ``"att"``, ``"atc"``, ``"trimmed"`` (``trim_bounds``, default the Crump et al. rule, per
+        replicate and configuration) or ``"overlap"`` (see :func:`causalsynth.estimate`).
+    propensity_bounds : clipping bounds used by every estimator (a pair or ``"adaptive"``); a
+        learner configuration's own ``propensity_bounds`` overrides it, so truncation rules can
+        be compared like any other configuration.
     covariates : covariate generator of the hybrid worlds fitted here.
     random_state : one seed for the whole grid (each replicate's seed derives from it and
         the replicate's indices; the worlds are fitted from streams of their own).
     """
 
     def __init__(self, source, *, worlds=None, estimators=("or", "ipw", "aipw", "tmle"), n=None, n_reps=200,
-                 learners=None, scenarios=None, level: float = 0.95,
+                 learners=None, scenarios=None, level: float = 0.95, estimand: str = "ate", trim_bounds=None,
                  propensity_bounds=(0.01, 0.99), batch_size: int | None = None, covariates="copula",
                  random_state: RandomState = None) -> None:
         _check_source(source)
@@ -119,7 +124,7 @@ class Simulation:
         self.spec = SimulationSpec.build(estimators=estimators, n=n, n_reps=n_reps, learners=learners,
                                          scenarios=scenarios, level=level,
                                          propensity_bounds=propensity_bounds, batch_size=batch_size,
-                                         worlds=tuple(self.worlds))
+                                         worlds=tuple(self.worlds), estimand=estimand, trim_bounds=trim_bounds)
         self.decision_worlds = decision_worlds(self.worlds, [c.classes for c in self.spec.learners])
         self._dgps = None
         self._pilot: dict = defaultdict(list)  # entropy -> [(tasks, rows)] of plan()'s replicates
@@ -259,14 +264,16 @@ def _ordered(spec: SimulationSpec, reps: pd.DataFrame) -> pd.DataFrame:
 
 
 def simulate(dgp, *, worlds=None, estimators=("or", "ipw", "aipw", "tmle"), n=None, n_reps=200, learners=None,
-             scenarios=None, level: float = 0.95, propensity_bounds=(0.01, 0.99), n_jobs: int = 1,
+             scenarios=None, level: float = 0.95, estimand: str = "ate", trim_bounds=None,
+             propensity_bounds=(0.01, 0.99), n_jobs: int = 1,
              backend: str = "joblib", scheduler=None, checkpoint=None, resume: bool = False,
              batch_size: int | None = None, show_progress: bool | None = None, covariates="copula",
              random_state: RandomState = None) -> SimulationResult:
     """Build a :class:`Simulation` and run it (see there for the parameters)."""
     sim = Simulation(dgp, worlds=worlds, estimators=estimators, n=n, n_reps=n_reps, learners=learners,
                      scenarios=scenarios, level=level, propensity_bounds=propensity_bounds,
-                     batch_size=batch_size, covariates=covariates, random_state=random_state)
+                     batch_size=batch_size, covariates=covariates, random_state=random_state,
+                     estimand=estimand, trim_bounds=trim_bounds)
     return sim.run(n_jobs=n_jobs, backend=backend, scheduler=scheduler, checkpoint=checkpoint,
                    resume=resume, show_progress=show_progress)
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._checks import check_bounds, check_int, check_level, is_int
+from .._checks import check_bounds, check_choice, check_int, check_level, is_int, resolve_bounds
 from ..errors import SpecError
 from ..estimators import ESTIMATORS
 
@@ -39,6 +39,7 @@ class LearnerConfig:
     outcome: Any = None
     n_folds: int | None = None
     n_reps: int | None = None  # replicates of this configuration (None: the simulation's n_reps)
+    propensity_bounds: Any = None  # its truncation rule: a pair or "adaptive" (None: the simulation's)
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
@@ -47,6 +48,8 @@ class LearnerConfig:
             raise SpecError(f"n_folds of learner config {self.name!r} must be a positive integer or None")
         if self.n_reps is not None:
             check_int(f"n_reps of learner config {self.name!r}", self.n_reps, 2)
+        if self.propensity_bounds is not None:
+            resolve_bounds(self.propensity_bounds, 100)
         from ..learners import check_learner_spec
         try:
             check_learner_spec(self.propensity, role="propensity")
@@ -105,7 +108,7 @@ def _as_learners(learners) -> tuple[LearnerConfig, ...]:
                            else None if glm else value)
                 out.append(LearnerConfig(str(name), "logistic" if glm else base, outcome))
             elif isinstance(value, Mapping):
-                extra = set(value) - {"propensity", "outcome", "n_folds", "n_reps"}
+                extra = set(value) - {"propensity", "outcome", "n_folds", "n_reps", "propensity_bounds"}
                 if extra:
                     raise SpecError(f"learner config {name!r} has unknown keys {sorted(extra)}")
                 out.append(LearnerConfig(str(name), **value))
@@ -154,11 +157,13 @@ class SimulationSpec:
     propensity_bounds: tuple[float, float] = (0.01, 0.99)
     batch_size: int = 10
     worlds: tuple[str, ...] = ("given",)
+    estimand: str = "ate"
+    trim_bounds: tuple | None = None  # the trimmed estimand's bounds (None: the Crump et al. rule)
 
     @classmethod
     def build(cls, *, estimators=("or", "ipw", "aipw", "tmle"), n=1000, n_reps=200, learners=None,
               scenarios=None, level=0.95, propensity_bounds=(0.01, 0.99), batch_size=None,
-              worlds=("given",)) -> SimulationSpec:
+              worlds=("given",), estimand="ate", trim_bounds=None) -> SimulationSpec:
         names = (estimators,) if isinstance(estimators, str) else tuple(estimators)
         names = tuple(dict.fromkeys(str(e).lower() for e in names))  # once each, in order
         if is_int(n):
@@ -172,11 +177,12 @@ class SimulationSpec:
         if batch_size is None:
             batch_size = max(1, min(25, reps // 8 if isinstance(reps, int) else 10))
         level = check_level(level)
-        bounds = check_bounds(propensity_bounds)
+        bounds = propensity_bounds if propensity_bounds == "adaptive" else check_bounds(propensity_bounds)
         if not isinstance(batch_size, (int, np.integer)):
             raise SpecError(f"batch_size must be a positive integer; got {batch_size!r}")
         return cls(names, sizes, reps, _as_learners(learners), _as_scenarios(scenarios), float(level),
-                   bounds, int(batch_size), tuple(str(w) for w in worlds))
+                   bounds, int(batch_size), tuple(str(w) for w in worlds), estimand,
+                   None if trim_bounds is None else check_bounds(trim_bounds))
 
     def __post_init__(self):
         unknown = [e for e in self.estimators if e not in ESTIMATORS]
@@ -188,7 +194,13 @@ class SimulationSpec:
             raise SpecError(f"n_reps must be an integer >= 2; got {self.n_reps!r}")
         if not (0 < self.level < 1):
             raise SpecError(f"level must be strictly between 0 and 1; got {self.level!r}")
-        check_bounds(self.propensity_bounds)
+        resolve_bounds(self.propensity_bounds, 100)
+        check_choice("estimand", self.estimand, ("ate", "att", "atc", "trimmed", "overlap"))
+        if self.estimand == "overlap" and "tmle" in self.estimators:
+            raise SpecError("estimand='overlap' cannot be estimated by tmle (its weights depend on the "
+                            "propensity, which this TMLE does not target); leave tmle out")
+        if self.estimand != "ate" and "dml" in self.estimators:
+            raise SpecError(f"estimand={self.estimand!r} cannot be estimated by dml (a partially linear effect)")
         names = [c.name for c in self.learners]
         if len(set(names)) != len(names):
             raise SpecError(f"learner configuration names must be unique; got {names}")
@@ -198,6 +210,10 @@ class SimulationSpec:
             raise SpecError(f"world names must be unique and at least one; got {list(self.worlds)}")
 
     # ------------------------------------------------------------------ grid
+    def bounds_of(self, config: LearnerConfig):
+        """The truncation rule of one configuration (its own, else the simulation's)."""
+        return self.propensity_bounds if config.propensity_bounds is None else config.propensity_bounds
+
     def reps_of(self, config: LearnerConfig) -> int:
         """Replicates of one learner configuration (its own ``n_reps``, else the simulation's)."""
         return self.n_reps if config.n_reps is None else int(config.n_reps)
@@ -240,4 +256,8 @@ class SimulationSpec:
             payload["worlds"] = list(self.worlds)
         if any(c.n_reps is not None for c in self.learners):
             payload["config_reps"] = [c.n_reps for c in self.learners]
+        if any(c.propensity_bounds is not None for c in self.learners):
+            payload["config_bounds"] = [enc(c.propensity_bounds) for c in self.learners]
+        if self.estimand != "ate":
+            payload["estimand"] = [self.estimand, enc(self.trim_bounds)]
         return hashlib.sha256(json.dumps(enc(payload), sort_keys=True).encode()).hexdigest()[:16]

@@ -53,6 +53,7 @@ from ..learners import resolve_learner
 from ..nuisance import cross_fit_outcome
 from ..sample import SyntheticSample
 from .covariates import make_covariate_generator
+from .outcomes import MIN_ZERO_SHARE, ObservationTransform, TwoPartOutcome, noise_quantiles, wants_two_part
 
 __all__ = ["HybridSynthesizer", "NOISE_MODELS"]
 
@@ -82,6 +83,15 @@ class HybridSynthesizer(BaseEstimator):
         :mod:`causalsynth.privacy`) to a real training row are rejected and redrawn.
         ``"auto"`` uses the 5% quantile of holdout-to-train distances. Default None (off).
     ate, effect_scale, overlap, confounding, treated_share : the knobs described above.
+    outcome_model : ``"auto"`` (default: the two-part model for a nonnegative outcome with at
+        least 5% exact zeros, such as earnings; the mean-plus-noise model otherwise),
+        ``"mean"`` or ``"two-part"`` (see :mod:`causalsynth.synth.outcomes`).
+    outcome_bounds : bounds the drawn outcomes respect (clipped; the truth accounts for it):
+        ``"auto"`` (default: 0 below for a nonnegative outcome, none above), None, or a pair
+        (None for an open end). An integer-valued outcome is drawn as integers.
+    derived : covariates that are functions of others, ``{"u74": "re74 == 0"}`` (pandas
+        ``eval`` expressions over the covariates), recomputed on every synthetic row so that
+        they stay consistent; checked against the real data at ``fit``.
     n_reference : size of the Monte Carlo reference sample for the population truth.
     random_state : seeds the split, the generator, the learners and the reference sample.
     """
@@ -93,6 +103,8 @@ class HybridSynthesizer(BaseEstimator):
                  ate: float | None = None, effect_scale: float = 1.0, overlap: float = 1.0,
                  confounding: float = 1.0, treated_share: float | None = None,
                  propensity_bounds: tuple[float, float] = (0.001, 0.999),
+                 outcome_model: Literal["auto", "mean", "two-part"] = "auto",
+                 outcome_bounds: Any = "auto", derived: dict | None = None,
                  n_reference: int = 200_000, random_state: RandomState = None) -> None:
         self.covariates = covariates
         self.covariate_options = covariate_options
@@ -108,6 +120,9 @@ class HybridSynthesizer(BaseEstimator):
         self.confounding = confounding
         self.treated_share = treated_share
         self.propensity_bounds = propensity_bounds
+        self.outcome_model = outcome_model
+        self.outcome_bounds = outcome_bounds
+        self.derived = derived
         self.n_reference = n_reference
         self.random_state = random_state
 
@@ -126,6 +141,10 @@ class HybridSynthesizer(BaseEstimator):
         check_int("n_reference", self.n_reference, 1000)
         if self.min_dcr is not None and self.min_dcr != "auto":
             check_range("min_dcr", self.min_dcr, 0.0, np.inf)
+        check_choice("outcome_model", self.outcome_model, ("auto", "mean", "two-part"))
+        if self.derived is not None and not isinstance(self.derived, dict):
+            raise SpecError(f"derived must be a dict column -> expression (e.g. {{'u74': 're74 == 0'}}); "
+                            f"got {type(self.derived).__name__}")
 
     def fit(self, data: CausalData) -> HybridSynthesizer:
         """Fit the covariate generator, the nuisance models and the noise model on ``data``."""
@@ -138,6 +157,7 @@ class HybridSynthesizer(BaseEstimator):
         s_split, s_gen, s_prop, s_out, s_noise, s_ref, s_sample = ss.spawn(7)
         self.template_ = data
         self._sample_seed = s_sample
+        self._check_derived(data)
         n = data.n_obs
         # 1. train / holdout split for the covariate generator and the DCR baseline
         rng = np.random.default_rng(s_split)
@@ -162,16 +182,23 @@ class HybridSynthesizer(BaseEstimator):
         rows = np.arange(n)
         self.propensity_model_ = p_learner.fit(data, rows, a, s_prop)
         s1, s0, sp = s_out.spawn(3)
-        if o_learner.pooled:
-            self.outcome_models_ = {"pooled": o_learner.fit(data, rows, y, sp)}
-        else:
-            r1, r0 = rows[a == 1], rows[a == 0]
-            self.outcome_models_ = {1: o_learner.fit(data, r1, y[r1], s1), 0: o_learner.fit(data, r0, y[r0], s0)}
         self.outcome_learner_ = o_learner
         self.outcome_type_ = data.outcome_type
-
-        # 3. noise model from out-of-fold residuals
-        self._fit_noise(data, o_learner, s_noise)
+        self.outcome_model_ = self._choose_outcome_model(data)
+        self.transform_ = self._observation_transform(data)
+        if self.outcome_model_ == "two-part":
+            # 2b-3. the zero part and the log level, with log-scale out-of-fold residuals
+            self.outcome_models_ = {}
+            self.two_part_ = TwoPartOutcome(self.outcome, n_folds=int(self.n_folds)).fit(data, s_out.spawn(1)[0])
+            self.noise_ = "two-part"
+        else:
+            if o_learner.pooled:
+                self.outcome_models_ = {"pooled": o_learner.fit(data, rows, y, sp)}
+            else:
+                r1, r0 = rows[a == 1], rows[a == 0]
+                self.outcome_models_ = {1: o_learner.fit(data, r1, y[r1], s1), 0: o_learner.fit(data, r0, y[r0], s0)}
+            # 3. noise model from out-of-fold residuals
+            self._fit_noise(data, o_learner, s_noise)
 
         # 4. knobs that need the covariate law: propensity intercept, effect centring, truth
         self._reference_seed = s_ref
@@ -203,9 +230,59 @@ class HybridSynthesizer(BaseEstimator):
                 target = np.log(resid[rows] ** 2 + 1e-12 * np.var(y)) + _LOG_CHI2_MEAN
                 self._var_models[arm] = fit_glm(X[rows], target, "gaussian", ridge=1e-6)
 
+    def _choose_outcome_model(self, data: CausalData) -> str:
+        if data.outcome_type == "binary":
+            return "mean"
+        if self.outcome_model == "two-part":
+            if not wants_two_part(data.y):
+                raise SpecError(f"outcome_model='two-part' needs a nonnegative outcome with both exact zeros and "
+                                f"positive values (at least {MIN_ZERO_SHARE:.0%} each); {data.outcome!r} has "
+                                f"{np.mean(data.y == 0):.1%} zeros and minimum {data.y.min():.4g}")
+            return "two-part"
+        return "two-part" if self.outcome_model == "auto" and wants_two_part(data.y) else "mean"
+
+    def _observation_transform(self, data: CausalData) -> ObservationTransform:
+        """Rounding (integer outcomes) and the bounds draws respect."""
+        y = data.y
+        if data.outcome_type == "binary":
+            return ObservationTransform(False, None, None)
+        integer = bool(np.all(y == np.rint(y)) and len(np.unique(y)) > 2)
+        bounds = self.outcome_bounds
+        if bounds == "auto":
+            low, high = (0.0 if y.min() >= 0 else None), None
+        elif bounds is None:
+            low, high = None, None
+        else:
+            try:
+                low, high = bounds
+            except (TypeError, ValueError) as exc:
+                raise SpecError(f"outcome_bounds must be 'auto', None or a pair (low, high); got {bounds!r}") from exc
+            if low is not None and high is not None and not low < high:
+                raise SpecError(f"outcome_bounds must have low < high; got {bounds!r}")
+        return ObservationTransform(integer, low, high)
+
+    def _check_derived(self, data: CausalData) -> None:
+        """Every derived column is a covariate that its expression reproduces on the real rows."""
+        W = data.covariate_frame
+        for col, expr in (self.derived or {}).items():
+            if col not in data.covariates:
+                raise SpecError(f"derived column {col!r} is not a covariate; covariates are {list(data.covariates)}")
+            try:
+                values = pd.Series(W.eval(expr)).to_numpy()
+            except Exception as exc:  # pandas eval raises many kinds
+                raise SpecError(f"derived column {col!r}: cannot evaluate {expr!r} on the covariates: {exc}") from exc
+            bad = int(np.sum(values.astype(float) != W[col].to_numpy(dtype=float)))
+            if bad:
+                raise SpecError(f"derived column {col!r} = {expr!r} disagrees with the data in {bad} of "
+                                f"{data.n_obs} rows; fix the expression or leave the column out of derived")
+
     def _raw_nuisance(self, W: pd.DataFrame) -> dict[str, np.ndarray]:
         t = self.template_
         e = self.propensity_model_.predict_frame(W, t)
+        lo, hi = self.propensity_bounds
+        if self.outcome_model_ == "two-part":
+            comps = self.two_part_.components(W)
+            return {"e": np.clip(e, lo, hi), **comps}
         if "pooled" in self.outcome_models_:
             m = self.outcome_models_["pooled"]
             mu1, mu0 = m.predict_frame(W, t, 1), m.predict_frame(W, t, 0)
@@ -214,7 +291,6 @@ class HybridSynthesizer(BaseEstimator):
             mu0 = self.outcome_models_[0].predict_frame(W, t)
         if self.outcome_type_ == "binary":
             mu0, mu1 = np.clip(mu0, 1e-6, 1 - 1e-6), np.clip(mu1, 1e-6, 1 - 1e-6)
-        lo, hi = self.propensity_bounds
         return {"e": np.clip(e, lo, hi), "mu0": mu0, "mu1": mu1}
 
     def _fit_truth(self, seed) -> None:
@@ -241,15 +317,34 @@ class HybridSynthesizer(BaseEstimator):
                     raise SpecError(f"ate={self.ate} is not reachable for a binary outcome with "
                                     f"control risk {mu0_mean:.3f}")
                 self._logodds_shift = brentq(f, -40, 40)
+        elif self.outcome_model_ == "two-part":
+            self._fit_two_part_knobs(raw)
         elif self.ate is not None:
             self._ate_shift = float(self.ate) - self._tau_bar_raw
         truth = self._truth(ref, raw)
         cate = truth["cate"]
+        e = truth["propensity"]
+        for name, h in (("att", e), ("atc", 1 - e), ("overlap", e * (1 - e))):
+            setattr(self, f"population_{name}_", float(np.sum(h * cate) / np.sum(h)))
         self.population_ate_ = float(np.mean(cate))
         self.population_ate_se_ = float(np.std(cate, ddof=1) / np.sqrt(len(cate)))
         self.reference_propensity_ = truth["propensity"]
-        if self.ate is not None:  # exact on the reference sample (up to float rounding)
-            self.population_ate_ = float(self.ate) if self.outcome_type_ != "binary" else self.population_ate_
+        if self.ate is not None and self.outcome_type_ != "binary" and not self.transform_.active:
+            self.population_ate_ = float(self.ate)  # exact on the reference sample (up to float rounding)
+
+    def _fit_two_part_knobs(self, raw) -> None:
+        """The two-part model's knobs: ``ate`` scales the treated arm's positive part (solved in
+        closed form on the reference sample); effect_scale has no meaning here."""
+        self._tp_scale = 1.0
+        if float(self.effect_scale) != 1.0:
+            raise SpecError("effect_scale applies to the mean-plus-noise outcome model; the two-part model "
+                            f"of {self.template_.outcome!r} supports ate= only (or pass outcome_model='mean')")
+        if self.ate is not None:
+            scale = (float(self.ate) + float(np.mean(raw["mu0"]))) / float(np.mean(raw["mu1"]))
+            if scale <= 0:
+                raise SpecError(f"ate={self.ate} is not reachable by scaling the treated arm's positive outcomes "
+                                f"(control mean {float(np.mean(raw['mu0'])):.4g})")
+            self._tp_scale = scale
 
     def _binary_mu1_logit(self, raw) -> np.ndarray:
         l0, l1 = logit(raw["mu0"]), logit(raw["mu1"])
@@ -263,11 +358,24 @@ class HybridSynthesizer(BaseEstimator):
         mu0 = raw["mu0"]
         if self.outcome_type_ == "binary":
             mu1 = expit(self._binary_mu1_logit(raw) + self._logodds_shift)
+        elif self.outcome_model_ == "two-part":
+            mu1 = raw["mu1"] * self._tp_scale
+            return {"propensity": e, "mu0": mu0, "mu1": mu1, "cate": mu1 - mu0, "_raw": raw}
         else:
             tau = raw["mu1"] - mu0
             tau = self._tau_bar_raw + float(self.effect_scale) * (tau - self._tau_bar_raw) + self._ate_shift
             mu1 = mu0 + tau
+            if self.transform_.active:  # the truth of a rounded or clipped outcome: E[g(mu + noise)]
+                m0, m1 = (self.transform_.expected(m, self._noise_quantiles(W, arm)) for arm, m in ((0, mu0), (1, mu1)))
+                return {"propensity": e, "mu0": m0, "mu1": m1, "cate": m1 - m0, "_loc": (mu0, mu1)}
         return {"propensity": e, "mu0": mu0, "mu1": mu1, "cate": mu1 - mu0}
+
+    def _noise_quantiles(self, W: pd.DataFrame, arm: int) -> np.ndarray:
+        if self.noise_ == "residuals":
+            return noise_quantiles(residuals=self.residuals_[arm])
+        if self.noise_ == "gaussian":
+            return noise_quantiles(sd=self.noise_sd_[arm])
+        return noise_quantiles(sd=self._row_sd(W)[arm])
 
     def _fit_privacy(self) -> None:
         from ..privacy import MixedEncoder, default_min_dcr
@@ -307,6 +415,8 @@ class HybridSynthesizer(BaseEstimator):
                     raise DataError(f"the covariate generator produced unseen categories in {col!r}")
             elif W[col].dtype != dtype:
                 W[col] = W[col].astype(dtype)
+        for col, expr in (self.derived or {}).items():  # functions of other covariates stay consistent
+            W[col] = pd.Series(W.eval(expr)).to_numpy().astype(self._w_dtypes[col])
         return W.reset_index(drop=True)
 
     # ------------------------------------------------------------------ sampling
@@ -319,7 +429,8 @@ class HybridSynthesizer(BaseEstimator):
         (for example records added by :mod:`causalsynth.positivity`), one row each."""
         self._check_fitted()
         W = self._coerce(frame)
-        return pd.DataFrame(self._truth(W, self._raw_nuisance(W)))
+        truth = self._truth(W, self._raw_nuisance(W))
+        return pd.DataFrame({k: v for k, v in truth.items() if not k.startswith("_")})
 
     def sample_covariates(self, n: int, *, random_state: RandomState = None) -> pd.DataFrame:
         """Draw ``n`` covariate rows, applying the privacy filter when ``min_dcr`` is set."""
@@ -391,8 +502,22 @@ class HybridSynthesizer(BaseEstimator):
         return SyntheticSample(data, truth_frame, self.population_ate_)
 
     def _draw_outcomes(self, W, truth, rng) -> tuple[np.ndarray, np.ndarray]:
+        if self.noise_ == "two-part":
+            return self.two_part_.draw(truth["_raw"], self._tp_scale, rng)
+        y0, y1 = self._draw_mean_plus_noise(W, truth, rng)
+        if self.transform_.active:
+            y0, y1 = self.transform_(y0), self.transform_(y1)
+        return y0, y1
+
+    def _row_sd(self, W) -> list[np.ndarray]:
+        """Per-row noise SD of each arm under the heteroscedastic model."""
+        X, _ = main_terms(W, self.template_.covariates, self.template_.covariate_kinds)
+        Xd = np.hstack([np.ones((len(W), 1)), X])
+        return [np.sqrt(np.exp(np.clip(self._var_models[arm].predict(Xd), -50, 50))) for arm in (0, 1)]
+
+    def _draw_mean_plus_noise(self, W, truth, rng) -> tuple[np.ndarray, np.ndarray]:
         n = len(W)
-        mu0, mu1 = truth["mu0"], truth["mu1"]
+        mu0, mu1 = truth.get("_loc", (truth["mu0"], truth["mu1"]))
         if self.noise_ == "bernoulli":
             u = rng.random(n)  # one uniform for both arms: coupled potential outcomes
             return (u < mu0).astype(float), (u < mu1).astype(float)
@@ -403,9 +528,7 @@ class HybridSynthesizer(BaseEstimator):
         z = rng.standard_normal(n)
         if self.noise_ == "gaussian":
             return mu0 + self.noise_sd_[0] * z, mu1 + self.noise_sd_[1] * z
-        X, _ = main_terms(W, self.template_.covariates, self.template_.covariate_kinds)
-        Xd = np.hstack([np.ones((n, 1)), X])
-        sd = [np.sqrt(np.exp(np.clip(self._var_models[arm].predict(Xd), -50, 50))) for arm in (0, 1)]
+        sd = self._row_sd(W)
         return mu0 + sd[0] * z, mu1 + sd[1] * z
 
     #: Knobs that :meth:`with_knobs` may change without refitting the models.

@@ -96,6 +96,7 @@ class PlaceboSynthesizer(BaseEstimator):
         self.treated_share_ = share
         self.propensity_learner_ = learner.description
         self.population_ate_ = 0.0
+        self.population_att_ = self.population_atc_ = self.population_overlap_ = 0.0
         return self
 
     def _check_fitted(self) -> None:
