@@ -58,6 +58,27 @@ class GLMFit:
         resid = y - self.predict(X)
         return (X * resid[:, None]) @ self.bread
 
+    def to_state(self) -> dict:
+        """The fit as JSON values and arrays (for the array file format of synthesizers)."""
+        return {"family": self.family, "coef": np.asarray(self.coef, dtype=np.float64),
+                "bread": np.asarray(self.bread, dtype=np.float64), "converged": bool(self.converged),
+                "separated": bool(self.separated), "n_iter": int(self.n_iter)}
+
+    @classmethod
+    def from_state(cls, state: dict) -> GLMFit:
+        """Inverse of :meth:`to_state`; ValueError when the state is not a GLM fit."""
+        family, coef, bread = state["family"], state["coef"], state["bread"]
+        flags = (state["converged"], state["separated"])
+        if family not in ("gaussian", "binomial"):
+            raise ValueError(f"unknown GLM family {family!r}")
+        if not (isinstance(coef, np.ndarray) and coef.ndim == 1 and coef.dtype == np.float64
+                and isinstance(bread, np.ndarray) and bread.shape == (len(coef), len(coef))
+                and bread.dtype == np.float64):
+            raise ValueError("a GLM needs a float64 coef (p,) and bread (p, p)")
+        if not all(isinstance(f, bool) for f in flags) or type(state["n_iter"]) is not int:
+            raise ValueError("GLM flags must be booleans and n_iter an integer")
+        return cls(family, coef, bread, flags[0], flags[1], state["n_iter"])
+
 
 def _add_intercept(X: np.ndarray) -> np.ndarray:
     return np.hstack([np.ones((X.shape[0], 1)), X])

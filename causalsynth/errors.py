@@ -14,11 +14,15 @@ __all__ = [
     "DataFileError",
     "NotFittedError",
     "VersionMismatchError",
+    "PickleRequiredError",
+    "UntrustedFileError",
+    "SignatureError",
     "EstimationError",
     "CausalSynthWarning",
     "PositivityWarning",
     "ConvergenceWarning",
     "PrivacyWarning",
+    "TrustedPickleWarning",
 ]
 
 
@@ -57,6 +61,21 @@ class VersionMismatchError(CausalSynthError, ValueError):
     """A saved object was written by an incompatible version of causalsynth."""
 
 
+class PickleRequiredError(CausalSynthError, TypeError):
+    """An object holds parts (scikit-learn models, neural generators, user objects) that the
+    array file format cannot store; only a signed pickle (``save(path, key=...)``) can."""
+
+
+class UntrustedFileError(DataFileError):
+    """A file holds a pickle and the caller neither gave the key it is signed with nor opted
+    in with ``trust_pickle=True``: nothing was unpickled."""
+
+
+class SignatureError(DataFileError):
+    """A signed file does not verify with the given key (wrong key, or bytes changed since it
+    was signed), or a key was given for a file that carries no signature: nothing was read."""
+
+
 class EstimationError(CausalSynthError, RuntimeError):
     """An estimator could not produce a number (for example, a learner failed)."""
 
@@ -75,3 +94,7 @@ class ConvergenceWarning(CausalSynthWarning):
 
 class PrivacyWarning(CausalSynthWarning):
     """A generator or a synthetic set offers little protection for real records."""
+
+
+class TrustedPickleWarning(CausalSynthWarning):
+    """A pickle was unpickled on the caller's word (``trust_pickle=True``), unverified."""

@@ -36,7 +36,8 @@ from ._random import seed_int
 from .data import CausalData, main_terms
 from .errors import EstimationError, SpecError
 
-__all__ = ["LEARNER_PRESETS", "Learner", "resolve_learner", "FittedModel", "pooled", "Pooled", "learner_class"]
+__all__ = ["LEARNER_PRESETS", "Learner", "resolve_learner", "FittedModel", "pooled", "Pooled", "learner_class",
+           "fitted_model_state", "fitted_model_from_state"]
 
 Role = Literal["propensity", "outcome"]
 
@@ -274,6 +275,58 @@ class FittedModel:
         if self.learner.family == "binomial" and hasattr(self.estimator, "predict_proba"):
             return self.estimator.predict_proba(X)[:, 1]
         return np.asarray(self.estimator.predict(X), dtype=float)
+
+
+_LEARNER_FIELDS = ("kind", "description", "family", "preset", "formula", "pooled", "role")
+
+
+def fitted_model_state(model: FittedModel, data: CausalData | None = None,
+                       rows: np.ndarray | None = None) -> dict:
+    """A GLM or formula model as JSON values and arrays (the array file format of synthesizers).
+
+    A formula's patsy design is not stored: :func:`fitted_model_from_state` rebuilds it by
+    running patsy again on the fitting rows; the column names and column means of the design
+    on ``rows`` of ``data`` are stored to check that rebuild. Raises TypeError for the
+    scikit-learn kinds (fitted estimators only a pickle can hold).
+    """
+    learner = model.learner
+    if learner.kind not in ("glm", "formula") or model.glm is None or learner.estimator is not None:
+        raise TypeError(f"learner {learner.description!r} is a fitted scikit-learn estimator")
+    state = {"learner": {f: getattr(learner, f) for f in _LEARNER_FIELDS}, "glm": model.glm.to_state()}
+    if learner.kind == "formula":
+        X = _formula_design(None, data._frame.iloc[rows], model.design_info)[1]
+        state["design_columns"] = list(model.design_info.column_names)
+        state["design_means"] = X.mean(axis=0)
+    return state
+
+
+def fitted_model_from_state(state: dict, data: CausalData, rows: np.ndarray) -> FittedModel:
+    """Inverse of :func:`fitted_model_state`; ``rows`` are the rows of ``data`` it was fitted on.
+
+    ValueError when the state is malformed or the rebuilt formula design differs from the
+    saved one (another patsy, or other rows).
+    """
+    fields = state["learner"]
+    if sorted(fields) != sorted(_LEARNER_FIELDS):
+        raise ValueError(f"a learner needs the fields {list(_LEARNER_FIELDS)}")
+    if fields["kind"] not in ("glm", "formula") or fields["family"] not in ("gaussian", "binomial") \
+            or fields["role"] not in ("propensity", "outcome") or not isinstance(fields["pooled"], bool) \
+            or fields["preset"] not in (None, "logistic", "linear") or not isinstance(fields["description"], str):
+        raise ValueError(f"not a GLM or formula learner: {fields!r}")
+    learner = Learner(**fields)
+    glm = GLMFit.from_state(state["glm"])
+    if learner.kind == "glm":
+        return FittedModel(learner, glm=glm)
+    if not isinstance(learner.formula, str) or "~" not in learner.formula:
+        raise ValueError(f"formula learner without a formula: {learner.formula!r}")
+    design_info, X = _formula_design(learner.formula, data._frame.iloc[rows], None)
+    means = state["design_means"]
+    if list(design_info.column_names) != state["design_columns"] or X.shape[1] != len(glm.coef) \
+            or not isinstance(means, np.ndarray) or means.shape != (X.shape[1],) \
+            or not np.allclose(X.mean(axis=0), means, rtol=1e-10, atol=1e-12):
+        raise ValueError(f"the design of formula {learner.formula!r} rebuilt by patsy differs from the "
+                         "saved one (another patsy version?)")
+    return FittedModel(learner, glm=glm, design_info=design_info)
 
 
 def _formula_design(formula: str | None, frame: pd.DataFrame, design_info: Any) -> tuple[Any, np.ndarray]:

@@ -194,6 +194,7 @@ def test_augment_max_depth_and_no_numpy_warning_on_separated_data():
 def test_synthesizer_files_with_odd_headers_or_contents(tmp_path):
     import pickle
 
+    from causalsynth.errors import TrustedPickleWarning
     from causalsynth.synth.io import MAGIC
     for i, header in enumerate((b"[1, 2]\n", b"7\n")):
         path = tmp_path / f"h{i}.pkl"
@@ -202,8 +203,12 @@ def test_synthesizer_files_with_odd_headers_or_contents(tmp_path):
             cs.HybridSynthesizer.load(path)
     path = tmp_path / "dict.pkl"
     path.write_bytes(MAGIC + b'{"format_version": 1}\n' + pickle.dumps({"a": 1}))
-    with pytest.raises(cs.DataFileError, match="holds a dict, not a HybridSynthesizer"):
+    # a format 1 file is an unsigned pickle: refused unless the caller trusts it explicitly
+    with pytest.raises(cs.DataFileError, match="trust_pickle=True"):
         cs.HybridSynthesizer.load(path)
+    with pytest.warns(TrustedPickleWarning), \
+            pytest.raises(cs.DataFileError, match="holds a dict, not a HybridSynthesizer"):
+        cs.HybridSynthesizer.load(path, trust_pickle=True)
 
 
 def test_cli_odd_csv_files(tmp_path, capsys):

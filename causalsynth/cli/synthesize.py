@@ -1,7 +1,7 @@
 """The ``causalsynth synthesize`` and ``causalsynth dcr`` subcommands."""
 from __future__ import annotations
 
-from ..errors import DataError, SpecError
+from ..errors import DataError, PickleRequiredError, SpecError
 from ._common import (
     add_data_args,
     check_table_path,
@@ -20,12 +20,35 @@ def _parse_min_dcr(value):
     return float(value)
 
 
+def _model_key(args) -> str | None:
+    """The secret named by ``--model-key`` (an environment variable), checked before fitting."""
+    import os
+
+    from ..synth.io import needs_key
+    if args.model_key and not args.save_model:
+        raise SpecError("--model-key signs the file written by --save-model; give --save-model too")
+    if args.model_key:
+        key = os.environ.get(args.model_key)
+        if not key:
+            raise SpecError(f"--model-key {args.model_key}: the environment variable {args.model_key!r} is "
+                            "unset or empty; export a secret in it (e.g. python -c 'import secrets; "
+                            "print(secrets.token_hex(32))')")
+        return key
+    reasons = needs_key(covariates=args.generator, propensity=args.propensity, outcome=args.outcome_model) \
+        if args.save_model else []
+    if reasons:
+        raise SpecError(f"--save-model: {' and '.join(reasons)} can be saved only as a signed pickle; "
+                        "pass --model-key VAR, VAR an environment variable holding a secret key")
+    return None
+
+
 def cmd_synthesize(args) -> int:
     from ..synth.hybrid import HybridSynthesizer
     if args.n < 1:
         raise SpecError(f"--n must be a positive number of rows; got {args.n}")
     check_table_path(args.out)
     check_table_path(args.truth_out)
+    key = _model_key(args)
     data = data_from(args)
     synth = HybridSynthesizer(covariates=args.generator,
                               covariate_options={"epochs": args.epochs} if args.generator in ("ctgan", "tvae") else None,
@@ -34,12 +57,16 @@ def cmd_synthesize(args) -> int:
                               effect_scale=args.effect_scale, overlap=args.overlap,
                               confounding=args.confounding, treated_share=args.treated_share,
                               random_state=args.seed).fit(data)
+    if args.save_model:  # first: a refused save leaves no output behind
+        try:
+            synth.save(args.save_model, key=key)
+        except PickleRequiredError as exc:
+            raise SpecError(f"--save-model: {exc}".split(" Fix:")[0] + " Fix: pass --model-key VAR, VAR an "
+                            "environment variable holding a secret key.") from exc
     sample = synth.sample(args.n, random_state=args.seed + 1)
     write_table(sample.data.frame, args.out)
     if args.truth_out:
         write_table(sample.truth, args.truth_out)
-    if args.save_model:
-        synth.save(args.save_model)
     report = synth.dcr_report(random_state=args.seed) if synth.real_holdout_ is not None else None
     payload = {"synthesizer": synth.summary(), "n": args.n, "sample_ate": sample.sate,
                "n_replaced_by_privacy_filter": synth.last_n_replaced_, "out": args.out,
@@ -87,7 +114,13 @@ def register(sub) -> None:
     p.add_argument("--n", type=int, required=True, help="number of synthetic rows")
     p.add_argument("--out", required=True, help="output CSV or Parquet file")
     p.add_argument("--truth-out", help="file for the truth: y0, y1, mu0, mu1, propensity, cate")
-    p.add_argument("--save-model", help="save the fitted synthesizer here")
+    p.add_argument("--save-model", help="save the fitted synthesizer here, as arrays and JSON (no pickle); "
+                                        "read it with HybridSynthesizer.load(path)")
+    p.add_argument("--model-key", metavar="VAR",
+                   help="name of an environment variable holding a secret key: --save-model then signs the "
+                        "file (HMAC-SHA256), and synthesizers with gbm/superlearner/flexible learners or "
+                        "ctgan/tvae generators, which only a pickle can hold, are written as a signed pickle; "
+                        "read it with HybridSynthesizer.load(path, key=...)")
     p.add_argument("--generator", default="copula", choices=("bootstrap", "copula", "ctgan", "tvae"))
     p.add_argument("--epochs", type=int, default=300, help="CTGAN/TVAE epochs")
     p.add_argument("--propensity", default=None)

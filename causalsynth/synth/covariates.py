@@ -199,6 +199,15 @@ class _BaseGenerator:
             )
         return check_int("n", n, fix="Pass the number of rows to generate.")
 
+    def _restored_layout(self, frame: pd.DataFrame, state: dict) -> None:
+        """Rebuild the layout from the fitted frame and check it is the frame of ``state``."""
+        self._start_fit(frame)
+        if state.get("n_rows") != self.n_rows_ or state.get("columns") != [str(c) for c in self.columns_]:
+            raise ValueError(f"the {type(self).__name__} state was fitted on another frame")
+
+    def _layout_state(self) -> dict:
+        return {"n_rows": int(self.n_rows_), "columns": [str(c) for c in self.columns_]}
+
     def _assemble(self, arrays: list[np.ndarray]) -> pd.DataFrame:
         data = {j: _decode(col, values)
                 for j, (col, values) in enumerate(zip(self._schema_, arrays))}
@@ -239,6 +248,18 @@ class BootstrapGenerator(_BaseGenerator):
         n = self._check_sample(n)
         index = as_generator(random_state).integers(0, self.n_rows_, size=n)
         return self._rows_.iloc[index].reset_index(drop=True)
+
+    def to_state(self) -> dict:
+        """The fitted state apart from the frame it was fitted on (which is all it keeps)."""
+        return self._layout_state()
+
+    @classmethod
+    def from_state(cls, frame: pd.DataFrame, state: dict) -> BootstrapGenerator:
+        """The generator fitted on ``frame`` (no warning: the caller saved it knowingly)."""
+        gen = cls()
+        gen._restored_layout(frame, state)
+        gen._rows_ = frame.reset_index(drop=True).copy()
+        return gen
 
 
 def _positive_definite(corr: np.ndarray, floor: float) -> np.ndarray:
@@ -340,6 +361,30 @@ class GaussianCopulaGenerator(_BaseGenerator):
             else:
                 arrays.append(np.searchsorted(marginal, u, side="right"))
         return self._assemble(arrays)
+
+    def to_state(self) -> dict:
+        """The fitted state apart from the frame: correlation, its Cholesky factor, marginals."""
+        return {**self._layout_state(), "eigen_floor": float(self.eigen_floor),
+                "correlation": self.correlation_, "cholesky": self._cholesky_,
+                "marginals": list(self._marginals_)}
+
+    @classmethod
+    def from_state(cls, frame: pd.DataFrame, state: dict) -> GaussianCopulaGenerator:
+        """The generator fitted on ``frame`` with the saved ``state`` (ValueError if inconsistent)."""
+        gen = cls(eigen_floor=state["eigen_floor"])
+        gen._restored_layout(frame, state)
+        k = len(gen._schema_)
+        corr, chol, marginals = state["correlation"], state["cholesky"], state["marginals"]
+        square = all(isinstance(m, np.ndarray) and m.shape == (k, k) and m.dtype == np.float64
+                     for m in (corr, chol))
+        if not square or not isinstance(marginals, list) or len(marginals) != k:
+            raise ValueError(f"a copula of {k} columns needs ({k}, {k}) matrices and {k} marginals")
+        for col, m in zip(gen._schema_, marginals):
+            size = gen.n_rows_ if col.kind in _NUMERIC else len(col.categories) - 1
+            if not (isinstance(m, np.ndarray) and m.dtype == np.float64 and m.shape == (size,)):
+                raise ValueError(f"the copula marginal of {col.name!r} should hold {size} floats")
+        gen.correlation_, gen._cholesky_, gen._marginals_ = corr, chol, marginals
+        return gen
 
 
 class _DeepGenerator(_BaseGenerator):

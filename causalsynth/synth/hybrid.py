@@ -575,13 +575,27 @@ class HybridSynthesizer(BaseEstimator):
         }
 
     # ------------------------------------------------------------------ persistence
-    def save(self, path) -> None:
-        """Save the fitted synthesizer (see :mod:`causalsynth.synth.io` for what loading trusts)."""
+    def save(self, path, *, key: bytes | str | None = None) -> None:
+        """Save the fitted synthesizer to ``path`` (missing folders are created; written atomically).
+
+        Without ``key``: arrays and JSON, never a pickle; a synthesizer with scikit-learn
+        learners, CTGAN/TVAE or your own generator raises
+        :class:`~causalsynth.errors.PickleRequiredError`. With ``key`` (a secret, bytes or str)
+        the file is signed with HMAC-SHA256, and such synthesizers are written as a signed
+        pickle. See :mod:`causalsynth.synth.io`.
+        """
         from .io import save_synthesizer
         self._check_fitted()
-        save_synthesizer(self, path)
+        save_synthesizer(self, path, key=key)
 
     @classmethod
-    def load(cls, path) -> HybridSynthesizer:
+    def load(cls, path, *, key: bytes | str | None = None, trust_pickle: bool = False) -> HybridSynthesizer:
+        """Load a synthesizer saved by :meth:`save`.
+
+        Array files are read without unpickling anything. ``key`` verifies a signed file
+        before its payload is read (a wrong key raises
+        :class:`~causalsynth.errors.SignatureError`); an unsigned pickle is read only with
+        ``trust_pickle=True``.
+        """
         from .io import load_synthesizer
-        return load_synthesizer(path, expected=cls)
+        return load_synthesizer(path, expected=cls, key=key, trust_pickle=trust_pickle)

@@ -1,67 +1,751 @@
-"""Saving and loading fitted synthesizers.
+"""Saving and loading fitted synthesizers, without unpickling anything by default.
 
-File layout: one line of magic text, one line of JSON header (format version, causalsynth
-version, class), then a pickle of the object. The header is read and checked before
-anything is unpickled, so a file from an incompatible format version fails with
-:class:`~causalsynth.errors.VersionMismatchError` without running its contents.
+File layout (format 2): one line of magic text (``causalsynth-synthesizer``), one line of
+JSON header, then the payload, exactly ``payload_size`` bytes. The header is an object with
+the keys ``format_version`` (the integer 2), ``causalsynth`` (the version that wrote it),
+``class`` (``"HybridSynthesizer"``), ``payload`` (``"arrays"`` or ``"pickle"``),
+``payload_size``, ``payload_sha256`` and ``hmac_sha256`` (null, or the HMAC-SHA256 with the
+user's key of the magic line, the canonical header without this key, and the payload).
 
-What a file holds: the fitted models and the real rows they need (the real training and
-holdout covariates for the DCR filter and report, the real data's roles and dtypes, and, for
-the copula generator, each numeric column's sorted real values). Treat a saved synthesizer
-like the real data it was fitted on; share synthetic samples, not the synthesizer.
+``"arrays"`` (the default, written by ``save(path)``): an uncompressed zip holding
+``manifest.json`` and ``arrays/<name>.npy`` members written with ``allow_pickle=False``. The
+manifest holds the constructor parameters, the real data (each column's values or category
+codes, categories and dtype; the roles), the train/holdout split, the covariate generator's
+fitted state (bootstrap: nothing beyond its training rows; Gaussian copula: correlation,
+Cholesky factor, marginals), the GLM and formula models (coefficients, bread matrix, flags;
+a formula's patsy design is rebuilt on load by running patsy again on the stored rows and
+checked against the saved column names and means), the noise model (out-of-fold residuals,
+SDs, variance GLMs), the privacy filter's threshold and scales, the calibration constants,
+the reference propensities, the seed sequences and the sampling counter. Loading rebuilds
+the object from these, reads arrays with ``allow_pickle=False`` and accepts only boolean,
+integer and float arrays, so an array file never runs code; the loaded synthesizer draws the
+same samples, bit for bit, as the one saved.
 
-What loading trusts: the pickle part can run arbitrary code when unpickled, like any pickle
-(and like joblib or torch checkpoints). Load only files you or someone you trust wrote.
+``"pickle"``: synthesizers with parts the array format cannot hold (scikit-learn learners
+such as the ``"gbm"``, ``"superlearner"`` and ``"flexible"`` presets, CTGAN/TVAE generators,
+your own objects) are refused by ``save(path)`` with
+:class:`~causalsynth.errors.PickleRequiredError`. ``save(path, key=...)`` writes them as a
+pickle signed with your key (bytes or str; HMAC-SHA256 from the standard library), and
+``load(path, key=...)`` checks the signature before unpickling: a wrong key or changed bytes
+raise :class:`~causalsynth.errors.SignatureError` and nothing is unpickled. An unsigned
+pickle (a format 1 file from an older causalsynth, or a file made by hand) is read only with
+``load(path, trust_pickle=True)``, with a :class:`~causalsynth.errors.TrustedPickleWarning`;
+without it, :class:`~causalsynth.errors.UntrustedFileError`. With a key, a storable
+synthesizer is still written as arrays, signed.
+
+Every problem with a file (magic, header, version, sizes, digest, contents) raises a
+:class:`~causalsynth.errors.DataFileError` (or :class:`~causalsynth.errors.VersionMismatchError`)
+naming the file and the fix. ``save`` creates missing parent folders and writes atomically
+(a temporary file in the same folder, then :func:`os.replace`), so a crash never leaves half
+a file; the file is created readable and writable by its owner only (mode 0600), since it
+holds real rows.
+
+What a file holds: the fitted models and the real rows they need (all real rows with their
+roles and dtypes; the copula's sorted real values). Treat a saved synthesizer like the real
+data it was fitted on; share synthetic samples, not the synthesizer.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
+import io
 import json
+import os
 import pickle
+import re
+import tempfile
+import warnings
+import zipfile
 from pathlib import Path
+from typing import Any
 
+import numpy as np
+import pandas as pd
+
+from .._glm import GLMFit
 from .._version import __version__
-from ..errors import DataFileError, VersionMismatchError
+from ..data import CausalData
+from ..errors import (
+    CausalSynthError,
+    DataFileError,
+    PickleRequiredError,
+    SignatureError,
+    SpecError,
+    TrustedPickleWarning,
+    UntrustedFileError,
+    VersionMismatchError,
+)
+from ..learners import (
+    LEARNER_PRESETS,
+    Pooled,
+    fitted_model_from_state,
+    fitted_model_state,
+)
+from ..privacy import MixedEncoder
+from .covariates import BootstrapGenerator, GaussianCopulaGenerator
 
-__all__ = ["FORMAT_VERSION", "save_synthesizer", "load_synthesizer"]
+__all__ = ["FORMAT_VERSION", "MAGIC", "KNOWN_CLASSES", "save_synthesizer", "load_synthesizer",
+           "read_header", "needs_key"]
 
 MAGIC = b"causalsynth-synthesizer\n"
-#: Bumped whenever the saved attributes change incompatibly.
-FORMAT_VERSION = 1
+#: Bumped whenever the layout or the saved attributes change incompatibly.
+FORMAT_VERSION = 2
+#: Format 1 files are unsigned pickles: read only with ``trust_pickle=True``.
+LEGACY_PICKLE_VERSION = 1
+#: Classes a synthesizer file may hold.
+KNOWN_CLASSES = ("HybridSynthesizer",)
+PAYLOADS = ("arrays", "pickle")
+HEADER_KEYS = ("format_version", "causalsynth", "class", "payload", "payload_size",
+               "payload_sha256", "hmac_sha256")
+MAX_HEADER_BYTES = 64 * 1024
+MAX_MEMBERS = 100_000
+_GENERATORS = {"BootstrapGenerator": BootstrapGenerator, "GaussianCopulaGenerator": GaussianCopulaGenerator}
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_ARRAY_NAME = re.compile(r"a[0-9]{1,9}")
+_KEY_FIX = ("Fix: save(path, key=...) with a secret key (bytes or str, e.g. secrets.token_hex(32)) "
+            "writes a pickle signed with it, which load(path, key=...) verifies before unpickling.")
 
 
-def save_synthesizer(obj, path) -> None:
-    header = {"format_version": FORMAT_VERSION, "causalsynth": __version__,
-              "class": type(obj).__name__}
-    with open(path, "wb") as fh:
-        fh.write(MAGIC)
-        fh.write(json.dumps(header).encode() + b"\n")
-        pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
+# ---------------------------------------------------------------------------- helpers
+def _name(path) -> str:
+    return repr(str(path))
 
 
-def load_synthesizer(path, expected: type | None = None):
-    """Read a file written by :func:`save_synthesizer`; ``expected`` checks the class."""
+def _as_key(key) -> bytes:
+    if isinstance(key, str):
+        key = key.encode("utf-8")
+    if not isinstance(key, (bytes, bytearray)) or not key:
+        raise SpecError(f"key must be a non-empty bytes or str secret; got {type(key).__name__}"
+                        + ("" if not isinstance(key, (bytes, bytearray, str)) else " (empty)"))
+    return bytes(key)
+
+
+def _canonical(header: dict) -> bytes:
+    return json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _signature(key: bytes, header: dict, payload: bytes) -> str:
+    unsigned = {k: v for k, v in header.items() if k != "hmac_sha256"}
+    mac = hmac.new(key, MAGIC, hashlib.sha256)
+    mac.update(_canonical(unsigned) + b"\n")
+    mac.update(payload)
+    return mac.hexdigest()
+
+
+def needs_key(*, covariates: Any = "copula", propensity: Any = None, outcome: Any = None) -> list[str]:
+    """Why a synthesizer built from these specifications needs ``save(path, key=...)``.
+
+    An empty list when the array format can store it (the ``"bootstrap"`` and ``"copula"``
+    generators; the ``"logistic"`` and ``"linear"`` presets, formulas, and the defaults).
+    Checks names only, before anything is fitted (the command line uses it).
+    """
+    reasons = []
+    if not (isinstance(covariates, str) and covariates.strip().lower() in ("bootstrap", "copula")):
+        reasons.append(f"the covariate generator {covariates!r}")
+    for role, spec in (("propensity", propensity), ("outcome", outcome)):
+        inner = spec.split(":", 1)[1].strip() if isinstance(spec, str) and spec.startswith("pooled:") else spec
+        inner = inner.learner if isinstance(inner, Pooled) else inner
+        if not (inner is None or (isinstance(inner, str) and ("~" in inner or inner in ("logistic", "linear")))):
+            label = inner if isinstance(inner, str) and inner in LEARNER_PRESETS else type(inner).__name__
+            reasons.append(f"the {role} learner {label!r}")
+    return reasons
+
+
+# ---------------------------------------------------------------------------- values <-> JSON + arrays
+class _Packer:
+    """Turns a state of JSON values and numpy arrays into a manifest and named arrays."""
+
+    def __init__(self) -> None:
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def pack(self, value):
+        if isinstance(value, np.ndarray):
+            if value.dtype.kind not in "biuf":
+                raise PickleRequiredError(f"an array of dtype {value.dtype} has no array-format form")
+            name = f"a{len(self.arrays)}"
+            self.arrays[name] = np.ascontiguousarray(value)
+            return {"__array__": name}
+        if isinstance(value, dict):
+            if not all(isinstance(k, str) for k in value) or "__array__" in value:
+                raise PickleRequiredError(f"a mapping with keys {list(value)[:5]} has no array-format form")
+            return {k: self.pack(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.pack(v) for v in value]
+        if value is None or isinstance(value, (bool, str)):
+            return value
+        if isinstance(value, (np.bool_,)):
+            return bool(value)
+        if isinstance(value, (int, np.integer)):
+            return int(value)
+        if isinstance(value, (float, np.floating)):
+            return float(value)
+        raise PickleRequiredError(f"a {type(value).__name__} has no array-format form")
+
+
+def _unpack(value, arrays: dict[str, np.ndarray]):
+    if isinstance(value, dict):
+        if "__array__" in value:
+            if len(value) != 1 or value["__array__"] not in arrays:
+                raise ValueError(f"reference to a missing array {value!r}")
+            return arrays[value["__array__"]]
+        return {k: _unpack(v, arrays) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unpack(v, arrays) for v in value]
+    return value
+
+
+def _zip(manifest: dict, arrays: dict[str, np.ndarray]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+        def put(name: str, data: bytes) -> None:
+            zf.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data)
+        put("manifest.json", json.dumps(manifest).encode())
+        for name, arr in arrays.items():
+            member = io.BytesIO()
+            np.lib.format.write_array(member, arr, allow_pickle=False)
+            put(f"arrays/{name}.npy", member.getvalue())
+    return buf.getvalue()
+
+
+def _unzip(payload: bytes, path) -> tuple[dict, dict[str, np.ndarray]]:
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(payload))
+    except zipfile.BadZipFile as exc:
+        raise DataFileError(f"{_name(path)} has a damaged array payload ({exc}); save it again") from exc
+    infos = zf.infolist()
+    names = [i.filename for i in infos]
+    if len(infos) > MAX_MEMBERS or len(set(names)) != len(names) or "manifest.json" not in names:
+        raise DataFileError(f"{_name(path)} has a damaged array payload (members {names[:5]}...); save it again")
+    manifest, arrays = None, {}
+    for info in infos:
+        if info.compress_type != zipfile.ZIP_STORED or info.file_size > len(payload):
+            raise DataFileError(f"{_name(path)}: member {info.filename!r} is compressed or oversized; "
+                                "causalsynth writes stored members only. Save the synthesizer again.")
+        data = zf.read(info)
+        if info.filename == "manifest.json":
+            try:
+                manifest = json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates)
+            except ValueError as exc:
+                raise DataFileError(f"{_name(path)} has a damaged manifest ({exc}); save it again") from exc
+            continue
+        stem = info.filename[len("arrays/"):-len(".npy")]
+        if not (info.filename.startswith("arrays/") and info.filename.endswith(".npy") and _ARRAY_NAME.fullmatch(stem)):
+            raise DataFileError(f"{_name(path)} holds an unexpected member {info.filename!r}; save it again")
+        try:
+            arr = np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)
+        except ValueError as exc:  # an object array: a pickle inside the .npy member
+            raise DataFileError(f"{_name(path)}: member {info.filename!r} is not a plain array "
+                                f"({exc}); it was not unpickled. Save the synthesizer again.") from exc
+        if arr.dtype.kind not in "biuf":
+            raise DataFileError(f"{_name(path)}: member {info.filename!r} has dtype {arr.dtype}; "
+                                "only boolean, integer and float arrays are read")
+        arrays[stem] = arr
+    if not isinstance(manifest, dict):
+        raise DataFileError(f"{_name(path)} has a damaged manifest (not a JSON object); save it again")
+    return manifest, arrays
+
+
+# ---------------------------------------------------------------------------- frames, seeds, params
+_CATEGORY_DTYPES = ("object", "string", "str", "bool", "int8", "int16", "int32", "int64", "uint8",
+                    "uint16", "uint32", "uint64", "float32", "float64")
+
+
+def _frame_state(frame: pd.DataFrame, what: str) -> dict:
+    if not isinstance(frame.index, pd.RangeIndex) or frame.index.start != 0 or frame.index.step != 1:
+        raise PickleRequiredError(f"{what} has an index other than 0..n-1")
+    columns = []
+    for name in frame.columns:
+        s = frame[name]
+        if not isinstance(name, str):
+            raise PickleRequiredError(f"{what} has a column named {name!r}, not a string")
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            cats = s.cat.categories
+            values = [v.item() if isinstance(v, np.generic) else v for v in cats]
+            if str(cats.dtype) not in _CATEGORY_DTYPES or not all(
+                    isinstance(v, (str, int, float, bool)) for v in values):
+                raise PickleRequiredError(f"{what} column {name!r} has categories of dtype {cats.dtype}")
+            columns.append({"name": name, "codes": s.cat.codes.to_numpy(), "categories": values,
+                            "categories_dtype": str(cats.dtype), "ordered": bool(s.cat.ordered)})
+        elif isinstance(s.dtype, np.dtype) and s.dtype.kind in "biuf":
+            columns.append({"name": name, "values": s.to_numpy()})
+        else:
+            raise PickleRequiredError(f"{what} column {name!r} has dtype {s.dtype}")
+    return {"n_rows": len(frame), "columns": columns}
+
+
+def _frame_from_state(state: dict) -> pd.DataFrame:
+    n, out = state["n_rows"], {}
+    for col in state["columns"]:
+        name = col["name"]
+        if not isinstance(name, str) or name in out:
+            raise ValueError(f"bad or repeated column name {name!r}")
+        if "codes" in col:
+            if col["categories_dtype"] not in _CATEGORY_DTYPES or not isinstance(col["ordered"], bool):
+                raise ValueError(f"column {name!r}: unsupported categories")
+            cats = pd.Index(col["categories"], dtype=col["categories_dtype"])
+            codes = col["codes"]
+            if str(cats.dtype) != col["categories_dtype"] or codes.dtype.kind != "i" or codes.ndim != 1 \
+                    or (len(codes) and (codes.min() < -1 or codes.max() >= len(cats))):
+                raise ValueError(f"column {name!r}: codes do not fit the categories")
+            out[name] = pd.Categorical.from_codes(codes, categories=cats, ordered=col["ordered"])
+        else:
+            out[name] = col["values"]
+        if len(out[name]) != n or np.ndim(out[name]) != 1:
+            raise ValueError(f"column {name!r} does not hold {n} values")
+    return pd.DataFrame(out, index=pd.RangeIndex(n))
+
+
+def _seed_state(ss: np.random.SeedSequence) -> dict:
+    entropy = ss.entropy
+    entropy = int(entropy) if isinstance(entropy, (int, np.integer)) else [int(e) for e in entropy]
+    return {"entropy": entropy, "spawn_key": [int(k) for k in ss.spawn_key], "pool_size": int(ss.pool_size),
+            "n_children_spawned": int(ss.n_children_spawned)}
+
+
+def _is_int(v) -> bool:
+    return type(v) is int
+
+
+def _seed_from_state(state: dict) -> np.random.SeedSequence:
+    entropy = state["entropy"]
+    ok = (_is_int(entropy) or (isinstance(entropy, list) and all(_is_int(e) for e in entropy))) \
+        and all(_is_int(k) and k >= 0 for k in state["spawn_key"]) \
+        and _is_int(state["pool_size"]) and _is_int(state["n_children_spawned"])
+    if not ok:
+        raise ValueError(f"not a seed sequence: {state!r}")
+    return np.random.SeedSequence(entropy, spawn_key=tuple(state["spawn_key"]), pool_size=state["pool_size"],
+                                  n_children_spawned=state["n_children_spawned"])
+
+
+def _spec_state(spec, role: str):
+    if spec is None or isinstance(spec, str):
+        return spec
+    if isinstance(spec, Pooled) and isinstance(spec.learner, str):
+        return {"pooled": spec.learner}
+    raise PickleRequiredError(f"the {role} specification {type(spec).__name__}")
+
+
+def _spec_from_state(value):
+    if isinstance(value, dict):
+        if list(value) != ["pooled"] or not isinstance(value["pooled"], str):
+            raise ValueError(f"bad learner specification {value!r}")
+        return Pooled(value["pooled"])
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"bad learner specification {value!r}")
+    return value
+
+
+def _params_state(obj) -> dict:
+    params = obj.get_params(deep=False)
+    cov = params["covariates"]
+    if isinstance(cov, str):
+        params["covariates"] = {"name": cov}
+    elif isinstance(cov, type) and cov in _GENERATORS.values():
+        params["covariates"] = {"class": cov.__name__}
+    elif cov is obj.generator_ and type(cov) in _GENERATORS.values():
+        params["covariates"] = {"fitted_generator": True}
+    else:
+        raise PickleRequiredError(f"the covariate generator {type(cov).__name__}")
+    options = params["covariate_options"]
+    if options is not None and not (isinstance(options, dict) and all(
+            isinstance(k, str) and (v is None or isinstance(v, (bool, int, float, str))) for k, v in options.items())):
+        raise PickleRequiredError("covariate_options other than a dict of plain values")
+    params["propensity"] = _spec_state(params["propensity"], "propensity")
+    params["outcome"] = _spec_state(params["outcome"], "outcome")
+    rs = params["random_state"]
+    if isinstance(rs, np.random.SeedSequence):
+        params["random_state"] = {"seed_sequence": _seed_state(rs)}
+    elif isinstance(rs, np.random.Generator):  # its state at fit time is gone: nothing to store
+        params["random_state"] = {"numpy_generator": True}
+    params["propensity_bounds"] = [float(b) for b in params["propensity_bounds"]]
+    return params
+
+
+def _params_from_state(params: dict, generator) -> dict:
+    params = dict(params)
+    cov = params["covariates"]
+    if "name" in cov:
+        params["covariates"] = cov["name"]
+    elif "class" in cov:
+        params["covariates"] = _GENERATORS[cov["class"]]
+    elif cov == {"fitted_generator": True}:
+        params["covariates"] = generator
+    else:
+        raise ValueError(f"bad covariates parameter {cov!r}")
+    params["propensity"] = _spec_from_state(params["propensity"])
+    params["outcome"] = _spec_from_state(params["outcome"])
+    rs = params["random_state"]
+    if isinstance(rs, dict):
+        params["random_state"] = (_seed_from_state(rs["seed_sequence"]) if "seed_sequence" in rs else None)
+    params["propensity_bounds"] = tuple(params["propensity_bounds"])
+    return params
+
+
+# ---------------------------------------------------------------------------- the hybrid synthesizer
+def _model_rows(key, data: CausalData) -> np.ndarray:
+    """The rows a nuisance model of the hybrid synthesizer was fitted on."""
+    if key in ("propensity", "pooled"):
+        return np.arange(data.n_obs)
+    return np.flatnonzero(data.a == int(key))
+
+
+def _model_state(model, key, data) -> dict:
+    try:
+        return fitted_model_state(model, data, _model_rows(key, data))
+    except TypeError as exc:
+        raise PickleRequiredError(f"the {'propensity' if key == 'propensity' else 'outcome'} model ({exc})") from exc
+
+
+def _hybrid_state(obj) -> dict:
+    t = obj.template_
+    gen = obj.generator_
+    if type(gen) not in _GENERATORS.values():
+        raise PickleRequiredError(f"the covariate generator {type(gen).__name__}")
+    keys = list(obj.outcome_models_)
+    state = {
+        "params": _params_state(obj),
+        "template": {"frame": _frame_state(t.frame, "the real data"), "treatment": t.treatment,
+                     "outcome": t.outcome, "covariates": list(t.covariates), "kinds": dict(t.covariate_kinds),
+                     "outcome_type": t.outcome_type, "n_dropped": int(t.n_dropped)},
+        "split": {"train_rows": obj.train_rows_, "holdout_rows": obj.holdout_rows_,
+                  "has_holdout": obj.real_holdout_ is not None},
+        "generator": {"class": type(gen).__name__, "state": gen.to_state()},
+        "propensity_model": _model_state(obj.propensity_model_, "propensity", t),
+        "outcome_models": {str(k): _model_state(obj.outcome_models_[k], k, t) for k in keys},
+        "outcome_order": [str(k) for k in keys],
+        "outcome_type": obj.outcome_type_,
+        "noise": {"model": obj.noise_},
+        "privacy": {"min_dcr": obj.min_dcr_},
+        "calibration": {"treated_share": obj.treated_share_, "logit_center": obj._logit_center,
+                        "prop_intercept": obj._prop_intercept, "tau_bar_raw": obj._tau_bar_raw,
+                        "ate_shift": obj._ate_shift, "logodds_shift": getattr(obj, "_logodds_shift", None),
+                        "population_ate": obj.population_ate_, "population_ate_se": obj.population_ate_se_,
+                        "reference_propensity": obj.reference_propensity_},
+        "seeds": {"sample": _seed_state(obj._sample_seed), "reference": _seed_state(obj._reference_seed)},
+        "counters": {"n_calls": getattr(obj, "_n_calls", None), "last_n_replaced": getattr(obj, "last_n_replaced_", None)},
+    }
+    if obj.noise_ != "bernoulli":
+        state["noise"].update(residuals={str(k): v for k, v in obj.residuals_.items()},
+                              sd={str(k): v for k, v in obj.noise_sd_.items()})
+    if obj.noise_ == "heteroscedastic":
+        state["noise"]["variance_models"] = {str(k): g.to_state() for k, g in obj._var_models.items()}
+    if obj._encoder is not None:
+        state["privacy"].update(means=obj._encoder.means_, scales=obj._encoder.scales_,
+                                pilot_share=obj._pilot_share_)
+    return state
+
+
+def _restore_template(st: dict) -> CausalData:
+    frame = _frame_from_state(st["frame"])
+    kinds = st["kinds"]
+    data = CausalData(frame, treatment=st["treatment"], outcome=st["outcome"], covariates=st["covariates"],
+                      categorical=[c for c, k in kinds.items() if k == "categorical"], constant="keep",
+                      _derived=True)
+    if data.covariate_kinds != kinds or data.outcome_type != st["outcome_type"] or not data.frame.equals(frame):
+        raise ValueError("the stored real data do not validate to the same roles and dtypes")
+    data.n_dropped = st["n_dropped"]
+    return data
+
+
+def _rows(value, n: int) -> np.ndarray:
+    if not (isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.kind == "i"
+            and (not len(value) or (value.min() >= 0 and value.max() < n))):
+        raise ValueError(f"row positions must be integers in [0, {n})")
+    return value
+
+
+def _restore_noise(obj, st: dict) -> None:
+    obj.noise_ = st["model"]
+    if obj.noise_ not in ("bernoulli", "gaussian", "heteroscedastic", "residuals"):
+        raise ValueError(f"unknown noise model {obj.noise_!r}")
+    if obj.noise_ == "bernoulli":
+        return
+    obj.residuals_ = {arm: st["residuals"][str(arm)] for arm in (0, 1)}
+    obj.noise_sd_ = {arm: float(st["sd"][str(arm)]) for arm in (0, 1)}
+    if not all(isinstance(r, np.ndarray) and r.ndim == 1 and r.dtype == np.float64 for r in obj.residuals_.values()):
+        raise ValueError("residuals must be 1-D float arrays")
+    if obj.noise_ == "heteroscedastic":
+        obj._var_models = {arm: GLMFit.from_state(st["variance_models"][str(arm)]) for arm in (0, 1)}
+
+
+def _restore_privacy(obj, st: dict) -> None:
+    obj.min_dcr_ = None if st["min_dcr"] is None else float(st["min_dcr"])
+    obj._encoder = None
+    if obj.min_dcr_ is None:
+        return
+    enc = MixedEncoder().fit(obj.real_train_)
+    if st["means"].shape != enc.means_.shape or st["scales"].shape != enc.scales_.shape:
+        raise ValueError("the privacy filter's scales do not fit the training rows")
+    enc.means_, enc.scales_ = st["means"], st["scales"]
+    obj._encoder = enc
+    obj._train_encoded = enc.transform(obj.real_train_)
+    obj._pilot_share_ = float(st["pilot_share"])
+
+
+def _restore_hybrid(cls, state: dict):
+    t = _restore_template(state["template"])
+    n = t.n_obs
+    train, hold = _rows(state["split"]["train_rows"], n), _rows(state["split"]["holdout_rows"], n)
+    W = t.covariate_frame
+    real_train = W.iloc[train].reset_index(drop=True)
+    gen_cls = _GENERATORS[state["generator"]["class"]]
+    generator = gen_cls.from_state(real_train, state["generator"]["state"])
+    obj = cls(**_params_from_state(state["params"], generator))
+    obj.template_, obj._w_dtypes = t, W.dtypes
+    obj.train_rows_, obj.holdout_rows_, obj.real_train_ = train, hold, real_train
+    obj.real_holdout_ = W.iloc[hold].reset_index(drop=True) if state["split"]["has_holdout"] else None
+    obj.generator_ = generator
+    obj.propensity_model_ = fitted_model_from_state(state["propensity_model"], t, _model_rows("propensity", t))
+    order = state["outcome_order"]
+    if order not in (["pooled"], ["1", "0"]):
+        raise ValueError(f"outcome models must be pooled or per arm; got {order}")
+    keys = ["pooled"] if order == ["pooled"] else [1, 0]
+    obj.outcome_models_ = {k: fitted_model_from_state(state["outcome_models"][str(k)], t, _model_rows(k, t))
+                           for k in keys}
+    learner = obj.outcome_models_[keys[0]].learner
+    for m in obj.outcome_models_.values():  # one learner object, as after fit
+        m.learner = learner
+    obj.outcome_learner_, obj.outcome_type_ = learner, state["outcome_type"]
+    _restore_noise(obj, state["noise"])
+    _restore_privacy(obj, state["privacy"])
+    cal = state["calibration"]
+    obj.treated_share_, obj._logit_center = float(cal["treated_share"]), float(cal["logit_center"])
+    obj._prop_intercept, obj._tau_bar_raw = float(cal["prop_intercept"]), float(cal["tau_bar_raw"])
+    obj._ate_shift = float(cal["ate_shift"])
+    if cal["logodds_shift"] is not None:
+        obj._logodds_shift = float(cal["logodds_shift"])
+    obj.population_ate_, obj.population_ate_se_ = float(cal["population_ate"]), float(cal["population_ate_se"])
+    obj.reference_propensity_ = cal["reference_propensity"]
+    if not (isinstance(obj.reference_propensity_, np.ndarray) and obj.reference_propensity_.ndim == 1):
+        raise ValueError("the reference propensities must be a 1-D array")
+    obj._sample_seed = _seed_from_state(state["seeds"]["sample"])
+    obj._reference_seed = _seed_from_state(state["seeds"]["reference"])
+    for attr, key in (("_n_calls", "n_calls"), ("last_n_replaced_", "last_n_replaced")):
+        if state["counters"][key] is not None:
+            setattr(obj, attr, int(state["counters"][key]))
+    return obj
+
+
+# ---------------------------------------------------------------------------- writing
+def _atomic_write(path: Path, chunks: list[bytes]) -> None:
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataFileError(f"cannot create the folder {str(folder)!r} for {_name(path)}: {exc}. "
+                            "Fix: choose a path in a folder you can write.") from exc
+    if path.is_dir():
+        raise DataFileError(f"{_name(path)} is a folder; give a file name such as {str(path / 'synth.csz')!r}")
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        with os.fdopen(fd, "wb") as fh:
+            for chunk in chunks:
+                fh.write(chunk)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as exc:
+        raise DataFileError(f"cannot write {_name(path)}: {exc}. Nothing was written there; "
+                            "check the folder's permissions and free space.") from exc
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def save_synthesizer(obj, path, *, key: bytes | str | None = None) -> None:
+    """Write ``obj`` to ``path``: arrays and JSON, or with ``key`` a signed file.
+
+    Without ``key`` a synthesizer the array format cannot hold raises
+    :class:`~causalsynth.errors.PickleRequiredError` naming its parts and the fix.
+    """
+    cls_name = type(obj).__name__
+    if cls_name not in KNOWN_CLASSES:
+        raise SpecError(f"cannot save a {cls_name}; synthesizer files hold {list(KNOWN_CLASSES)}")
+    secret = None if key is None else _as_key(key)
+    try:
+        packer = _Packer()
+        manifest = {"class": cls_name, "state": packer.pack(_hybrid_state(obj))}
+        kind, payload = "arrays", _zip(manifest, packer.arrays)
+    except PickleRequiredError as exc:
+        if secret is None:
+            raise PickleRequiredError(f"cannot save {_name(path)} as arrays: {exc} can be stored only as "
+                                      f"a pickle. {_KEY_FIX}") from None
+        kind, payload = "pickle", pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    header = {"format_version": FORMAT_VERSION, "causalsynth": __version__, "class": cls_name,
+              "payload": kind, "payload_size": len(payload),
+              "payload_sha256": hashlib.sha256(payload).hexdigest(), "hmac_sha256": None}
+    if secret is not None:
+        header["hmac_sha256"] = _signature(secret, header, payload)
+    _atomic_write(Path(path), [MAGIC, json.dumps(header).encode() + b"\n", payload])
+
+
+# ---------------------------------------------------------------------------- reading
+def _no_duplicates(pairs):
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"repeated keys {sorted({k for k in keys if keys.count(k) > 1})}")
+    return dict(pairs)
+
+
+def _parse_header(raw: bytes, path) -> tuple[dict, int]:
+    """The header and the offset of the payload; raises on anything but a well-formed header."""
+    where = _name(path)
+    if not raw.startswith(MAGIC):
+        raise DataFileError(f"{where} is not a causalsynth synthesizer file (it does not start with "
+                            f"{MAGIC.decode().strip()!r}); give the path of a file written by save()")
+    end = raw.find(b"\n", len(MAGIC), len(MAGIC) + MAX_HEADER_BYTES + 1)
+    if end < 0:
+        raise DataFileError(f"{where} has a damaged header (no end of line in the first "
+                            f"{MAX_HEADER_BYTES} bytes after the magic line): the file is truncated or not "
+                            "a synthesizer file. Copy or save it again.")
+    try:
+        header = json.loads(raw[len(MAGIC):end].decode("utf-8"), object_pairs_hook=_no_duplicates)
+    except ValueError as exc:
+        raise DataFileError(f"{where} has a damaged header ({exc}); copy or save it again") from exc
+    if not isinstance(header, dict):
+        raise DataFileError(f"{where} has a damaged header (not a JSON object); copy or save it again")
+    version = header.get("format_version")
+    if not _is_int(version):
+        raise DataFileError(f"{where} has a damaged header: format_version must be an integer; got "
+                            f"{version!r}. Save the synthesizer again.")
+    if version not in (FORMAT_VERSION, LEGACY_PICKLE_VERSION):
+        raise VersionMismatchError(
+            f"{where} was saved in synthesizer format {version} by causalsynth "
+            f"{header.get('causalsynth')}; this causalsynth reads format {FORMAT_VERSION}. "
+            "Refit the synthesizer on the real data with this version.")
+    if version == FORMAT_VERSION:
+        _check_header(header, where, len(raw) - end - 1)
+    return header, end + 1
+
+
+def _check_header(header: dict, where: str, n_payload: int) -> None:
+    missing = [k for k in HEADER_KEYS if k not in header]
+    extra = sorted(set(header) - set(HEADER_KEYS))
+    if missing or extra:
+        raise DataFileError(f"{where} has a damaged header: " + "; ".join(
+            ([f"missing {missing}"] if missing else []) + ([f"unknown keys {extra}"] if extra else []))
+            + ". Save the synthesizer again.")
+    problems = []
+    if not isinstance(header["causalsynth"], str):
+        problems.append("causalsynth must be a version string")
+    if header["class"] not in KNOWN_CLASSES:
+        problems.append(f"class {header['class']!r} is not one of {list(KNOWN_CLASSES)}")
+    if header["payload"] not in PAYLOADS:
+        problems.append(f"payload {header['payload']!r} is not one of {list(PAYLOADS)}")
+    size = header["payload_size"]
+    if not _is_int(size) or size < 0:
+        problems.append(f"payload_size must be a non-negative integer; got {size!r}")
+    if not (isinstance(header["payload_sha256"], str) and _HEX64.fullmatch(header["payload_sha256"])):
+        problems.append("payload_sha256 must be 64 lower-case hex digits")
+    sig = header["hmac_sha256"]
+    if sig is not None and not (isinstance(sig, str) and _HEX64.fullmatch(sig)):
+        problems.append("hmac_sha256 must be null or 64 lower-case hex digits")
+    if problems:
+        raise DataFileError(f"{where} has a damaged header: {'; '.join(problems)}. Save the synthesizer again.")
+    if n_payload != size:
+        raise DataFileError(
+            f"{where} is {'truncated' if n_payload < size else 'longer than its header says'}: the header "
+            f"announces {size} payload bytes, the file holds {n_payload}. The file was cut short or "
+            "changed (an interrupted copy?); copy or save it again.")
+
+
+def read_header(path) -> dict:
+    """The checked header of a synthesizer file (nothing past it is interpreted)."""
+    return _parse_header(_read(path), path)[0]
+
+
+def _read(path) -> bytes:
     p = Path(path)
     if not p.is_file():
-        raise DataFileError(f"no synthesizer file at {str(path)!r}")
-    with open(p, "rb") as fh:
-        if fh.readline() != MAGIC:
-            raise DataFileError(f"{str(path)!r} is not a causalsynth synthesizer file")
-        try:
-            header = json.loads(fh.readline())
-        except ValueError as exc:
-            raise DataFileError(f"{str(path)!r} has a damaged header") from exc
-        if not isinstance(header, dict):
-            raise DataFileError(f"{str(path)!r} has a damaged header (not a JSON object)")
-        version = header.get("format_version")
-        if version != FORMAT_VERSION:
-            raise VersionMismatchError(
-                f"{str(path)!r} was saved in synthesizer format {version} by causalsynth "
-                f"{header.get('causalsynth')}; this causalsynth reads format {FORMAT_VERSION}. "
-                "Refit the synthesizer on the real data with this version.")
-        try:
-            obj = pickle.load(fh)
-        except Exception as exc:
-            raise DataFileError(f"cannot load {str(path)!r}: {exc}") from exc
+        raise DataFileError(f"no synthesizer file at {str(path)!r}; check the path")
+    try:
+        return p.read_bytes()
+    except OSError as exc:
+        raise DataFileError(f"cannot read {str(path)!r}: {exc}") from exc
+
+
+def _unpickle(payload: bytes, path, header: dict, key, trust_pickle: bool):
+    """Unpickle only with a verified signature or on explicit trust."""
+    where = _name(path)
+    version = header["format_version"]
+    if key is None and not trust_pickle:
+        signed = version == FORMAT_VERSION and header["hmac_sha256"] is not None
+        raise UntrustedFileError(
+            f"{where} holds a pickle (format {version}{', signed' if signed else ', unsigned'}), which can run "
+            "any code when loaded; it was not unpickled. Fix: "
+            + ("load(path, key=...) with the key it was signed with" if signed else
+               "load(path, trust_pickle=True) only if you or someone you trust wrote it"
+               + (", then save it again (format 2)" if version == LEGACY_PICKLE_VERSION else "")) + ".")
+    if key is None:
+        warnings.warn(f"unpickling {where} unverified (trust_pickle=True): it runs any code it holds",
+                      TrustedPickleWarning, stacklevel=4)
+    try:
+        return pickle.loads(payload)
+    except Exception as exc:
+        raise DataFileError(f"cannot load {where}: {exc}") from exc
+
+
+def load_synthesizer(path, expected: type | None = None, *, key: bytes | str | None = None,
+                     trust_pickle: bool = False):
+    """Read a file written by :func:`save_synthesizer`; ``expected`` checks the class.
+
+    ``key`` verifies a signed file before reading its payload. ``trust_pickle=True`` reads an
+    unsigned pickle (warning); without it a pickle is never unpickled.
+    """
+    if not isinstance(trust_pickle, bool):
+        raise SpecError(f"trust_pickle must be True or False; got {trust_pickle!r}")
+    secret = None if key is None else _as_key(key)
+    raw = _read(path)
+    header, start = _parse_header(raw, path)
+    payload, where = raw[start:], _name(path)
+    if header["format_version"] == LEGACY_PICKLE_VERSION:
+        if secret is not None and not trust_pickle:
+            raise SignatureError(f"{where} is a format 1 file, an unsigned pickle: a key cannot verify it, "
+                                 "and it was not unpickled. Fix: load(path, trust_pickle=True) only if you "
+                                 "trust it, then save it again.")
+        obj = _unpickle(payload, path, header, None, trust_pickle)
+    else:
+        if expected is not None and header["class"] != expected.__name__:
+            raise DataFileError(f"{where} holds a {header['class']}, not a {expected.__name__}")
+        if hashlib.sha256(payload).hexdigest() != header["payload_sha256"]:
+            raise DataFileError(f"{where} is damaged: its payload does not match the SHA-256 digest in its "
+                                "header (changed bytes). Copy or save it again.")
+        if secret is not None:
+            if header["hmac_sha256"] is None:
+                raise SignatureError(f"{where} is not signed, so the key cannot verify it; nothing was read. "
+                                     + ("Fix: it is an unsigned pickle: load(path, trust_pickle=True) only if "
+                                        "you trust it." if header["payload"] == "pickle" else
+                                        "Fix: load it without key= (array files run no code) or save it "
+                                        "again with save(path, key=...)."))
+            if not hmac.compare_digest(_signature(secret, header, payload), header["hmac_sha256"]):
+                raise SignatureError(f"{where} does not verify with this key (wrong key, or the file changed "
+                                     "since it was signed); nothing was unpickled. Fix: pass the key it was "
+                                     "saved with, or refit and save again.")
+        if header["payload"] == "pickle":
+            obj = _unpickle(payload, path, header, secret, trust_pickle)
+        else:
+            obj = _load_arrays(payload, path, expected)
     if expected is not None and not isinstance(obj, expected):
-        raise DataFileError(f"{str(path)!r} holds a {type(obj).__name__}, not a {expected.__name__}")
+        raise DataFileError(f"{where} holds a {type(obj).__name__}, not a {expected.__name__}")
     return obj
+
+
+def _load_arrays(payload: bytes, path, expected):
+    manifest, arrays = _unzip(payload, path)
+    if manifest.get("class") not in KNOWN_CLASSES or sorted(manifest) != ["class", "state"]:
+        raise DataFileError(f"{_name(path)} has a damaged manifest (class {manifest.get('class')!r}); save it again")
+    if expected is None or expected.__name__ != manifest["class"]:
+        raise SpecError(f"{_name(path)} holds a {manifest['class']}: read it with "
+                        f"{manifest['class']}.load(path)")
+    try:
+        return _restore_hybrid(expected, _unpack(manifest["state"], arrays))
+    except CausalSynthError as exc:
+        raise DataFileError(f"{_name(path)} has damaged contents: {exc}. Save the synthesizer again.") from exc
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise DataFileError(f"{_name(path)} has damaged contents ({type(exc).__name__}: {exc}). "
+                            "Save the synthesizer again.") from exc

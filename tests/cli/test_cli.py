@@ -74,7 +74,10 @@ def test_synthesize_and_dcr(tmp_path, capsys):
     import pandas as pd
     frame, t = pd.read_csv(out), pd.read_parquet(truth)
     assert len(frame) == 800 and list(t.columns) == ["y0", "y1", "mu0", "mu1", "propensity", "cate"]
-    assert model.exists()
+    from causalsynth.synth.hybrid import HybridSynthesizer
+    from causalsynth.synth.io import read_header
+    assert read_header(model)["payload"] == "arrays"  # the safe format: no pickle
+    assert HybridSynthesizer.load(model).sample(100, random_state=1).data.n_obs == 100
     real = tmp_path / "real.csv"
     from causalsynth.datasets import load_nhefs
     load_nhefs().frame.to_csv(real, index=False)
@@ -82,6 +85,29 @@ def test_synthesize_and_dcr(tmp_path, capsys):
     rep = json.loads(capsys.readouterr().out)
     assert rep["n_synthetic"] == 800 and rep["exact_copy_share"] == 0.0
     assert (tmp_path / "d.png").stat().st_size > 1000
+
+
+def test_save_model_with_a_learner_only_a_pickle_holds(tmp_path, capsys, monkeypatch):
+    from causalsynth.datasets.designs import LinearLogisticDesign
+    from causalsynth.synth.hybrid import HybridSynthesizer
+    from causalsynth.synth.io import read_header
+    csv, out, model = tmp_path / "d.csv", tmp_path / "s.csv", tmp_path / "m.csz"
+    LinearLogisticDesign().sample(300, random_state=0).data.frame.to_csv(csv, index=False)
+    base = ["synthesize", str(csv), "-a", "a", "-y", "y", "--n", "200", "--out", str(out),
+            "--propensity", "gbm", "--save-model", str(model)]
+    assert main(base) == 2  # refused before fitting, nothing written
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--model-key" in err and "'gbm'" in err
+    assert not out.exists() and not model.exists()
+    monkeypatch.delenv("CS_TEST_KEY", raising=False)
+    assert main([*base, "--model-key", "CS_TEST_KEY"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "'CS_TEST_KEY' is unset" in err
+    monkeypatch.setenv("CS_TEST_KEY", "a secret")
+    assert main([*base, "--model-key", "CS_TEST_KEY"]) == 0
+    assert read_header(model)["payload"] == "pickle" and read_header(model)["hmac_sha256"]
+    assert HybridSynthesizer.load(model, key="a secret").sample(100, random_state=1).data.n_obs == 100
+    assert "--model-key" in run_cli("synthesize", "--help").stdout
 
 
 def test_dcr_column_mismatch_one_line(tmp_path, capsys):

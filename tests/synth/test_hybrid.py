@@ -13,6 +13,7 @@ from causalsynth.errors import (DataError, DataFileError, NotFittedError, Privac
                                 VersionMismatchError)
 from causalsynth.privacy import MixedEncoder, nearest_distances
 from causalsynth.synth.hybrid import HybridSynthesizer
+from causalsynth.synth.io import FORMAT_VERSION
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +168,9 @@ def test_save_load_roundtrip(tmp_path, fitted):
     pd.testing.assert_frame_equal(loaded.sample(100, random_state=1).frame(with_truth=True),
                                   fitted.sample(100, random_state=1).frame(with_truth=True))
     raw = path.read_bytes().split(b"\n", 2)
-    path.write_bytes(raw[0] + b"\n" + raw[1].replace(b'"format_version": 1', b'"format_version": 99') + b"\n" + raw[2])
+    version = f'"format_version": {FORMAT_VERSION}'.encode()
+    assert version in raw[1]
+    path.write_bytes(raw[0] + b"\n" + raw[1].replace(version, b'"format_version": 99') + b"\n" + raw[2])
     with pytest.raises(VersionMismatchError, match="format 99"):
         HybridSynthesizer.load(path)
     (tmp_path / "junk.pkl").write_bytes(b"hello")
