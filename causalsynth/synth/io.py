@@ -83,6 +83,7 @@ from ..learners import (
 )
 from ..privacy import MixedEncoder
 from .covariates import BootstrapGenerator, GaussianCopulaGenerator
+from .outcomes import ObservationTransform, TwoPartOutcome
 
 __all__ = ["FORMAT_VERSION", "MAGIC", "KNOWN_CLASSES", "save_synthesizer", "load_synthesizer",
            "read_header", "needs_key"]
@@ -424,7 +425,14 @@ def _hybrid_state(obj) -> dict:
         "seeds": {"sample": _seed_state(obj._sample_seed), "reference": _seed_state(obj._reference_seed)},
         "counters": {"n_calls": getattr(obj, "_n_calls", None), "last_n_replaced": getattr(obj, "last_n_replaced_", None)},
     }
-    if obj.noise_ != "bernoulli":
+    tf = obj.transform_
+    state["outcome"] = {"model": obj.outcome_model_, "integer": bool(tf.integer),
+                        "low": None if tf.low is None else float(tf.low),
+                        "high": None if tf.high is None else float(tf.high)}
+    state["estimands"] = {k: float(getattr(obj, f"population_{k}_")) for k in ("att", "atc", "overlap")}
+    if obj.outcome_model_ == "two-part":
+        state["two_part"] = _two_part_state(obj.two_part_, t, obj._tp_scale)
+    if obj.noise_ not in ("bernoulli", "two-part"):
         state["noise"].update(residuals={str(k): v for k, v in obj.residuals_.items()},
                               sd={str(k): v for k, v in obj.noise_sd_.items()})
     if obj.noise_ == "heteroscedastic":
@@ -433,6 +441,41 @@ def _hybrid_state(obj) -> dict:
         state["privacy"].update(means=obj._encoder.means_, scales=obj._encoder.scales_,
                                 pilot_share=obj._pilot_share_)
     return state
+
+
+def _two_part_rows(t: CausalData, arm: int, part: str) -> np.ndarray:
+    rows = np.flatnonzero(t.a == arm)
+    return rows if part == "zero" else rows[t.y[rows] > 0]
+
+
+def _two_part_state(tp, t: CausalData, scale: float) -> dict:
+    zero_data, level_data = tp.part_data(t)
+    out = {"zero": {}, "level": {}, "residuals": {}, "smearing": {}, "zero_share": tp.zero_share_,
+           "scale": float(scale), "n_folds": int(tp.n_folds)}
+    for arm in (0, 1):
+        for part, models, data in (("zero", tp.zero_, zero_data), ("level", tp.level_, level_data)):
+            try:
+                out[part][str(arm)] = fitted_model_state(models[arm], data, _two_part_rows(t, arm, part))
+            except TypeError as exc:
+                raise PickleRequiredError(f"the two-part outcome model ({exc})") from exc
+        out["residuals"][str(arm)] = tp.residuals_[arm]
+        out["smearing"][str(arm)] = float(tp.smearing_[arm])
+    return out
+
+
+def _restore_two_part(obj, st: dict, t: CausalData) -> None:
+    tp = TwoPartOutcome(obj.outcome, n_folds=int(st["n_folds"]))
+    zero_data, level_data = tp.part_data(t)
+    tp.zero_ = {arm: fitted_model_from_state(st["zero"][str(arm)], zero_data, _two_part_rows(t, arm, "zero"))
+                for arm in (0, 1)}
+    tp.level_ = {arm: fitted_model_from_state(st["level"][str(arm)], level_data, _two_part_rows(t, arm, "level"))
+                 for arm in (0, 1)}
+    tp.residuals_ = {arm: st["residuals"][str(arm)] for arm in (0, 1)}
+    if not all(isinstance(r, np.ndarray) and r.ndim == 1 and r.dtype == np.float64 for r in tp.residuals_.values()):
+        raise ValueError("two-part residuals must be 1-D float arrays")
+    tp.smearing_ = {arm: float(st["smearing"][str(arm)]) for arm in (0, 1)}
+    tp.template_, tp.zero_share_ = t, float(st["zero_share"])
+    obj.two_part_, obj._tp_scale = tp, float(st["scale"])
 
 
 def _restore_template(st: dict) -> CausalData:
@@ -456,9 +499,9 @@ def _rows(value, n: int) -> np.ndarray:
 
 def _restore_noise(obj, st: dict) -> None:
     obj.noise_ = st["model"]
-    if obj.noise_ not in ("bernoulli", "gaussian", "heteroscedastic", "residuals"):
+    if obj.noise_ not in ("bernoulli", "gaussian", "heteroscedastic", "residuals", "two-part"):
         raise ValueError(f"unknown noise model {obj.noise_!r}")
-    if obj.noise_ == "bernoulli":
+    if obj.noise_ in ("bernoulli", "two-part"):
         return
     obj.residuals_ = {arm: st["residuals"][str(arm)] for arm in (0, 1)}
     obj.noise_sd_ = {arm: float(st["sd"][str(arm)]) for arm in (0, 1)}
@@ -497,15 +540,28 @@ def _restore_hybrid(cls, state: dict):
     obj.generator_ = generator
     obj.propensity_model_ = fitted_model_from_state(state["propensity_model"], t, _model_rows("propensity", t))
     order = state["outcome_order"]
-    if order not in (["pooled"], ["1", "0"]):
+    out = state["outcome"]
+    if out["model"] not in ("mean", "two-part") or (order == []) != (out["model"] == "two-part"):
+        raise ValueError(f"bad outcome model {out['model']!r} with outcome models {order}")
+    if order not in ([], ["pooled"], ["1", "0"]):
         raise ValueError(f"outcome models must be pooled or per arm; got {order}")
-    keys = ["pooled"] if order == ["pooled"] else [1, 0]
+    keys = [] if not order else ["pooled"] if order == ["pooled"] else [1, 0]
     obj.outcome_models_ = {k: fitted_model_from_state(state["outcome_models"][str(k)], t, _model_rows(k, t))
                            for k in keys}
-    learner = obj.outcome_models_[keys[0]].learner
-    for m in obj.outcome_models_.values():  # one learner object, as after fit
-        m.learner = learner
+    if keys:
+        learner = obj.outcome_models_[keys[0]].learner
+        for m in obj.outcome_models_.values():  # one learner object, as after fit
+            m.learner = learner
+    else:
+        from ..learners import resolve_learner
+        learner = resolve_learner(obj.outcome, role="outcome", data=t)
     obj.outcome_learner_, obj.outcome_type_ = learner, state["outcome_type"]
+    obj.outcome_model_ = out["model"]
+    obj.transform_ = ObservationTransform(bool(out["integer"]), out["low"], out["high"])
+    for k, v in state["estimands"].items():
+        setattr(obj, f"population_{k}_", float(v))
+    if obj.outcome_model_ == "two-part":
+        _restore_two_part(obj, state["two_part"], t)
     _restore_noise(obj, state["noise"])
     _restore_privacy(obj, state["privacy"])
     cal = state["calibration"]

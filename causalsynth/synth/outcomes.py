@@ -69,9 +69,8 @@ class TwoPartOutcome:
         s_zero, s_level, s_noise = seed.spawn(3)
         # the same rows and covariates throughout; only the outcome column changes (the level
         # model is fitted on the positive rows of each arm, its target the log outcome)
-        zero_data = _with_outcome(data, positive.astype(float))
-        log_y = np.log(np.where(positive, y, 1.0))
-        level_data = _with_outcome(data, log_y)
+        zero_data, level_data = self.part_data(data)
+        log_y = level_data.y
         spec = getattr(self.learner, "learner", self.learner)  # a pooled spec: per arm here
         if isinstance(spec, str) and spec.startswith("pooled:"):
             spec = spec.split(":", 1)[1]
@@ -90,6 +89,14 @@ class TwoPartOutcome:
         self.template_ = data
         self.zero_share_ = float(np.mean(~positive))
         return self
+
+    @staticmethod
+    def part_data(data: CausalData) -> tuple[CausalData, CausalData]:
+        """The data of the two parts: the outcome replaced by 1{Y > 0}, and by log Y (0 where Y = 0;
+        the level models only ever see the positive rows)."""
+        y = data.y
+        positive = y > 0
+        return _with_outcome(data, positive.astype(float)), _with_outcome(data, np.log(np.where(positive, y, 1.0)))
 
     def components(self, W: pd.DataFrame) -> dict[str, np.ndarray]:
         """p0, p1 (probability of a positive outcome), l0, l1 (mean log outcome when positive)
