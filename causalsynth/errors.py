@@ -12,6 +12,11 @@ __all__ = [
     "RoleError",
     "SpecError",
     "DataFileError",
+    "CheckpointError",
+    "CheckpointCorruptError",
+    "CheckpointLockedError",
+    "DiskFullError",
+    "CheckpointMismatchError",
     "NotFittedError",
     "VersionMismatchError",
     "PickleRequiredError",
@@ -51,6 +56,40 @@ class SpecError(CausalSynthError, ValueError):
 
 class DataFileError(CausalSynthError, OSError):
     """A data file could not be found, read or parsed."""
+
+
+class CheckpointError(DataFileError):
+    """A simulation checkpoint folder cannot be used: its path, its permissions, a write.
+
+    The message names the file and the fix.
+    """
+
+
+class CheckpointCorruptError(CheckpointError):
+    """A checkpoint file is damaged or foreign: invalid ``meta.json``, an unreadable part, a
+    part holding replicates outside the grid, or two parts holding the same replicate."""
+
+
+class CheckpointLockedError(CheckpointError):
+    """Another run is writing to the checkpoint folder (its lock file is held)."""
+
+
+class DiskFullError(CheckpointError):
+    """The disk holding a checkpoint is full (``errno`` is ``ENOSPC``); what was written is safe."""
+
+    def __init__(self, message: str) -> None:
+        import errno
+        super().__init__(message)
+        self.errno = errno.ENOSPC
+
+
+class CheckpointMismatchError(SpecError):
+    """Resuming a checkpoint written with other settings; ``differences`` lists
+    ``(setting, in the checkpoint, in this run)``."""
+
+    def __init__(self, message: str, differences: list[tuple[str, str, str]] | None = None) -> None:
+        self.differences = list(differences or [])
+        super().__init__(message)
 
 
 class NotFittedError(CausalSynthError, AttributeError):

@@ -18,13 +18,16 @@ import pandas as pd
 
 from .._checks import check_int
 from .._random import RandomState, as_seed_sequence
+from .._version import __version__
 from ..data import CausalData
-from ..errors import SpecError
+from ..errors import CheckpointError, SpecError
 from ..progress import progress
+from ..sample import population_truth
+from .fingerprint import run_settings, settings_fingerprint
 from .results import SimulationResult
 from .run import apply_knobs, execute, run_batch
 from .spec import SimulationSpec, Task
-from .store import CheckpointStore
+from .store import FORMAT, CheckpointStore
 from .worlds import as_worlds, decision_worlds
 
 __all__ = ["Simulation", "simulate", "SimulationPlan", "load_result", "BACKENDS"]
@@ -188,26 +191,47 @@ class Simulation:
         backend : "joblib" (local processes; n_jobs=1 runs in this process) or "dask".
         scheduler : with backend="dask": a scheduler address ("tcp://host:8786") or a
             ``dask.distributed.Client``; None starts a LocalCluster with ``n_jobs`` workers.
-        checkpoint : folder where finished batches are written as Parquet parts.
-        resume : continue the simulation in ``checkpoint`` (only unfinished replicates run).
+        checkpoint : folder where finished batches are written as Parquet parts (see
+            :mod:`causalsynth.simulate.store`). A run holds the folder's lock while it writes:
+            a second run on it is refused (:class:`~causalsynth.errors.CheckpointLockedError`).
+        resume : continue the simulation in ``checkpoint`` (only unfinished replicates run). The
+            checkpoint must have been written with the same settings: seed, ``n_reps``, worlds
+            (their fitted state), grid and package version; otherwise a
+            :class:`~causalsynth.errors.CheckpointMismatchError` names what differs.
+            ``batch_size`` may differ: it changes neither the rows nor the checkpoint.
         """
         if backend not in BACKENDS:
             raise SpecError(f"backend must be one of {BACKENDS}; got {backend!r}")
         check_int("n_jobs", n_jobs)
         if resume and checkpoint is None:
             raise SpecError("resume=True needs the checkpoint folder of the interrupted run")
+        options = {"n_jobs": int(n_jobs), "backend": backend, "scheduler": scheduler, "show_progress": show_progress}
+        if checkpoint is None:
+            return self._run(None, pd.DataFrame(), **options)
+        store = CheckpointStore(checkpoint)
+        store.exists()  # a path that is a file is refused before the worlds are hashed
+        meta = self._checkpoint_meta()
+        with store.writing():  # one writer at a time; the lock goes however the run ends
+            store.open(meta, resume=resume)
+            done_rows = store.read(self.spec) if resume else pd.DataFrame()
+            return self._run(store, done_rows, **options)
+
+    def _checkpoint_meta(self) -> dict:
+        """What a checkpoint records: the settings that decide the rows (see
+        :mod:`causalsynth.simulate.fingerprint`; ``batch_size`` is not one) and their hash."""
+        spec, seed = self.spec, self._seed
+        settings = run_settings(spec, {name: w.dgp for name, w in self.worlds.items()}, seed)
+        entropy = seed.entropy if isinstance(seed.entropy, int) else [int(x) for x in seed.entropy]
+        return {"format": FORMAT, "fingerprint": settings_fingerprint(settings), "settings": settings,
+                "version": __version__, "entropy": [entropy, [int(k) for k in seed.spawn_key]],
+                "n_reps": spec.n_reps, "worlds": list(spec.worlds), "sizes": list(spec.sizes),
+                "scenarios": [s.name for s in spec.scenarios], "batch_size": spec.batch_size,
+                "note": "batch_size groups tasks only: it changes neither the rows nor the fingerprint"}
+
+    def _run(self, store: CheckpointStore | None, done_rows: pd.DataFrame, *, n_jobs: int, backend: str,
+             scheduler, show_progress) -> SimulationResult:
         spec = self.spec
         entropy = (self._seed.entropy, tuple(self._seed.spawn_key))
-        store, done_rows = None, pd.DataFrame()
-        if checkpoint is not None:
-            store = CheckpointStore(checkpoint)
-            meta = {"fingerprint": spec.fingerprint(), "entropy": [entropy[0], list(entropy[1])],
-                    "n_reps": spec.n_reps, "worlds": list(spec.worlds),
-                    "sizes": list(spec.sizes), "scenarios": [s.name for s in spec.scenarios]}
-            store.open(meta, resume=resume)
-            entropy = (meta["entropy"][0], tuple(meta["entropy"][1]))
-            if resume:
-                done_rows = store.read()
         t0 = time.perf_counter()
         dgps = self._world_dgps()
         done = _done_tasks(spec, done_rows)
@@ -228,7 +252,7 @@ class Simulation:
         todo = [t for t in todo if t not in piloted]
         batches = [todo[i:i + spec.batch_size] for i in range(0, len(todo), spec.batch_size)]
         bar_iter = iter(progress(range(len(todo)), desc="replicates", total=len(todo), show=show_progress))
-        for batch, rows in execute(dgps, spec, entropy, batches, n_jobs=int(n_jobs), backend=backend,
+        for batch, rows in execute(dgps, spec, entropy, batches, n_jobs=n_jobs, backend=backend,
                                    scheduler=scheduler):
             finished(batch, rows)
             for _ in batch:
@@ -236,9 +260,10 @@ class Simulation:
         for _ in bar_iter:  # close the bar
             pass
         reps = _ordered(spec, pd.concat(parts, ignore_index=True) if parts else pd.DataFrame())
-        pates = {(w, s.name): float(getattr(d, "population_ate_", np.nan))
+        pates = {(w, s.name): population_truth(d, spec.estimand) if spec.estimand != "ate"
+                 else float(getattr(d, "population_ate_", np.nan))
                  for w, row in zip(spec.worlds, dgps) for s, d in zip(spec.scenarios, row)}
-        return SimulationResult(spec, reps, pates, time.perf_counter() - t0, backend, int(n_jobs),
+        return SimulationResult(spec, reps, pates, time.perf_counter() - t0, backend, n_jobs,
                                 n_resumed=len(done) + len(piloted), worlds=self.world_table().to_dict(orient="records"),
                                 decision_worlds=tuple(self.decision_worlds))
 
@@ -246,8 +271,6 @@ class Simulation:
 def _done_tasks(spec: SimulationSpec, done_rows: pd.DataFrame) -> set:
     if not len(done_rows):
         return set()
-    if "world" not in done_rows:  # parts written before worlds existed: the single world
-        done_rows = done_rows.assign(world=spec.worlds[0])
     w_index = {w: i for i, w in enumerate(spec.worlds)}
     sc_index = {s.name: i for i, s in enumerate(spec.scenarios)}
     sz_index = {n: i for i, n in enumerate(spec.sizes)}
@@ -279,5 +302,10 @@ def simulate(dgp, *, worlds=None, estimators=("or", "ipw", "aipw", "tmle"), n=No
 
 
 def load_result(checkpoint, dgp=None) -> pd.DataFrame:
-    """The replicate rows stored in a checkpoint folder."""
-    return CheckpointStore(Path(checkpoint)).read()
+    """The replicate rows stored in a checkpoint folder (two parts holding one replicate are refused)."""
+    store = CheckpointStore(Path(checkpoint))
+    if not store.exists():
+        raise CheckpointError(f"no checkpoint in {str(checkpoint)!r}: it has no meta.json; pass the folder given "
+                              "as checkpoint= to the run")
+    store.meta()
+    return store.read()

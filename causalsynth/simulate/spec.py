@@ -10,8 +10,6 @@ results do not depend on execution order, backend or worker count.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +20,7 @@ import pandas as pd
 from .._checks import check_bounds, check_choice, check_int, check_level, is_int, resolve_bounds
 from ..errors import SpecError
 from ..estimators import ESTIMATORS
+from .fingerprint import grid_settings, settings_fingerprint
 
 __all__ = ["LearnerConfig", "Scenario", "SimulationSpec", "Task"]
 
@@ -155,7 +154,7 @@ class SimulationSpec:
     scenarios: tuple[Scenario, ...] = (Scenario("base"),)
     level: float = 0.95
     propensity_bounds: tuple[float, float] = (0.01, 0.99)
-    batch_size: int = 10
+    batch_size: int = 10  # tasks per unit of work: changes neither rows nor fingerprint
     worlds: tuple[str, ...] = ("given",)
     estimand: str = "ate"
     trim_bounds: tuple | None = None  # the trimmed estimand's bounds (None: the Crump et al. rule)
@@ -237,27 +236,7 @@ class SimulationSpec:
         return pd.DataFrame(rows)
 
     def fingerprint(self) -> str:
-        """A stable hash of everything that changes the replicates (for checkpoint checks)."""
-        def enc(x):
-            if isinstance(x, (str, int, float, type(None), bool)):
-                return x
-            if isinstance(x, (tuple, list)):
-                return [enc(v) for v in x]
-            if isinstance(x, Mapping):
-                return {str(k): enc(v) for k, v in sorted(x.items())}
-            if dataclasses.is_dataclass(x):
-                return enc(dataclasses.asdict(x))
-            return repr(x)
-        payload = {"estimators": self.estimators, "sizes": self.sizes,
-                   "learners": [(c.name, enc(c.propensity), enc(c.outcome), c.n_folds) for c in self.learners],
-                   "scenarios": [(s.name, enc(dict(s.knobs))) for s in self.scenarios],
-                   "bounds": self.propensity_bounds, "level": self.level}
-        if self.worlds != ("given",):  # single-world grids keep the fingerprint they always had
-            payload["worlds"] = list(self.worlds)
-        if any(c.n_reps is not None for c in self.learners):
-            payload["config_reps"] = [c.n_reps for c in self.learners]
-        if any(c.propensity_bounds is not None for c in self.learners):
-            payload["config_bounds"] = [enc(c.propensity_bounds) for c in self.learners]
-        if self.estimand != "ate":
-            payload["estimand"] = [self.estimand, enc(self.trim_bounds)]
-        return hashlib.sha256(json.dumps(enc(payload), sort_keys=True).encode()).hexdigest()[:16]
+        """A stable hash of the grid's settings that change the replicates (see
+        :func:`~causalsynth.simulate.fingerprint.grid_settings`; ``batch_size`` is not one of
+        them). A checkpoint adds the seed, the worlds' fitted state and the package version."""
+        return settings_fingerprint(grid_settings(self))

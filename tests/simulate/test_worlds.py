@@ -7,8 +7,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from causalsynth import CausalData
-from causalsynth.datasets import load_nhefs
 from causalsynth.datasets.designs import KangSchafer2007, LinearLogisticDesign, NonlinearHeterogeneousDesign
 from causalsynth.errors import CausalSynthWarning, SpecError
 from causalsynth.simulate import Simulation, simulate
