@@ -273,6 +273,28 @@ def _covariate_kind(col: pd.Series, name: str, declared_categorical: bool, const
     return None
 
 
+def _check_derived(frame: pd.DataFrame, derived, covariates, *, check: bool) -> dict[str, str]:
+    """Step 8: declared derived covariates name covariates whose values their expression gives."""
+    if derived is None:
+        return {}
+    if not isinstance(derived, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in derived.items()):
+        raise SpecError(f"derived must be a dict column -> expression, e.g. {{'u74': 're74 == 0'}}; got {derived!r}")
+    for col, expr in derived.items():
+        if col not in covariates:
+            raise SpecError(f"derived column {col!r} is not a covariate; covariates are {list(covariates)}")
+        if not check:
+            continue
+        try:
+            values = pd.Series(frame[list(covariates)].eval(expr)).to_numpy()
+        except Exception as exc:  # pandas eval raises many kinds
+            raise SpecError(f"derived column {col!r}: cannot evaluate {expr!r} on the covariates: {exc}") from exc
+        bad = int(np.sum(values.astype(float) != frame[col].to_numpy(dtype=float)))
+        if bad:
+            raise DataError(f"derived column {col!r} = {expr!r} disagrees with the data in {bad} of "
+                            f"{len(frame)} rows; fix the expression or leave the column out of derived")
+    return dict(derived)
+
+
 def _canonical_frame(work, treatment, outcome, a, covariates, kinds) -> pd.DataFrame:
     """Step 7: the validated frame: 0/1 int treatment, float outcome, canonical covariate dtypes."""
     out = pd.DataFrame(index=work.index)
@@ -310,6 +332,10 @@ class CausalData:
     categorical : sequence of str, optional
         Integer-coded covariates to treat as categorical. String, boolean-free object and
         pandas ``category`` columns are categorical automatically.
+    derived : dict, optional
+        Covariates that are functions of others, ``{"u74": "re74 == 0"}`` (pandas ``eval``
+        expressions over the covariates). Checked against the data; synthesizers recompute them
+        on every synthetic row so that they stay consistent.
     missing : {"error", "drop"}, default "error"
         What to do with rows that have a missing value in a role column. ``"error"``
         reports the columns and counts; ``"drop"`` keeps the complete cases (the number
@@ -341,6 +367,7 @@ class CausalData:
         categorical: Sequence[str] | None = None,
         missing: Literal["error", "drop"] = "error",
         constant: Literal["error", "keep"] = "error",
+        derived: dict | None = None,
         _derived: bool = False,
     ) -> None:
         # Validation in named steps; each adds to ``problems`` so one call reports them all.
@@ -369,6 +396,7 @@ class CausalData:
         self.covariate_kinds: dict[str, CovariateKind] = kinds
         self.outcome_type: OutcomeType = outcome_type
         self.n_dropped = n_dropped
+        self.derived: dict[str, str] = _check_derived(out, derived, self.covariates, check=not _derived)
         self._design: tuple[np.ndarray, list[str]] | None = None
 
     # ------------------------------------------------------------------ accessors
@@ -425,7 +453,7 @@ class CausalData:
         """A new CausalData with the same roles over another frame."""
         return CausalData(frame, treatment=self.treatment, outcome=self.outcome,
                           covariates=list(self.covariates), categorical=list(self.categorical),
-                          constant="keep", _derived=True)
+                          constant="keep", derived=self.derived or None, _derived=True)
 
     def __len__(self) -> int:
         return self.n_obs

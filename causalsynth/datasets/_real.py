@@ -8,7 +8,8 @@ import pandas as pd
 from ..data import CausalData
 from ..errors import SpecError
 
-__all__ = ["DATASETS", "load_dataset", "load_nhefs", "load_nhefs_frame", "load_lalonde"]
+__all__ = ["DATASETS", "load_dataset", "load_nhefs", "load_nhefs_frame", "load_lalonde", "load_lalonde_cps",
+           "LALONDE_DERIVED"]
 
 #: The What If covariates of NHEFS (Hernan & Robins, ch. 12).
 NHEFS_COVARIATES = ("sex", "race", "age", "education", "smokeintensity", "smokeyrs",
@@ -75,8 +76,33 @@ def load_lalonde() -> CausalData:
                       covariates=["age", "educ", "black", "hisp", "marr", "nodegree", "re74", "re75"])
 
 
+#: Indicators of zero earnings, functions of the earnings they flag (Dehejia & Wahba 1999).
+LALONDE_DERIVED = {"u74": "re74 == 0", "u75": "re75 == 0"}
+LALONDE_COVARIATES = ["age", "educ", "black", "hisp", "marr", "nodegree", "re74", "re75"]
+
+
+def load_lalonde_cps() -> CausalData:
+    """NSW treated men with CPS controls: the observational benchmark of LaLonde (1986) and
+    Dehejia & Wahba (1999), 185 treated and 15,992 controls, ``treat`` -> ``re78``.
+
+    Covariates: age, educ, black, hisp, marr, nodegree, re74, re75, and the zero-earnings
+    indicators u74 = (re74 == 0) and u75 = (re75 == 0), declared as derived columns so that
+    synthetic copies keep them consistent. The experimental benchmark of the effect on the
+    treated is the NSW difference in means, 1,794 dollars; overlap is poor (most CPS men look
+    nothing like the program's participants).
+
+    Sources: the treated of the NSW Dehejia-Wahba sample (as :func:`load_lalonde`) and the
+    `cps_mixtape` controls of causaldata 0.1.5 (MIT); see ``causalsynth/datasets/data/SOURCES.md``.
+    """
+    frame = _read("nsw_cps.csv.gz")
+    for col, expr in LALONDE_DERIVED.items():
+        frame[col] = frame.eval(expr).astype("int64")
+    return CausalData(frame, treatment="treat", outcome="re78",
+                      covariates=[*LALONDE_COVARIATES, *LALONDE_DERIVED], derived=dict(LALONDE_DERIVED))
+
+
 #: Embedded datasets by name: loader.
-DATASETS = {"nhefs": load_nhefs, "lalonde": load_lalonde}
+DATASETS = {"nhefs": load_nhefs, "lalonde": load_lalonde, "lalonde_cps": load_lalonde_cps}
 
 
 def load_dataset(name: str) -> CausalData:

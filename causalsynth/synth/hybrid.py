@@ -53,12 +53,18 @@ from ..learners import resolve_learner
 from ..nuisance import cross_fit_outcome
 from ..sample import SyntheticSample
 from .covariates import make_covariate_generator
-from .outcomes import MIN_ZERO_SHARE, ObservationTransform, TwoPartOutcome, noise_quantiles, wants_two_part
+from .outcomes import (MIN_ZERO_SHARE, ObservationTransform, TwoPartOutcome, noise_quantiles, resample_residuals,
+                       wants_two_part)
 
 __all__ = ["HybridSynthesizer", "NOISE_MODELS"]
 
 NOISE_MODELS = ("auto", "gaussian", "heteroscedastic", "residuals")
 _LOG_CHI2_MEAN = 1.2703628454614782  # -E[log chi^2_1]: bias of log squared residuals
+
+
+def _integer_valued(y: np.ndarray) -> bool:
+    """An outcome with integer values only (and more than two of them: not a binary outcome)."""
+    return bool(np.all(y == np.rint(y)) and len(np.unique(y)) > 2)
 
 
 class HybridSynthesizer(BaseEstimator):
@@ -83,15 +89,17 @@ class HybridSynthesizer(BaseEstimator):
         :mod:`causalsynth.privacy`) to a real training row are rejected and redrawn.
         ``"auto"`` uses the 5% quantile of holdout-to-train distances. Default None (off).
     ate, effect_scale, overlap, confounding, treated_share : the knobs described above.
-    outcome_model : ``"auto"`` (default: the two-part model for a nonnegative outcome with at
-        least 5% exact zeros, such as earnings; the mean-plus-noise model otherwise),
+    outcome_model : ``"auto"`` (default: the two-part model for a nonnegative, non-integer
+        outcome with at least 5% exact zeros, such as earnings; the mean-plus-noise model
+        otherwise, rounded for integer outcomes such as counts),
         ``"mean"`` or ``"two-part"`` (see :mod:`causalsynth.synth.outcomes`).
     outcome_bounds : bounds the drawn outcomes respect (clipped; the truth accounts for it):
         ``"auto"`` (default: 0 below for a nonnegative outcome, none above), None, or a pair
         (None for an open end). An integer-valued outcome is drawn as integers.
     derived : covariates that are functions of others, ``{"u74": "re74 == 0"}`` (pandas
         ``eval`` expressions over the covariates), recomputed on every synthetic row so that
-        they stay consistent; checked against the real data at ``fit``.
+        they stay consistent; checked against the real data at ``fit``. Default: those the
+        data declare (``CausalData(..., derived=...)``).
     n_reference : size of the Monte Carlo reference sample for the population truth.
     random_state : seeds the split, the generator, the learners and the reference sample.
     """
@@ -219,7 +227,8 @@ class HybridSynthesizer(BaseEstimator):
         fits = cross_fit_outcome(learner, data, folds, seed.spawn(int(self.n_folds)), arm_seed_order=(1, 0))
         oof = np.where(a == 1, fits.mu1, fits.mu0)
         resid = y - oof
-        self.residuals_ = {arm: resid[a == arm] for arm in (0, 1)}
+        # centred, so that the drawn noise has mean zero and mu stays the conditional mean
+        self.residuals_ = {arm: resid[a == arm] - np.mean(resid[a == arm]) for arm in (0, 1)}
         self.noise_sd_ = {arm: float(np.std(r, ddof=1)) for arm, r in self.residuals_.items()}
         if self.noise_ == "heteroscedastic":
             from .._glm import fit_glm
@@ -238,15 +247,21 @@ class HybridSynthesizer(BaseEstimator):
                 raise SpecError(f"outcome_model='two-part' needs a nonnegative outcome with both exact zeros and "
                                 f"positive values (at least {MIN_ZERO_SHARE:.0%} each); {data.outcome!r} has "
                                 f"{np.mean(data.y == 0):.1%} zeros and minimum {data.y.min():.4g}")
+            if _integer_valued(data.y):
+                warnings.warn(f"outcome_model='two-part' draws continuous positive values; the integer outcome "
+                              f"{data.outcome!r} will not stay integer (the default 'auto' keeps counts integer "
+                              "with the rounded mean-plus-noise model)", UserWarning, stacklevel=3)
             return "two-part"
-        return "two-part" if self.outcome_model == "auto" and wants_two_part(data.y) else "mean"
+        # a count with zeros is not semicontinuous: the rounded mean-plus-noise model keeps it integer
+        auto = self.outcome_model == "auto" and wants_two_part(data.y) and not _integer_valued(data.y)
+        return "two-part" if auto else "mean"
 
     def _observation_transform(self, data: CausalData) -> ObservationTransform:
         """Rounding (integer outcomes) and the bounds draws respect."""
         y = data.y
         if data.outcome_type == "binary":
             return ObservationTransform(False, None, None)
-        integer = bool(np.all(y == np.rint(y)) and len(np.unique(y)) > 2)
+        integer = _integer_valued(y)
         bounds = self.outcome_bounds
         if bounds == "auto":
             low, high = (0.0 if y.min() >= 0 else None), None
@@ -262,19 +277,12 @@ class HybridSynthesizer(BaseEstimator):
         return ObservationTransform(integer, low, high)
 
     def _check_derived(self, data: CausalData) -> None:
-        """Every derived column is a covariate that its expression reproduces on the real rows."""
-        W = data.covariate_frame
-        for col, expr in (self.derived or {}).items():
-            if col not in data.covariates:
-                raise SpecError(f"derived column {col!r} is not a covariate; covariates are {list(data.covariates)}")
-            try:
-                values = pd.Series(W.eval(expr)).to_numpy()
-            except Exception as exc:  # pandas eval raises many kinds
-                raise SpecError(f"derived column {col!r}: cannot evaluate {expr!r} on the covariates: {exc}") from exc
-            bad = int(np.sum(values.astype(float) != W[col].to_numpy(dtype=float)))
-            if bad:
-                raise SpecError(f"derived column {col!r} = {expr!r} disagrees with the data in {bad} of "
-                                f"{data.n_obs} rows; fix the expression or leave the column out of derived")
+        """The derived covariates: this synthesizer's own, else the data's (checked on the data)."""
+        if self.derived is not None:
+            data.with_frame(data.frame)  # the roles still hold
+            CausalData(data.frame, treatment=data.treatment, outcome=data.outcome, covariates=list(data.covariates),
+                       categorical=list(data.categorical), constant="keep", derived=self.derived)
+        self.derived_ = dict(self.derived if self.derived is not None else data.derived)
 
     def _raw_nuisance(self, W: pd.DataFrame) -> dict[str, np.ndarray]:
         t = self.template_
@@ -415,7 +423,7 @@ class HybridSynthesizer(BaseEstimator):
                     raise DataError(f"the covariate generator produced unseen categories in {col!r}")
             elif W[col].dtype != dtype:
                 W[col] = W[col].astype(dtype)
-        for col, expr in (self.derived or {}).items():  # functions of other covariates stay consistent
+        for col, expr in getattr(self, "derived_", {}).items():  # functions of other covariates stay consistent
             W[col] = pd.Series(W.eval(expr)).to_numpy().astype(self._w_dtypes[col])
         return W.reset_index(drop=True)
 
@@ -523,7 +531,7 @@ class HybridSynthesizer(BaseEstimator):
             return (u < mu0).astype(float), (u < mu1).astype(float)
         if self.noise_ == "residuals":
             u = rng.random(n)
-            eps = [np.quantile(self.residuals_[arm], u) for arm in (0, 1)]
+            eps = [resample_residuals(self.residuals_[arm], u) for arm in (0, 1)]
             return mu0 + eps[0], mu1 + eps[1]
         z = rng.standard_normal(n)
         if self.noise_ == "gaussian":

@@ -430,6 +430,7 @@ def _hybrid_state(obj) -> dict:
                         "low": None if tf.low is None else float(tf.low),
                         "high": None if tf.high is None else float(tf.high)}
     state["estimands"] = {k: float(getattr(obj, f"population_{k}_")) for k in ("att", "atc", "overlap")}
+    state["derived"] = dict(obj.derived_)
     if obj.outcome_model_ == "two-part":
         state["two_part"] = _two_part_state(obj.two_part_, t, obj._tp_scale)
     if obj.noise_ not in ("bernoulli", "two-part"):
@@ -560,6 +561,11 @@ def _restore_hybrid(cls, state: dict):
     obj.transform_ = ObservationTransform(bool(out["integer"]), out["low"], out["high"])
     for k, v in state["estimands"].items():
         setattr(obj, f"population_{k}_", float(v))
+    derived = state["derived"]
+    if not (isinstance(derived, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in derived.items())
+            and set(derived) <= set(t.covariates)):
+        raise ValueError("derived columns must map covariates to expressions")
+    obj.derived_ = derived
     if obj.outcome_model_ == "two-part":
         _restore_two_part(obj, state["two_part"], t)
     _restore_noise(obj, state["noise"])

@@ -30,7 +30,7 @@ from ..data import CausalData
 from ..learners import resolve_learner
 from ..nuisance import cross_fit_predictions
 
-__all__ = ["TwoPartOutcome", "wants_two_part", "ObservationTransform"]
+__all__ = ["TwoPartOutcome", "wants_two_part", "ObservationTransform", "resample_residuals", "noise_quantiles"]
 
 #: Share of exact zeros (and of positive values) from which "auto" picks the two-part model.
 MIN_ZERO_SHARE = 0.05
@@ -117,7 +117,7 @@ class TwoPartOutcome:
         u, v = rng.random(n), rng.random(n)
         y = []
         for arm, scale in ((0, 1.0), (1, scale1)):
-            eps = np.quantile(self.residuals_[arm], v)
+            eps = resample_residuals(self.residuals_[arm], v)
             y.append(np.where(u < comps[f"p{arm}"], scale * np.exp(comps[f"l{arm}"] + eps), 0.0))
         return y[0], y[1]
 
@@ -144,6 +144,15 @@ class ObservationTransform:
         q = np.asarray(noise_quantiles, dtype=float)
         grid = mu[:, None] + (q[None, :] if q.ndim == 1 else q)
         return self(grid).mean(axis=1)
+
+
+def resample_residuals(residuals: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Residuals drawn with equal probability by inverting their empirical distribution at the
+    uniforms ``u`` (monotone in ``u``, so one uniform couples the two arms). Unlike interpolated
+    quantiles, the draw has exactly the residuals' law: :math:`E[f(\varepsilon)]` is the mean of
+    ``f`` over the residuals, which the smearing factor and the noise mean rely on."""
+    r = np.sort(np.asarray(residuals, dtype=float))
+    return r[np.minimum((np.asarray(u) * len(r)).astype(np.int64), len(r) - 1)]
 
 
 def noise_quantiles(residuals: np.ndarray | None = None, sd: float | np.ndarray | None = None,
