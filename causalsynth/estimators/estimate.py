@@ -17,7 +17,7 @@ from .core import CORE_ESTIMATORS, ESTIMANDS, ArmEstimate, crump_bounds
 from .results import EstimateResult, EstimateRow
 
 __all__ = ["ESTIMATORS", "ESTIMANDS", "DEFAULT_ESTIMATORS", "estimate", "estimate_from_nuisance",
-           "check_estimators", "positivity_message", "kish_ess", "overlap_summary", "untrusted_message",
+           "check_estimators", "positivity_message", "kish_ess", "overlap_summary", "untrusted_message", "clip_for",
            "resolve_estimand", "keep_mask"]
 
 DEFAULT_ESTIMATORS = ("or", "ipw", "aipw", "tmle")
@@ -43,8 +43,11 @@ def check_estimators(estimators: Sequence[str] | str) -> tuple[str, ...]:
     return names
 
 
-def positivity_message(e: np.ndarray, lo: float, hi: float, separated: bool) -> str | None:
-    n_low, n_high = int(np.sum(e < lo)), int(np.sum(e > hi))
+def positivity_message(e: np.ndarray, lo: float, hi: float, separated: bool, estimand: str = "ate") -> str | None:
+    """The warning for propensities the estimand's weights clip (none for a harmless side: the
+    ATT does not clip small propensities, the ATC large ones, overlap weights neither)."""
+    n_low = int(np.sum(e < lo)) if estimand not in ("att", "overlap") else 0
+    n_high = int(np.sum(e > hi)) if estimand not in ("atc", "overlap") else 0
     if not (n_low or n_high or separated):
         return None
     msg = (f"{n_low + n_high} of {len(e)} units have estimated propensity outside "
@@ -68,25 +71,72 @@ def kish_ess(w: np.ndarray) -> float:
 MIN_ESS_SHARE = 0.1
 
 
-def overlap_summary(e: np.ndarray, a: np.ndarray, lo: float, hi: float) -> dict:
-    """Share of units outside the bounds and the Kish ESS share of each arm's clipped weights,
-    with a verdict: are influence-function intervals to be trusted?"""
-    ec = np.clip(e, lo, hi)
-    w1, w0 = 1 / ec[a == 1], 1 / (1 - ec[a == 0])
-    share = {1: kish_ess(w1) / max(len(w1), 1), 0: kish_ess(w0) / max(len(w0), 1)}
-    outside = float(np.mean((e < lo) | (e > hi)))
-    trusted = min(share.values()) >= MIN_ESS_SHARE and outside <= 0.5
+def clip_for(e: np.ndarray, lo: float, hi: float, estimand: str = "ate") -> np.ndarray:
+    """The propensity clipped where the estimand's weights need it. The ATE's weights 1/e and
+    1/(1-e) need both bounds; the ATT's control weights e/(1-e) only the upper one (raising a
+    near-zero propensity to ``lo`` would give thousands of irrelevant controls a weight they do
+    not have); the ATC's treated weights (1-e)/e only the lower one; overlap weights none."""
+    if estimand == "att":
+        return np.minimum(e, hi)
+    if estimand == "atc":
+        return np.maximum(e, lo)
+    if estimand == "overlap":
+        return np.asarray(e, dtype=float)
+    return np.clip(e, lo, hi)
+
+
+def overlap_summary(e: np.ndarray, a: np.ndarray, lo: float, hi: float, estimand: str = "ate",
+                    keep: np.ndarray | None = None) -> dict:
+    """Share of the units that matter lying outside the bounds that matter, and the Kish ESS of
+    each arm's weights, with a verdict: are influence-function intervals to be trusted?
+
+    ATE (and trimmed, on the kept units): weights 1/e, 1/(1-e); units outside [lo, hi]. ATT:
+    the controls' weights e/(1-e), their ESS over the number of treated (the controls must
+    stand in for the treated), units above ``hi``. ATC: the mirror image. Overlap weights are
+    bounded: always trusted."""
+    e, a = np.asarray(e, dtype=float), np.asarray(a)
+    if keep is not None:
+        e, a = e[keep], a[keep]
+    ec = clip_for(e, lo, hi, estimand)
+    n1, n0 = int(np.sum(a == 1)), int(np.sum(a == 0))
+    if estimand == "att":
+        w0 = ec[a == 0] / (1 - ec[a == 0])
+        share = {1: 1.0, 0: min(kish_ess(w0) / max(n1, 1), 1.0)}
+        outside = float(np.mean(e > hi))
+    elif estimand == "atc":
+        w1 = (1 - ec[a == 1]) / ec[a == 1]
+        share = {1: min(kish_ess(w1) / max(n0, 1), 1.0), 0: 1.0}
+        outside = float(np.mean(e < lo))
+    elif estimand == "overlap":
+        w1, w0 = 1 - ec[a == 1], ec[a == 0]
+        share = {1: kish_ess(w1) / max(n1, 1), 0: kish_ess(w0) / max(n0, 1)}
+        outside = 0.0
+    else:
+        w1, w0 = 1 / ec[a == 1], 1 / (1 - ec[a == 0])
+        share = {1: kish_ess(w1) / max(n1, 1), 0: kish_ess(w0) / max(n0, 1)}
+        outside = float(np.mean((e < lo) | (e > hi)))
+    trusted = estimand == "overlap" or (min(share.values()) >= MIN_ESS_SHARE and outside <= 0.5)
     return {"share_outside_bounds": outside, "ess_share_treated": share[1], "ess_share_control": share[0],
-            "intervals_trusted": bool(trusted)}
+            "intervals_trusted": bool(trusted), "estimand": estimand}
 
 
 def untrusted_message(summary: dict, estimand: str) -> str:
-    return (f"the influence-function intervals are not to be trusted here: "
-            f"{100 * summary['share_outside_bounds']:.0f}% of units lie outside the propensity bounds and the "
-            f"effective sample size of the weights is {100 * summary['ess_share_treated']:.0f}% of the treated and "
-            f"{100 * summary['ess_share_control']:.0f}% of the controls. Consider estimand='trimmed' (the ATE where "
-            f"both arms occur), 'att' or 'overlap' instead of {estimand!r}, se_method='bootstrap', or "
-            "causalsynth.positivity to see where overlap fails.")
+    others = [f"'{x}'" for x in ("trimmed", "att", "overlap") if x != estimand]
+    if estimand == "att":
+        ess = (f"the weighted controls are worth {100 * summary['ess_share_control']:.0f}% of the treated "
+               f"(Kish effective sample size) and {100 * summary['share_outside_bounds']:.0f}% of units lie above "
+               "the upper propensity bound")
+    elif estimand == "atc":
+        ess = (f"the weighted treated are worth {100 * summary['ess_share_treated']:.0f}% of the controls "
+               f"(Kish effective sample size) and {100 * summary['share_outside_bounds']:.0f}% of units lie below "
+               "the lower propensity bound")
+    else:
+        ess = (f"{100 * summary['share_outside_bounds']:.0f}% of units lie outside the propensity bounds and the "
+               f"effective sample size of the weights is {100 * summary['ess_share_treated']:.0f}% of the treated and "
+               f"{100 * summary['ess_share_control']:.0f}% of the controls")
+    return (f"the influence-function intervals are not to be trusted here: {ess}. Consider estimand="
+            f"{', '.join(others[:-1])} or {others[-1]} instead of {estimand!r} (trimmed: the ATE where both arms "
+            "occur), se_method='bootstrap', or causalsynth.positivity to see where overlap fails.")
 
 
 def resolve_estimand(estimand: str, names: tuple, *, explicit: bool) -> tuple[tuple, list[str]]:
@@ -125,7 +175,7 @@ def estimate_from_nuisance(data: CausalData, fit: NuisanceFit, estimators: Seque
     ``estimand`` the target (the trimmed one keeps the units whose estimated propensity lies in
     ``trim_bounds``, default the Crump et al. rule)."""
     lo, hi = resolve_bounds(propensity_bounds, data.n_obs)
-    e = np.clip(fit.propensity, lo, hi)
+    e = clip_for(fit.propensity, lo, hi, estimand)
     keep, _ = keep_mask(fit.propensity, data.a, estimand, trim_bounds)
     a, y = data.a, data.y
     out = {}
@@ -201,13 +251,13 @@ def estimate(
     nuis_seed, boot_seed, dml_seed = ss.spawn(3)
     fit = fit_nuisance(data, propensity=propensity, outcome=outcome, n_folds=n_folds,
                        folds=folds, random_state=nuis_seed)
-    msg = positivity_message(fit.propensity, lo, hi, fit.separated)
+    msg = positivity_message(fit.propensity, lo, hi, fit.separated, estimand)
     if msg:
         warnings.warn(msg, PositivityWarning, stacklevel=2)
-    overlap = overlap_summary(fit.propensity, data.a, lo, hi)
+    keep, used_trim = keep_mask(fit.propensity, data.a, estimand, trim_bounds)
+    overlap = overlap_summary(fit.propensity, data.a, lo, hi, estimand, keep)
     if not overlap["intervals_trusted"]:
         warnings.warn(untrusted_message(overlap, estimand), PositivityWarning, stacklevel=2)
-    keep, used_trim = keep_mask(fit.propensity, data.a, estimand, trim_bounds)
     kw = dict(propensity_bounds=(lo, hi), ipw_normalized=ipw_normalized, outcome_bounds=outcome_bounds,
               estimand=estimand, trim_bounds=used_trim)
     arms = estimate_from_nuisance(data, fit, names, **kw)
@@ -219,8 +269,9 @@ def estimate(
                                      n_folds=max(fit.n_folds, 2), seed=dml_seed)
         rows["dml"] = EstimateRow("dml", ate, se, float("nan"), float("nan"), note)
     if se_method == "bootstrap":
+        # a trimmed estimand redraws its trimming set on every resample unless the user fixed the bounds
         rows = _bootstrap(data, rows, names, boot_seed, n_bootstrap, propensity=propensity,
-                          outcome=outcome, n_folds=fit.n_folds, trim_bounds=trim_bounds, **kw)
+                          outcome=outcome, n_folds=fit.n_folds, **{**kw, "trim_bounds": trim_bounds})
     return EstimateResult(
         rows=tuple(rows[n] for n in names), level=float(level), n_obs=data.n_obs,
         n_treated=data.n_treated, treatment=data.treatment, outcome=data.outcome,

@@ -1,4 +1,6 @@
-"""``python -m causalsynth.positivity``: the documented evaluation on PoorOverlapDesign."""
+"""``python -m causalsynth.positivity``: the documented evaluations on PoorOverlapDesign
+(augmentation) and, with ``--design xu2026``, on the near-deterministic design of Xu (2026)
+(truncation rules, augmentation with and without an external randomized study)."""
 from __future__ import annotations
 
 from ..datasets.designs import PoorOverlapDesign
@@ -6,12 +8,16 @@ from .evaluate import evaluate_augmentation
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the documented evaluation on :class:`PoorOverlapDesign` and print its tables."""
+    """Run the documented evaluation on PoorOverlapDesign (or, with --design xu2026, the
+    extreme-overlap study) and print its tables."""
     import argparse
     import os
     os.environ.setdefault("CAUSALSYNTH_PROGRESS", "0")
     p = argparse.ArgumentParser(prog="python -m causalsynth.positivity", description=main.__doc__)
-    p.add_argument("--n", type=int, default=1000)
+    p.add_argument("--design", default="poor_overlap", choices=("poor_overlap", "xu2026"))
+    p.add_argument("--n", type=int, default=1000, help="rows per dataset (poor_overlap)")
+    p.add_argument("--ns", default="100,200,500", help="comma-separated sample sizes (xu2026)")
+    p.add_argument("--n-external", type=int, default=1000, help="rows of the external randomized study (xu2026)")
     p.add_argument("--repeats", type=int, default=200)
     p.add_argument("--nonlinearity", type=float, default=0.0, help="PoorOverlapDesign nonlinearity")
     p.add_argument("--budget", type=int, default=None)
@@ -21,6 +27,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--report", default=None, help="also write the report into this folder")
     args = p.parse_args(argv)
+    if args.design == "xu2026":
+        from .extreme import extreme_overlap_study
+        ns = tuple(int(v) for v in args.ns.split(","))
+        print(extreme_overlap_study(ns=ns, n_repeats=args.repeats, n_external=args.n_external,
+                                    random_state=args.seed))
+        return 0
     ev = evaluate_augmentation(PoorOverlapDesign(nonlinearity=args.nonlinearity), n=args.n,
                                n_repeats=args.repeats, budget=args.budget, generator=args.generator,
                                uncertainty=args.uncertainty, n_bootstrap=args.n_bootstrap, random_state=args.seed)

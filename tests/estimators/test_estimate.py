@@ -84,7 +84,7 @@ def test_result_methods(nhefs):
     ci90 = res.conf_int(level=0.90)
     ci95 = res.conf_int()
     assert np.all(ci90["ci_lower"] > ci95["ci_lower"])
-    assert "ATE of qsmk on wt82_71" in str(res)
+    assert "ATE (mean difference) of qsmk on wt82_71" in str(res)
     assert "<table" in res._repr_html_()
     d = res.to_dict()
     assert d["n_obs"] == 1566 and len(d["estimates"]) == 4
