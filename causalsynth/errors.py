@@ -19,6 +19,8 @@ __all__ = [
     "PositivityWarning",
     "ConvergenceWarning",
     "PrivacyWarning",
+    "SingularDesignWarning",
+    "LeakageWarning",
 ]
 
 
@@ -75,3 +77,13 @@ class ConvergenceWarning(CausalSynthWarning):
 
 class PrivacyWarning(CausalSynthWarning):
     """A generator or a synthetic set offers little protection for real records."""
+
+
+class SingularDesignWarning(CausalSynthWarning):
+    """A GLM design is singular or nearly so (constant or collinear columns): some
+    coefficients are not identified. The warning names the columns."""
+
+
+class LeakageWarning(CausalSynthWarning):
+    """A covariate copies the treatment or the outcome (equal to it, a one-to-one recoding of
+    it, or perfectly correlated with it): adjusting for it leaks the answer. Drop it."""

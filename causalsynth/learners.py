@@ -190,13 +190,14 @@ class Learner:
             seed: np.random.SeedSequence) -> FittedModel:
         """Fit on ``rows`` (positions into ``data``) against ``target`` (values for those rows)."""
         if self.kind == "glm":
-            X, _ = data.design_matrix()
+            X, names = data.design_matrix()
             X = _with_treatment(X[rows], data.a[rows]) if self.pooled else X[rows]
-            glm = fit_glm(X, target, self.family)
+            names = [*names, data.treatment] if self.pooled else names
+            glm = fit_glm(X, target, self.family, names=names)
             return FittedModel(self, glm=glm)
         if self.kind == "formula":
             design_info, X = _formula_design(self.formula, data._frame.iloc[rows], None)
-            glm = fit_glm(X, target, self.family, intercept=False)
+            glm = fit_glm(X, target, self.family, intercept=False, names=design_info.column_names)
             return FittedModel(self, glm=glm, design_info=design_info)
         est = self.make_estimator(seed_int(seed))
         X, _ = data.design_matrix()
