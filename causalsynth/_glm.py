@@ -91,43 +91,58 @@ def _standardize(X: np.ndarray, intercept: int | None) -> _Standardized:
     non-zero column (formula designs carry their own). Without one, columns are only scaled
     (by their root mean square), since centring would change the model.
     """
-    lo, hi = X.min(axis=0), X.max(axis=0)
-    constant = (hi - lo) <= _CONSTANT_RTOL * np.maximum(np.abs(lo), np.abs(hi))
+    n = X.shape[0]
+    cols = np.ascontiguousarray(X.T)  # one row per column: fast reductions
+    lo, hi, mean = cols.min(axis=1), cols.max(axis=1), cols.mean(axis=1)
+    constant = (hi - lo) <= _CONSTANT_RTOL * np.maximum(np.abs(lo), np.abs(hi))  # zero columns too
     if intercept is None:
         candidates = np.flatnonzero(constant & (hi != 0))
         ones = [j for j in candidates if hi[j] == 1.0]
         intercept = int(ones[0]) if ones else (int(candidates[0]) if len(candidates) else None)
-    p = X.shape[1]
-    T = np.eye(p)
-    Z = np.empty_like(X)
-    for j in range(p):
-        if j == intercept:
-            Z[:, j] = X[:, j]
-        elif constant[j]:
-            Z[:, j] = 0.0
-            if intercept is not None:
-                T[intercept, j] = -hi[j] / hi[intercept]
-        elif intercept is not None:
-            centre = X[:, j].mean()
-            scale = np.sqrt(np.mean((X[:, j] - centre) ** 2))
-            Z[:, j] = (X[:, j] - centre) / scale
-            T[j, j] = 1.0 / scale
-            T[intercept, j] = -centre / (scale * hi[intercept])
-        else:
-            scale = np.sqrt(np.mean(X[:, j] ** 2))
-            Z[:, j] = X[:, j] / scale
-            T[j, j] = 1.0 / scale
+    varying = ~constant
+    centre = np.zeros(X.shape[1])
     if intercept is not None:
         constant[intercept] = False
+        varying[intercept] = False
+        centre = np.where(constant, hi, np.where(varying, mean, 0.0))
+    dev = cols - centre[:, None]
+    scale = np.where(varying, np.sqrt(np.einsum("ij,ij->i", dev, dev) / n), 1.0)
+    dev /= scale[:, None]
+    dev[constant] = 0.0  # exactly: a constant column carries nothing beyond the intercept
+    Z = dev.T  # F-ordered: the products below are fastest this way
+    T = np.diag(1.0 / scale)
+    if intercept is not None:
+        T[intercept, :] -= centre / (scale * hi[intercept])
+        T[intercept, intercept] = 1.0
     return _Standardized(Z, T, intercept, constant)
 
 
-def _condition(std: _Standardized, names: Sequence[str]) -> tuple[float, str | None]:
+def _eigen(G: np.ndarray, std: _Standardized) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Eigen-decomposition of ``G / n`` (``G`` the standardized X'X) over its non-constant
+    columns: (indices of those columns, eigenvalues ascending, eigenvectors)."""
+    keep = np.flatnonzero(~std.constant)
+    if not len(keep):
+        return keep, np.ones(1), np.eye(1)
+    ev, vec = np.linalg.eigh(G[np.ix_(keep, keep)] / std.Z.shape[0])
+    return keep, ev, vec
+
+
+def _pinv_from_eigen(p: int, keep: np.ndarray, ev: np.ndarray, vec: np.ndarray, n: int) -> np.ndarray:
+    """The pseudo-inverse of ``G`` from :func:`_eigen` (numpy's cut-off, 1e-15 of the largest
+    eigenvalue; constant columns are exact zeros of ``G`` and get zero rows and columns)."""
+    out = np.zeros((p, p))
+    if not len(keep):
+        return out
+    large = np.abs(ev) > 1e-15 * np.max(np.abs(ev))
+    v = vec[:, large]
+    out[np.ix_(keep, keep)] = (v / (ev[large] * n)) @ v.T
+    return out
+
+
+def _condition(keep: np.ndarray, ev: np.ndarray, vec: np.ndarray, std: _Standardized,
+               names: Sequence[str]) -> tuple[float, str | None]:
     """Condition number of the standardized X'X over its non-constant columns, and a
     warning message naming the constant and the (nearly) collinear columns, if any."""
-    keep = np.flatnonzero(~std.constant)
-    Z = std.Z[:, keep]
-    ev, vec = np.linalg.eigh(Z.T @ Z / Z.shape[0]) if len(keep) else (np.ones(1), np.eye(1))
     top = max(float(ev[-1]), np.finfo(float).tiny)
     small = ev <= top / CONDITION_LIMIT
     cond = float("inf") if ev[0] <= top * 1e-15 else top / float(ev[0])
@@ -186,15 +201,18 @@ def fit_glm(X: np.ndarray, y: np.ndarray, family: Family, *, intercept: bool = T
     if n == 0:
         raise EstimationError("cannot fit a model on zero rows")
     std = _standardize(Xd, 0 if intercept else None)
-    cond, problem = _condition(std, _column_names(names, p, intercept))
+    Z = std.Z
+    G = Z.T @ Z
+    keep, ev, vec = _eigen(G, std)
+    cond, problem = _condition(keep, ev, vec, std, _column_names(names, p, intercept))
     if problem:
         warnings.warn(problem, SingularDesignWarning, stacklevel=3)
     pen = np.where(std.constant, 0.0, ridge)
     if std.intercept is not None:
         pen[std.intercept] = 0.0
     if family == "gaussian":
-        Z = std.Z
-        bread_z = np.linalg.pinv(Z.T @ Z + np.diag(pen), hermitian=True)
+        bread_z = (np.linalg.pinv(G + np.diag(pen), hermitian=True) if ridge
+                   else _pinv_from_eigen(p, keep, ev, vec, n))
         gamma = bread_z @ (Z.T @ y)
         return _on_user_scale("gaussian", std.T, gamma, bread_z, True, False, 1, cond)
     return _fit_binomial(std, y, pen, max_iter, tol, cond)
