@@ -307,8 +307,10 @@ def _recodes(col: pd.Series, target: np.ndarray) -> bool:
 
 def _correlation(x: np.ndarray, y: np.ndarray) -> float:
     """Pearson correlation, 0 when either side is constant (computed on rescaled values)."""
-    x = x / np.max(np.abs(x))
-    y = y / np.max(np.abs(y))
+    sx, sy = np.max(np.abs(x), initial=0.0), np.max(np.abs(y), initial=0.0)
+    if sx == 0 or sy == 0:
+        return 0.0
+    x, y = x / sx, y / sy
     x, y = x - x.mean(), y - y.mean()
     denom = np.sqrt(np.sum(x * x) * np.sum(y * y))
     return float(np.sum(x * y) / denom) if denom > 0 else 0.0

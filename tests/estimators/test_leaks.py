@@ -77,5 +77,9 @@ def test_ordinary_and_derived_data_do_not_warn(frame, nhefs, lalonde):
         CausalData(nhefs.frame, treatment="qsmk", outcome="wt82_71", categorical=list(nhefs.categorical))
         CausalData(lalonde.frame, treatment=lalonde.treatment, outcome=lalonde.outcome)
         CausalData(frame, treatment="A", outcome="Y")
+        kept = frame.assign(zero=0.0, one=1)  # constant columns kept on request: no leak, no 0/0
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            CausalData(kept, treatment="A", outcome="Y", constant="keep")
         # resamples and subsets are the user's data again: checked once, at the boundary
         CausalData(frame.assign(leak=frame["Y"]), treatment="A", outcome="Y", _derived=True)
