@@ -15,10 +15,12 @@ from .errors import (
                      DataError,
                      DataFileError,
                      EstimationError,
+                     LeakageWarning,
                      NotFittedError,
                      PositivityWarning,
                      PrivacyWarning,
                      RoleError,
+                     SingularDesignWarning,
                      SpecError,
                      VersionMismatchError,
 )
@@ -37,6 +39,7 @@ __all__ = [
     "audit", "diagnose_positivity", "augment_positivity",
     "CausalSynthError", "DataError", "DataFileError", "RoleError", "SpecError", "NotFittedError",
     "EstimationError",
-    "VersionMismatchError", "PositivityWarning", "PrivacyWarning",
+    "VersionMismatchError", "PositivityWarning", "PrivacyWarning", "LeakageWarning",
+    "SingularDesignWarning",
     "__version__",
 ]

@@ -4,30 +4,44 @@ They give the maximum-likelihood fits that statsmodels' GLM gives, an order of m
 faster on the small designs a simulation refits thousands of times, and they expose what
 the delta method needs (bread matrix and score contributions) for influence-function
 standard errors of g-computation.
+
+Scale invariance. Every fit runs on an internally standardized design ``Z = X T``: each
+non-constant column is centred (when the design holds a constant column, the intercept)
+and divided by its standard deviation, the intercept is kept, and a column constant on the
+fitting rows becomes zero. ``T`` is invertible, so the model is the same one; the
+coefficients and the bread matrix are mapped back to the user's columns
+(``coef = T gamma``, ``bread = T B_Z T'``). Predictions, derivatives and influence
+contributions computed from them are then the same, to rounding, whatever unit a covariate
+is measured in (cents or dollars, seconds or years).
 """
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 from scipy.special import expit
 
-from .errors import ConvergenceWarning, EstimationError
+from .errors import ConvergenceWarning, EstimationError, SingularDesignWarning
 
 Family = Literal["gaussian", "binomial"]
 
-__all__ = ["GLMFit", "fit_glm", "SEPARATION_ETA"]
+__all__ = ["GLMFit", "fit_glm", "SEPARATION_ETA", "CONDITION_LIMIT"]
 
 #: A fitted linear predictor beyond this (probability within 1e-13 of 0 or 1) signals
 #: (quasi-)complete separation.
 SEPARATION_ETA = 30.0
+#: Condition number of the standardized X'X above which a design is called near-singular.
+CONDITION_LIMIT = 1e10
+#: A column whose range is below this fraction of its magnitude is constant.
+_CONSTANT_RTOL = 1e-13
 
 
 @dataclass(frozen=True)
 class GLMFit:
-    """A fitted GLM on a design with an intercept in column 0."""
+    """A fitted GLM; ``coef`` and ``bread`` refer to the columns of the design as given."""
 
     family: Family
     coef: np.ndarray  # (p,)
@@ -35,6 +49,7 @@ class GLMFit:
     converged: bool
     separated: bool
     n_iter: int
+    condition: float = 1.0  # of the standardized X'X over its non-constant columns
 
     def linear_predictor(self, X: np.ndarray) -> np.ndarray:
         return X @ self.coef
@@ -80,12 +95,112 @@ class GLMFit:
         return cls(family, coef, bread, flags[0], flags[1], state["n_iter"])
 
 
-def _add_intercept(X: np.ndarray) -> np.ndarray:
-    return np.hstack([np.ones((X.shape[0], 1)), X])
+@dataclass(frozen=True)
+class _Standardized:
+    """The fitting design ``Z = X T`` and what it takes to map back to ``X``'s columns."""
+
+    Z: np.ndarray
+    T: np.ndarray
+    intercept: int | None  # the column kept as the intercept (constant, non-zero)
+    constant: np.ndarray  # bool (p,): other columns constant on the fitting rows (zero in Z)
+
+
+def _standardize(X: np.ndarray, intercept: int | None) -> _Standardized:
+    """Centre and scale every non-constant column; keep the intercept; zero other constants.
+
+    ``intercept`` is the index of a known intercept column, or None to look for a constant
+    non-zero column (formula designs carry their own). Without one, columns are only scaled
+    (by their root mean square), since centring would change the model.
+    """
+    n = X.shape[0]
+    cols = np.ascontiguousarray(X.T)  # one row per column: fast reductions
+    lo, hi, mean = cols.min(axis=1), cols.max(axis=1), cols.mean(axis=1)
+    constant = (hi - lo) <= _CONSTANT_RTOL * np.maximum(np.abs(lo), np.abs(hi))  # zero columns too
+    if intercept is None:
+        candidates = np.flatnonzero(constant & (hi != 0))
+        ones = [j for j in candidates if hi[j] == 1.0]
+        intercept = int(ones[0]) if ones else (int(candidates[0]) if len(candidates) else None)
+    varying = ~constant
+    centre = np.zeros(X.shape[1])
+    if intercept is not None:
+        constant[intercept] = False
+        varying[intercept] = False
+        centre = np.where(constant, hi, np.where(varying, mean, 0.0))
+    dev = cols - centre[:, None]
+    scale = np.where(varying, np.sqrt(np.einsum("ij,ij->i", dev, dev) / n), 1.0)
+    dev /= scale[:, None]
+    dev[constant] = 0.0  # exactly: a constant column carries nothing beyond the intercept
+    Z = dev.T  # F-ordered: the products below are fastest this way
+    T = np.diag(1.0 / scale)
+    if intercept is not None:
+        T[intercept, :] -= centre / (scale * hi[intercept])
+        T[intercept, intercept] = 1.0
+    return _Standardized(Z, T, intercept, constant)
+
+
+def _eigen(G: np.ndarray, std: _Standardized) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Eigen-decomposition of ``G / n`` (``G`` the standardized X'X) over its non-constant
+    columns: (indices of those columns, eigenvalues ascending, eigenvectors)."""
+    keep = np.flatnonzero(~std.constant)
+    if not len(keep):
+        return keep, np.ones(1), np.eye(1)
+    ev, vec = np.linalg.eigh(G[np.ix_(keep, keep)] / std.Z.shape[0])
+    return keep, ev, vec
+
+
+def _pinv_from_eigen(p: int, keep: np.ndarray, ev: np.ndarray, vec: np.ndarray, n: int) -> np.ndarray:
+    """The pseudo-inverse of ``G`` from :func:`_eigen` (numpy's cut-off, 1e-15 of the largest
+    eigenvalue; constant columns are exact zeros of ``G`` and get zero rows and columns)."""
+    out = np.zeros((p, p))
+    if not len(keep):
+        return out
+    large = np.abs(ev) > 1e-15 * np.max(np.abs(ev))
+    v = vec[:, large]
+    out[np.ix_(keep, keep)] = (v / (ev[large] * n)) @ v.T
+    return out
+
+
+def _condition(keep: np.ndarray, ev: np.ndarray, vec: np.ndarray, std: _Standardized,
+               names: Sequence[str]) -> tuple[float, str | None]:
+    """Condition number of the standardized X'X over its non-constant columns, and a
+    warning message naming the constant and the (nearly) collinear columns, if any."""
+    top = max(float(ev[-1]), np.finfo(float).tiny)
+    small = ev <= top / CONDITION_LIMIT
+    cond = float("inf") if ev[0] <= top * 1e-15 else top / float(ev[0])
+    if not small.any() and not std.constant.any():
+        return cond, None
+    parts = []
+    if std.constant.any():
+        cols = [names[j] for j in np.flatnonzero(std.constant)]
+        parts.append(f"{_listing(cols)} {'is' if len(cols) == 1 else 'are'} constant on the "
+                     "fitting rows (no information beyond the intercept)")
+    if small.any():
+        load = np.abs(vec[:, small]).max(axis=1)
+        cols = [names[keep[j]] for j in np.flatnonzero(load > 0.1)]
+        parts.append(f"{_listing(cols)} are (nearly) collinear (condition number "
+                     f"{'inf' if not np.isfinite(cond) else f'{cond:.2g}'} of the standardized X'X)")
+    return cond, ("the GLM design is singular or nearly so: " + "; ".join(parts) +
+                  ". Their coefficients are not identified (fitted values are, and are kept); "
+                  "predictions outside the fitting rows may be arbitrary. Drop or combine those columns.")
+
+
+def _listing(cols: Sequence[str]) -> str:
+    shown = ", ".join(repr(c) for c in cols[:8])
+    return ("column " if len(cols) == 1 else "columns ") + shown + (f" and {len(cols) - 8} more" if len(cols) > 8 else "")
+
+
+def _column_names(names: Sequence[str] | None, p: int, intercept: bool) -> list[str]:
+    if names is None:
+        names = [f"x{j}" for j in range(p - intercept)]
+    names = [str(n) for n in names]
+    if len(names) != p - intercept:
+        raise EstimationError(f"{len(names)} column names for a design of {p - intercept} columns")
+    return (["intercept"] if intercept else []) + names
 
 
 def fit_glm(X: np.ndarray, y: np.ndarray, family: Family, *, intercept: bool = True,
-            max_iter: int = 100, tol: float = 1e-10, ridge: float = 0.0) -> GLMFit:
+            max_iter: int = 100, tol: float = 1e-10, ridge: float = 0.0,
+            names: Sequence[str] | None = None) -> GLMFit:
     """Maximum-likelihood GLM by least squares (Gaussian) or Newton-IRLS (binomial).
 
     Parameters
@@ -93,29 +208,52 @@ def fit_glm(X: np.ndarray, y: np.ndarray, family: Family, *, intercept: bool = T
     X : array (n, p) without intercept when ``intercept=True``.
     y : array (n,)
     family : "gaussian" or "binomial"
-    ridge : small L2 penalty on the slopes (0 = plain maximum likelihood).
+    ridge : small L2 penalty on the standardized slopes (0 = plain maximum likelihood).
+    names : the columns of ``X``, used in the warning on a singular design.
 
-    Collinear columns are handled with a pseudo-inverse (the fitted values are unique even
-    when the coefficients are not).
+    The fit runs on the standardized design (see the module docstring) and is reported on
+    the columns of ``X``. Constant and collinear columns are handled with a pseudo-inverse
+    (the fitted values are unique even when the coefficients are not) and named in a
+    :class:`~causalsynth.errors.SingularDesignWarning`.
     """
-    Xd = _add_intercept(X) if intercept else np.asarray(X, dtype=float)
+    X = np.asarray(X, dtype=float)
+    Xd = np.hstack([np.ones((X.shape[0], 1)), X]) if intercept else X
     n, p = Xd.shape
     if n == 0:
         raise EstimationError("cannot fit a model on zero rows")
-    pen = np.full(p, ridge)
-    if intercept:
-        pen[0] = 0.0
+    std = _standardize(Xd, 0 if intercept else None)
+    Z = std.Z
+    G = Z.T @ Z
+    keep, ev, vec = _eigen(G, std)
+    cond, problem = _condition(keep, ev, vec, std, _column_names(names, p, intercept))
+    if problem:
+        warnings.warn(problem, SingularDesignWarning, stacklevel=3)
+    pen = np.where(std.constant, 0.0, ridge)
+    if std.intercept is not None:
+        pen[std.intercept] = 0.0
     if family == "gaussian":
-        xtx = Xd.T @ Xd + np.diag(pen)
-        bread = np.linalg.pinv(xtx, hermitian=True)
-        coef = bread @ (Xd.T @ y)
-        return GLMFit("gaussian", coef, bread, True, False, 1)
+        bread_z = (np.linalg.pinv(G + np.diag(pen), hermitian=True) if ridge
+                   else _pinv_from_eigen(p, keep, ev, vec, n))
+        gamma = bread_z @ (Z.T @ y)
+        return _on_user_scale("gaussian", std.T, gamma, bread_z, True, False, 1, cond)
+    return _fit_binomial(std, y, pen, max_iter, tol, cond)
 
-    # Binomial with logit link: Newton steps with step halving on the deviance.
+
+def _on_user_scale(family, T, gamma, bread_z, converged, separated, n_iter, cond) -> GLMFit:
+    """The fit of ``Z = X T`` reported on ``X``: coef = T gamma, bread = T B_Z T'."""
+    bread = T @ bread_z @ T.T
+    return GLMFit(family, T @ gamma, 0.5 * (bread + bread.T), converged, separated, n_iter, cond)
+
+
+def _fit_binomial(std: _Standardized, y: np.ndarray, pen: np.ndarray, max_iter: int, tol: float,
+                  cond: float) -> GLMFit:
+    """Logit link: Newton steps with step halving on the penalized deviance, on ``std.Z``."""
+    Xd = std.Z
+    p = Xd.shape[1]
     coef = np.zeros(p)
     ybar = float(np.clip(y.mean(), 1e-6, 1 - 1e-6))
-    if intercept:
-        coef[0] = np.log(ybar / (1 - ybar))
+    if std.intercept is not None:
+        coef[std.intercept] = np.log(ybar / (1 - ybar)) / Xd[0, std.intercept]
 
     def objective(b: np.ndarray) -> float:
         eta = Xd @ b
@@ -155,9 +293,9 @@ def fit_glm(X: np.ndarray, y: np.ndarray, family: Family, *, intercept: bool = T
     separated = bool(np.max(np.abs(eta)) > SEPARATION_ETA)
     if not converged and not separated:
         warnings.warn(f"logistic regression did not converge in {max_iter} Newton steps",
-                      ConvergenceWarning, stacklevel=3)
+                      ConvergenceWarning, stacklevel=4)
     mu = expit(eta)
     w = mu * (1 - mu)
     hess = (Xd * w[:, None]).T @ Xd + np.diag(pen)
-    bread = np.linalg.pinv(hess, hermitian=True)
-    return GLMFit("binomial", coef, bread, converged, separated, it)
+    return _on_user_scale("binomial", std.T, coef, np.linalg.pinv(hess, hermitian=True),
+                          converged, separated, it, cond)

@@ -13,7 +13,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, RoleError, SpecError
+from .errors import DataError, LeakageWarning, RoleError, SpecError
 
 __all__ = ["CausalData", "MIN_ROWS_PER_ARM", "column_kind", "main_terms", "check_data"]
 
@@ -21,6 +21,8 @@ __all__ = ["CausalData", "MIN_ROWS_PER_ARM", "column_kind", "main_terms", "check
 MIN_ROWS_PER_ARM = 5
 #: Largest magnitude accepted in a numeric column: squares must stay finite in float64.
 HUGE = 1e150
+#: A numeric covariate whose |correlation| with the outcome exceeds this copies the outcome.
+LEAK_CORRELATION = 1 - 1e-9
 
 OutcomeType = Literal["binary", "continuous"]
 CovariateKind = Literal["continuous", "integer", "binary", "categorical"]
@@ -316,6 +318,60 @@ def _canonical_frame(work, treatment, outcome, a, covariates, kinds) -> pd.DataF
     return out
 
 
+def _recodes(col: pd.Series, target: np.ndarray) -> bool:
+    """Whether ``col`` takes one value on each of the two values of ``target`` (0/1), and
+    different ones: a one-to-one recoding of it (the column itself, ``treat * 5``, labels)."""
+    codes = pd.factorize(col)[0]
+    on1, on0 = codes[target == 1], codes[target == 0]
+    return (len(on1) > 0 and len(on0) > 0 and on1.min() == on1.max() and on0.min() == on0.max()
+            and on1[0] != on0[0])
+
+
+def _correlation(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson correlation, 0 when either side is constant (computed on rescaled values)."""
+    sx, sy = np.max(np.abs(x), initial=0.0), np.max(np.abs(y), initial=0.0)
+    if sx == 0 or sy == 0:
+        return 0.0
+    x, y = x / sx, y / sy
+    x, y = x - x.mean(), y - y.mean()
+    denom = np.sqrt(np.sum(x * x) * np.sum(y * y))
+    return float(np.sum(x * y) / denom) if denom > 0 else 0.0
+
+
+def _check_leaks(out: pd.DataFrame, treatment: str, outcome: str, outcome_type: str,
+                 kinds: dict[str, str]) -> None:
+    """Step 8 (user data only): warn on a covariate that copies the treatment or the outcome.
+
+    Cheap checks: a covariate that maps one-to-one onto the treatment's two values (or a
+    binary outcome's), or a numeric covariate with |correlation| above
+    :data:`LEAK_CORRELATION` with the outcome (equal to it, or ``2 * Y + 1``).
+    """
+    import warnings
+    a, y = out[treatment].to_numpy(dtype=float), out[outcome].to_numpy(dtype=float)
+    for name, kind in kinds.items():
+        col = out[name]
+        found = None
+        values = None if kind == "categorical" else col.to_numpy(dtype=float)
+        if _recodes(col, a):
+            found = ("treatment", treatment, "equals the treatment" if np.array_equal(values, a)
+                     else "takes one value in each treatment arm (a recoding of the treatment)")
+        elif outcome_type == "binary" and _recodes(col, y):
+            found = ("outcome", outcome, "equals the outcome" if np.array_equal(values, y)
+                     else "takes one value for each outcome value (a recoding of the outcome)")
+        elif values is not None and outcome_type == "continuous":
+            r = _correlation(values, y)
+            if abs(r) > LEAK_CORRELATION:
+                found = ("outcome", outcome, "equals the outcome" if np.array_equal(values, y)
+                         else f"is a linear function of the outcome (correlation {r:.12g})")
+        if found:
+            role, target, how = found
+            harm = ("no unit has a comparable one in the other arm" if role == "treatment"
+                    else "adjusting for it removes the effect (an ATE near 0)")
+            warnings.warn(f"covariate {name!r} {how}: it leaks the {role} {target!r} into the "
+                          f"adjustment set ({harm}). Drop it from covariates.",
+                          LeakageWarning, stacklevel=3)
+
+
 class CausalData:
     """A table of covariates ``W``, a binary treatment ``A`` and an outcome ``Y``.
 
@@ -389,6 +445,8 @@ class CausalData:
                 " | ".join(problems)
             raise DataError(head, problems)
         out = _canonical_frame(work, treatment, outcome, a, covariates, kinds)
+        if not _derived:
+            _check_leaks(out, treatment, outcome, outcome_type, kinds)
         self._frame = out
         self.treatment = treatment
         self.outcome = outcome

@@ -28,6 +28,8 @@ __all__ = [
     "ConvergenceWarning",
     "PrivacyWarning",
     "TrustedPickleWarning",
+    "SingularDesignWarning",
+    "LeakageWarning",
 ]
 
 
@@ -137,3 +139,13 @@ class PrivacyWarning(CausalSynthWarning):
 
 class TrustedPickleWarning(CausalSynthWarning):
     """A pickle was unpickled on the caller's word (``trust_pickle=True``), unverified."""
+
+
+class SingularDesignWarning(CausalSynthWarning):
+    """A GLM design is singular or nearly so (constant or collinear columns): some
+    coefficients are not identified. The warning names the columns."""
+
+
+class LeakageWarning(CausalSynthWarning):
+    """A covariate copies the treatment or the outcome (equal to it, a one-to-one recoding of
+    it, or perfectly correlated with it): adjusting for it leaks the answer. Drop it."""

@@ -191,13 +191,14 @@ class Learner:
             seed: np.random.SeedSequence) -> FittedModel:
         """Fit on ``rows`` (positions into ``data``) against ``target`` (values for those rows)."""
         if self.kind == "glm":
-            X, _ = data.design_matrix()
+            X, names = data.design_matrix()
             X = _with_treatment(X[rows], data.a[rows]) if self.pooled else X[rows]
-            glm = fit_glm(X, target, self.family)
+            names = [*names, data.treatment] if self.pooled else names
+            glm = fit_glm(X, target, self.family, names=names)
             return FittedModel(self, glm=glm)
         if self.kind == "formula":
             design_info, X = _formula_design(self.formula, data._frame.iloc[rows], None)
-            glm = fit_glm(X, target, self.family, intercept=False)
+            glm = fit_glm(X, target, self.family, intercept=False, names=design_info.column_names)
             return FittedModel(self, glm=glm, design_info=design_info)
         est = self.make_estimator(seed_int(seed))
         X, _ = data.design_matrix()
@@ -342,8 +343,18 @@ def _formula_design(formula: str | None, frame: pd.DataFrame, design_info: Any) 
         raise SpecError(f"cannot build the design of formula {formula!r}: {exc}".splitlines()[0]) from exc
 
 
+def _uses_column(rhs: str, name: str) -> bool:
+    """Whether a formula's right-hand side names the column ``name`` as a whole word (not as
+    part of a longer name such as ``name_lag`` or ``df.name``, nor as a function ``name(...)``)."""
+    return re.search(rf"(?<![\w.]){re.escape(name)}(?![\w.])(?!\s*\()", rhs) is not None
+
+
 def _check_formula(formula: str, role: Role, data: CausalData) -> bool:
-    """Validate the formula's left-hand side and say whether it uses the treatment."""
+    """Validate the formula's sides and say whether it uses the treatment.
+
+    The target must not appear on the right-hand side (a model of Y on Y fits perfectly and
+    its contrast is zero), nor may the propensity formula use the treatment or the outcome.
+    """
     if formula.count("~") != 1:
         raise SpecError(f"formula {formula!r} must have the form 'target ~ terms'")
     lhs, rhs = (s.strip() for s in formula.split("~"))
@@ -353,15 +364,17 @@ def _check_formula(formula: str, role: Role, data: CausalData) -> bool:
             f"the {role} formula's left-hand side is {lhs!r} but the {role} target is "
             f"{expected!r}; write '{expected} ~ {rhs}'."
         )
-    uses_treatment = re.search(rf"(?<![\w.]){re.escape(data.treatment)}(?![\w.])", rhs) is not None
-    if role == "propensity" and uses_treatment:
-        raise SpecError("the propensity formula cannot use the treatment on its right-hand side")
-    if role == "propensity" and re.search(rf"(?<![\w.]){re.escape(data.outcome)}(?![\w.])", rhs):
-        raise SpecError("the propensity formula cannot use the outcome on its right-hand side")
-    try:
-        _formula_design(formula, data._frame.head(min(50, data.n_obs)), None)
-    except SpecError:
-        raise
+    uses_treatment = _uses_column(rhs, data.treatment)
+    leaks = [(what, name) for what, name in (("treatment", data.treatment), ("outcome", data.outcome))
+             if _uses_column(rhs, name) and (role == "propensity" or what == "outcome")]
+    if leaks:
+        what, name = leaks[0]
+        why = ("it would predict the outcome from itself (a perfect fit and an ATE of 0)"
+               if role == "outcome" else f"a propensity model predicts the treatment from the "
+               f"covariates only; the {what} is not a covariate")
+        raise SpecError(f"the {role} formula {formula!r} uses the {what} {name!r} on its "
+                        f"right-hand side: {why}. Fix: remove {name!r} from the right-hand side.")
+    _formula_design(formula, data._frame.head(min(50, data.n_obs)), None)
     return uses_treatment
 
 

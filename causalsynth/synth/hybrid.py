@@ -232,12 +232,12 @@ class HybridSynthesizer(BaseEstimator):
         self.noise_sd_ = {arm: float(np.std(r, ddof=1)) for arm, r in self.residuals_.items()}
         if self.noise_ == "heteroscedastic":
             from .._glm import fit_glm
-            X, _ = data.design_matrix()
+            X, names = data.design_matrix()
             self._var_models = {}
             for arm in (0, 1):
                 rows = a == arm
                 target = np.log(resid[rows] ** 2 + 1e-12 * np.var(y)) + _LOG_CHI2_MEAN
-                self._var_models[arm] = fit_glm(X[rows], target, "gaussian", ridge=1e-6)
+                self._var_models[arm] = fit_glm(X[rows], target, "gaussian", ridge=1e-6, names=names)
 
     def _choose_outcome_model(self, data: CausalData) -> str:
         if data.outcome_type == "binary":
