@@ -21,7 +21,7 @@ from .._random import RandomState, as_seed_sequence
 from .._version import __version__
 from ..data import CausalData
 from ..errors import CheckpointError, SpecError
-from ..progress import progress
+from ..progress import Progress
 from ..sample import population_truth
 from .fingerprint import run_settings, settings_fingerprint
 from .results import SimulationResult
@@ -251,14 +251,11 @@ class Simulation:
                 open_tasks.difference_update(tasks)
         todo = [t for t in todo if t not in piloted]
         batches = [todo[i:i + spec.batch_size] for i in range(0, len(todo), spec.batch_size)]
-        bar_iter = iter(progress(range(len(todo)), desc="replicates", total=len(todo), show=show_progress))
-        for batch, rows in execute(dgps, spec, entropy, batches, n_jobs=n_jobs, backend=backend,
-                                   scheduler=scheduler):
-            finished(batch, rows)
-            for _ in batch:
-                next(bar_iter, None)
-        for _ in bar_iter:  # close the bar
-            pass
+        with Progress(len(todo), "replicates", show=show_progress) as bar:
+            for batch, rows in execute(dgps, spec, entropy, batches, n_jobs=n_jobs, backend=backend,
+                                       scheduler=scheduler):
+                finished(batch, rows)
+                bar.update(len(batch))
         reps = _ordered(spec, pd.concat(parts, ignore_index=True) if parts else pd.DataFrame())
         pates = {(w, s.name): population_truth(d, spec.estimand) if spec.estimand != "ate"
                  else float(getattr(d, "population_ate_", np.nan))
