@@ -219,8 +219,9 @@ def estimate(
                                      n_folds=max(fit.n_folds, 2), seed=dml_seed)
         rows["dml"] = EstimateRow("dml", ate, se, float("nan"), float("nan"), note)
     if se_method == "bootstrap":
+        # the user's trim_bounds, not this fit's resolved ones: each resample redraws its trimming set
         rows = _bootstrap(data, rows, names, boot_seed, n_bootstrap, propensity=propensity,
-                          outcome=outcome, n_folds=fit.n_folds, trim_bounds=trim_bounds, **kw)
+                          outcome=outcome, n_folds=fit.n_folds, **{**kw, "trim_bounds": trim_bounds})
     return EstimateResult(
         rows=tuple(rows[n] for n in names), level=float(level), n_obs=data.n_obs,
         n_treated=data.n_treated, treatment=data.treatment, outcome=data.outcome,
