@@ -5,7 +5,14 @@ import time
 
 import pytest
 
-from causalsynth.progress import Progress, format_seconds, heartbeat_seconds, progress, set_heartbeat, step
+from causalsynth.progress import (
+    Progress,
+    format_seconds,
+    heartbeat_seconds,
+    progress,
+    set_heartbeat,
+    step,
+)
 
 
 class FakeClock:

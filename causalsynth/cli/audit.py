@@ -2,7 +2,15 @@
 from __future__ import annotations
 
 from ..errors import SpecError
-from ._common import add_command, add_data_args, data_from, emit, provenance_of, say_for, split_names
+from ._common import (
+    add_command,
+    add_data_args,
+    data_from,
+    emit,
+    provenance_of,
+    say_for,
+    split_names,
+)
 
 __all__ = ["register", "cmd_audit", "SYNTHESIZER_NAMES", "DEFAULT_SYNTHESIZER_NAMES"]
 
@@ -36,7 +44,6 @@ def cmd_audit(args) -> int:
     say = say_for(args)
     names = _names(args.synthesizers)
     n_train = data.n_obs - round(args.holdout * data.n_obs)
-    say(args.data_line)
     say(f"plan: {len(names)} synthesizer(s) ({', '.join(names)}) x {args.n_repeats} repeat(s) = "
         f"{len(names) * args.n_repeats} fits and draws of {args.n_synthetic or f'about {n_train}'} rows each, "
         f"estimators {args.estimators}, utility learners {args.utility_learners}"

@@ -4,7 +4,15 @@ from __future__ import annotations
 import warnings
 
 from ..errors import PositivityWarning, SpecError
-from ._common import add_command, add_data_args, check_table_path, data_from, emit, provenance_of, write_table
+from ._common import (
+    add_command,
+    add_data_args,
+    check_table_path,
+    data_from,
+    emit,
+    provenance_of,
+    write_table,
+)
 
 __all__ = ["register", "cmd_augment"]
 

@@ -218,7 +218,7 @@ def provenance(*, command: str | None = None, seed: Any = None, data: Any = None
         "command": command or "Python API",
         "seed": None if seed is None else (int(seed) if _is_number(seed) else str(seed)),
         "data": data_name,
-        "rows": int(getattr(data, "n_obs")) if hasattr(data, "n_obs") else None,
+        "rows": int(data.n_obs) if hasattr(data, "n_obs") else None,
         "treatment": getattr(data, "treatment", None),
         "outcome": getattr(data, "outcome", None),
         "date": when.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
