@@ -99,14 +99,17 @@ class Progress:
     ``update(n)`` after ``n`` units finished; ``close()`` (or leave the ``with`` block) at the
     end. A tqdm bar when ``show`` (default: stderr is a terminal); otherwise, with a heartbeat
     enabled, a line at least every interval: from ``update`` and, when ``ticker`` (default),
-    from a background thread while no unit finishes. ``clock`` replaces ``time.monotonic``
-    (tests).
+    from a background thread while no unit finishes. Units of unequal cost: give ``work``, the
+    total expected cost (any unit, e.g. pilot seconds), and ``update(n, work=cost)``; the time
+    left is then estimated from the work done, not the count. ``clock`` replaces
+    ``time.monotonic`` (tests).
     """
 
     def __init__(self, total: int | None, desc: str = "", *, show: bool | None = None,
                  clock: Callable[[], float] | None = None, ticker: bool = True,
-                 every: float | None = None) -> None:
+                 every: float | None = None, work: float | None = None) -> None:
         self.total, self.desc, self.done = total, desc, 0
+        self.work, self.work_done = (float(work) if work else None), 0.0
         self._clock = clock or time.monotonic
         self._bar = None
         self._every = every if every is not None else _beating(show)
@@ -133,7 +136,10 @@ class Progress:
         elapsed = self._clock() - self._start
         count = f"{self.done}/{self.total}" if self.total else f"{self.done}"
         text = f"[{self._tag}] {count} {self.desc}, {format_seconds(elapsed)} elapsed"
-        if self.total and self.done:
+        if self.work and self.work_done > 0:
+            left = elapsed / self.work_done * max(self.work - self.work_done, 0.0)
+            text += f", about {format_seconds(left)} left"
+        elif self.total and self.done and not self.work:
             left = elapsed / self.done * max(self.total - self.done, 0)
             text += f", about {format_seconds(left)} left"
         return text
@@ -156,8 +162,9 @@ class Progress:
                 return
             self._maybe_beat()
 
-    def update(self, n: int = 1) -> None:
+    def update(self, n: int = 1, *, work: float | None = None) -> None:
         self.done += n
+        self.work_done += float(work) if work is not None else 0.0
         if self._bar is not None:
             self._bar.update(n)
         self._maybe_beat()

@@ -102,3 +102,23 @@ def test_environment_and_switches(monkeypatch, capsys):
         set_heartbeat(*previous[:1], tag=previous[1])
     assert capsys.readouterr().err == ""
     assert [format_seconds(s) for s in (61, 150, 7200)] == ["61 s", "2.5 min", "2.0 h"]
+
+
+def test_time_left_from_the_work_done_when_units_differ_in_cost(capsys, beat):
+    clock = FakeClock()
+    with Progress(100, "replicates", clock=clock, ticker=False, work=100.0) as bar:
+        clock.now = 30.0
+        bar.update(10, work=50.0)  # 10 expensive replicates: half the work in 30 s
+    line = capsys.readouterr().err.splitlines()[0]
+    assert line == "[simulate] 10/100 replicates, 30 s elapsed, about 30 s left"
+
+
+def test_simulation_reports_its_replicates(capsys, beat):
+    from causalsynth.datasets.designs import LinearLogisticDesign
+    from causalsynth.simulate import Simulation
+    set_heartbeat(0.01, tag="simulate")
+    sim = Simulation(LinearLogisticDesign(n_features=3), n=100, n_reps=4, random_state=0)
+    sim.plan(pilot_reps=1)
+    sim.run(n_jobs=1)
+    err = capsys.readouterr().err.splitlines()
+    assert err and err[-1].startswith("[simulate] 3/3 replicates done in ")  # one replicate ran in the pilot
