@@ -110,7 +110,7 @@ def _real_estimate(args, data, result, rec, choice, why, say):
     elif real.n_clipped:
         lo, hi = real.propensity_bounds
         caveats.append(f"{real.n_clipped} real units had propensities clipped to [{lo:.3g}, {hi:.3g}]: see "
-                       "causalsynth augment for where overlap fails.")
+                       "the positivity section of the report (causalsynth diagnose) for where overlap fails.")
     for c in caveats:
         say("      caveat: " + c)
     return real, cfg, caveats

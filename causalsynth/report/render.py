@@ -302,7 +302,7 @@ _STYLE = (
     "border-bottom:2px solid #ccc}"
     "table.tbl td{border-bottom:1px solid #e2e2e2;padding:3px 6px;vertical-align:top}"
     "table.tbl td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}"
-    "table.tbl td.txt{text-align:left;max-width:30em;overflow-wrap:anywhere}"
+    "table.tbl td.txt{text-align:left;max-width:30em;overflow-wrap:break-word}"
     ".provenance{font-size:0.85em;background:#f7f7f7;border:1px solid #e3e3e3;padding:0.4em 1em;"
     "display:grid;grid-template-columns:max-content 1fr;gap:0.15em 1em}"
     ".provenance dt{font-weight:600}.provenance dd{margin:0;overflow-wrap:anywhere}"

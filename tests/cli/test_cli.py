@@ -60,7 +60,7 @@ def test_unreadable_file_subprocess(tmp_path):
 def test_help_for_every_command():
     proc = run_cli("--help")
     assert proc.returncode == 0
-    for command in ("estimate", "demo", "synthesize", "dcr", "simulate", "audit", "augment"):
+    for command in ("estimate", "diagnose", "demo", "synthesize", "dcr", "simulate", "audit", "augment"):
         sub = run_cli(command, "--help")
         assert sub.returncode == 0 and "--json" in sub.stdout
 
