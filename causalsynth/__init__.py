@@ -4,12 +4,17 @@ Estimate (``estimate``), synthesize with a known truth (``HybridSynthesizer``), 
 (``dcr``), choose an estimator on synthetic replicates (``simulate``), audit ATE
 preservation (``audit``) and diagnose positivity (``diagnose_positivity``,
 ``augment_positivity``).
+
+The public names are imported on first use (PEP 562 ``__getattr__``), so importing the
+package, or ``causalsynth.cli`` to print ``--help``, does not load numpy, pandas or
+scikit-learn; ``from causalsynth import estimate`` works as always.
 """
 from __future__ import annotations
 
+import sys
+import types
+
 from ._version import __version__
-from .audit import audit
-from .data import CausalData
 from .errors import (
                      CausalSynthError,
                      DataError,
@@ -24,13 +29,6 @@ from .errors import (
                      SpecError,
                      VersionMismatchError,
 )
-from .estimators import ESTIMATORS, EstimateResult, estimate
-from .learners import pooled
-from .positivity import augment_positivity, diagnose_positivity
-from .privacy import dcr
-from .sample import SyntheticSample
-from .simulate import Simulation, SimulationResult, simulate
-from .synth.hybrid import HybridSynthesizer
 
 __all__ = [
     "CausalData", "estimate", "EstimateResult", "ESTIMATORS", "pooled",
@@ -43,3 +41,56 @@ __all__ = [
     "SingularDesignWarning",
     "__version__",
 ]
+
+
+def __getattr__(name: str):
+    """Import a heavy public name on first access (and keep it, so this runs once per name)."""
+    if name == "CausalData":
+        from .data import CausalData as value
+    elif name == "estimate":
+        from .estimators import estimate as value
+    elif name == "EstimateResult":
+        from .estimators import EstimateResult as value
+    elif name == "ESTIMATORS":
+        from .estimators import ESTIMATORS as value
+    elif name == "pooled":
+        from .learners import pooled as value
+    elif name == "HybridSynthesizer":
+        from .synth.hybrid import HybridSynthesizer as value
+    elif name == "SyntheticSample":
+        from .sample import SyntheticSample as value
+    elif name == "dcr":
+        from .privacy import dcr as value
+    elif name == "simulate":
+        from .simulate import simulate as value
+    elif name == "Simulation":
+        from .simulate import Simulation as value
+    elif name == "SimulationResult":
+        from .simulate import SimulationResult as value
+    elif name == "audit":
+        from .audit import audit as value
+    elif name == "diagnose_positivity":
+        from .positivity import diagnose_positivity as value
+    elif name == "augment_positivity":
+        from .positivity import augment_positivity as value
+    else:
+        raise AttributeError(f"module 'causalsynth' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+class _Face(types.ModuleType):
+    """The package module: the functions ``simulate`` and ``audit`` share their names with
+    subpackages, and importing a subpackage binds it on its parent; keep the functions."""
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in ("simulate", "audit") and isinstance(value, types.ModuleType):
+            return  # the import system binding causalsynth.simulate/.audit: the function stays
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Face

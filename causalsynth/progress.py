@@ -1,33 +1,232 @@
-"""Progress bars for long loops (tqdm when available and wanted, silent otherwise)."""
+"""Progress of long work: a tqdm bar on a terminal, heartbeat lines when stderr is not one.
+
+Library calls stay quiet unless asked: a bar is shown when stderr is a terminal, and when it
+is not (a log file, a CI job, a pipe) nothing is printed unless a **heartbeat** is enabled,
+either by :func:`set_heartbeat` (the ``causalsynth`` command does this) or by the environment
+variable ``CAUSALSYNTH_HEARTBEAT=<seconds>``. With a heartbeat, long loops print a line on
+stderr at least every that many seconds::
+
+    [simulate] 37/96 replicates, 61 s elapsed, about 98 s left
+
+and single long calls wrapped in :func:`step` print a line before, while they run and after.
+``CAUSALSYNTH_PROGRESS=0`` turns bars and heartbeats off.
+
+* :func:`progress` -- iterate with progress;
+* :class:`Progress` -- the same for work that finishes in batches (``update(n)``);
+* :func:`step` -- a context manager around one long call.
+"""
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Iterator
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["progress"]
+__all__ = ["progress", "Progress", "step", "set_heartbeat", "heartbeat_seconds", "format_seconds"]
+
+_STATE: dict = {"seconds": None, "tag": "causalsynth"}
+
+
+def _progress_off() -> bool:
+    return os.environ.get("CAUSALSYNTH_PROGRESS", "").lower() in ("0", "false", "no")
 
 
 def _enabled(show: bool | None) -> bool:
     if show is not None:
         return show
-    if os.environ.get("CAUSALSYNTH_PROGRESS", "").lower() in ("0", "false", "no"):
+    if _progress_off():
         return False
     return sys.stderr.isatty()
 
 
-def progress(items: Iterable[T], *, desc: str = "", total: int | None = None,
-             show: bool | None = None) -> Iterator[T]:
-    """Iterate ``items`` with a tqdm bar on stderr when ``show`` (default: stderr is a terminal)."""
-    if not _enabled(show):
-        yield from items
-        return
+def set_heartbeat(seconds: float | None, *, tag: str | None = None) -> tuple[float | None, str]:
+    """Enable heartbeat lines every ``seconds`` (None or 0: back to the environment's
+    ``CAUSALSYNTH_HEARTBEAT``, default off); ``tag`` starts every line (``[tag] ...``).
+
+    Returns the previous (seconds, tag), so a caller can restore it.
+    """
+    previous = (_STATE["seconds"], _STATE["tag"])
+    if seconds is not None and not seconds > 0:
+        seconds = None
+    _STATE["seconds"] = None if seconds is None else float(seconds)
+    if tag is not None:
+        _STATE["tag"] = str(tag)
+    return previous
+
+
+def heartbeat_seconds() -> float | None:
+    """The heartbeat interval in force when stderr is not a terminal, or None (off)."""
+    if _progress_off():
+        return None
+    if _STATE["seconds"] is not None:
+        return _STATE["seconds"]
+    raw = os.environ.get("CAUSALSYNTH_HEARTBEAT", "").strip()
     try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover - tqdm is a dependency
+        value = float(raw) if raw else 0.0
+    except ValueError:
+        return None
+    return value if value > 0 else None
+
+
+def _beating(show: bool | None) -> float | None:
+    """The interval when heartbeat lines replace the bar: no bar, not switched off, enabled."""
+    if show is False or _enabled(show):
+        return None
+    return heartbeat_seconds()
+
+
+def format_seconds(seconds: float) -> str:
+    """'61 s' below 100 s, '12.3 min' below 100 min, else '2.5 h'."""
+    if seconds < 100:
+        return f"{seconds:.0f} s"
+    if seconds < 6000:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+class Progress:
+    """Progress of ``total`` units of work that finish one or several at a time.
+
+    ``update(n)`` after ``n`` units finished; ``close()`` (or leave the ``with`` block) at the
+    end. A tqdm bar when ``show`` (default: stderr is a terminal); otherwise, with a heartbeat
+    enabled, a line at least every interval: from ``update`` and, when ``ticker`` (default),
+    from a background thread while no unit finishes. Units of unequal cost: give ``work``, the
+    total expected cost (any unit, e.g. pilot seconds), and ``update(n, work=cost)``; the time
+    left is then estimated from the work done, not the count. ``clock`` replaces
+    ``time.monotonic`` (tests).
+    """
+
+    def __init__(self, total: int | None, desc: str = "", *, show: bool | None = None,
+                 clock: Callable[[], float] | None = None, ticker: bool = True,
+                 every: float | None = None, work: float | None = None) -> None:
+        self.total, self.desc, self.done = total, desc, 0
+        self.work, self.work_done = (float(work) if work else None), 0.0
+        self._clock = clock or time.monotonic
+        self._bar = None
+        self._every = every if every is not None else _beating(show)
+        self._tag = _STATE["tag"]
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = None
+        self._beats = 0
+        if _enabled(show):
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:  # pragma: no cover - tqdm is a dependency
+                tqdm = None
+            if tqdm is not None:
+                self._bar = tqdm(total=total, desc=desc, file=sys.stderr, leave=False)
+            self._every = None
+        self._start = self._last = self._clock()
+        if self._every is not None and ticker:
+            self._thread = threading.Thread(target=self._tick, name="causalsynth-heartbeat", daemon=True)
+            self._thread.start()
+
+    def line(self) -> str:
+        """The heartbeat line now: '[tag] 37/96 replicates, 61 s elapsed, about 98 s left'."""
+        elapsed = self._clock() - self._start
+        count = f"{self.done}/{self.total}" if self.total else f"{self.done}"
+        text = f"[{self._tag}] {count} {self.desc}, {format_seconds(elapsed)} elapsed"
+        if self.work and self.work_done > 0:
+            left = elapsed / self.work_done * max(self.work - self.work_done, 0.0)
+            text += f", about {format_seconds(left)} left"
+        elif self.total and self.done and not self.work:
+            left = elapsed / self.done * max(self.total - self.done, 0)
+            text += f", about {format_seconds(left)} left"
+        return text
+
+    def _maybe_beat(self, *, force: bool = False) -> None:
+        if self._every is None:
+            return
+        with self._lock:
+            now = self._clock()
+            if force or now - self._last >= self._every:
+                self._last = now
+                self._beats += 1
+                _say(self.line())
+
+    def _tick(self) -> None:
+        while True:
+            with self._lock:
+                wait = max(self._every - (self._clock() - self._last), 0.01)
+            if self._stop.wait(wait):
+                return
+            self._maybe_beat()
+
+    def update(self, n: int = 1, *, work: float | None = None) -> None:
+        self.done += n
+        self.work_done += float(work) if work is not None else 0.0
+        if self._bar is not None:
+            self._bar.update(n)
+        self._maybe_beat()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=1.0)
+            self._thread = None
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+        elif self._every is not None and self._beats:
+            elapsed = self._clock() - self._start
+            count = f"{self.done}/{self.total}" if self.total else f"{self.done}"
+            _say(f"[{self._tag}] {count} {self.desc} done in {format_seconds(elapsed)}")
+            self._every = None
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def progress(items: Iterable[T], *, desc: str = "", total: int | None = None,
+             show: bool | None = None, clock: Callable[[], float] | None = None) -> Iterator[T]:
+    """Iterate ``items`` with a tqdm bar on stderr when ``show`` (default: stderr is a terminal),
+    or heartbeat lines when stderr is not a terminal and a heartbeat is enabled."""
+    if not _enabled(show) and _beating(show) is None:
         yield from items
         return
-    yield from tqdm(items, desc=desc, total=total, file=sys.stderr, leave=False)
+    if total is None and hasattr(items, "__len__"):
+        total = len(items)  # type: ignore[arg-type]
+    with Progress(total, desc, show=show, clock=clock) as bar:
+        for item in items:
+            yield item
+            bar.update()
+
+
+@contextmanager
+def step(what: str, *, show: bool | None = None, clock: Callable[[], float] | None = None,
+         every: float | None = None) -> Iterator[None]:
+    """Around one long call: with a heartbeat (and no terminal), '[tag] what ...' before,
+    '[tag] what: 30 s elapsed' every interval while it runs, '[tag] what: done in 42 s' after."""
+    interval = every if every is not None else _beating(show)
+    if interval is None:
+        yield
+        return
+    clock = clock or time.monotonic
+    tag, start, stop = _STATE["tag"], clock(), threading.Event()
+    _say(f"[{tag}] {what} ...")
+
+    def tick() -> None:
+        while not stop.wait(interval):
+            _say(f"[{tag}] {what}: {format_seconds(clock() - start)} elapsed")
+
+    thread = threading.Thread(target=tick, name="causalsynth-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=1.0)
+    _say(f"[{tag}] {what}: done in {format_seconds(clock() - start)}")

@@ -233,6 +233,26 @@ def test_unreachable_min_dcr_fails_fast_and_binary_noise_warns():
         cs.HybridSynthesizer(noise="residuals", random_state=0).fit(b)
 
 
+def test_auto_min_dcr_of_zero_on_tied_rows_is_not_silent():
+    # coarse covariates: every real holdout row is an exact copy of a training row, so the 5%
+    # quantile of the holdout distances, the 'auto' threshold, is 0 and would filter nothing
+    rng = np.random.default_rng(4)
+    n = 400
+    f = pd.DataFrame({"x1": rng.integers(0, 2, n), "x2": rng.integers(0, 2, n)})
+    f["A"] = (rng.random(n) < 0.3 + 0.4 * f["x1"]).astype(int)
+    f["Y"] = f["x1"] + f["A"] + rng.normal(size=n)
+    d = cs.CausalData(f, treatment="A", outcome="Y")
+    with pytest.warns(cs.PrivacyWarning, match=r"min_dcr='auto' is 0 here.*\d+\.\d% of 500 pilot draws.*exact "
+                                               r"copies.*Fix: pass a positive min_dcr"):
+        synth = cs.HybridSynthesizer(min_dcr="auto", random_state=0).fit(d)
+    assert synth.min_dcr_ == 0.0
+    # on continuous covariates the threshold is positive and nothing is said
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", cs.PrivacyWarning)
+        assert cs.HybridSynthesizer(min_dcr="auto", random_state=0).fit(
+            cs.CausalData(_frame(), treatment="A", outcome="Y")).min_dcr_ > 0
+
+
 def test_list_valued_column_is_named():
     f = _frame().assign(tags=[[1, 2]] * 300)
     with pytest.raises(cs.DataError, match="'tags' holds unsupported objects"):

@@ -283,9 +283,16 @@ class AuditResult:
         return ax
 
     # ------------------------------------------------------------------ report
-    def write_report(self, out_dir: Any, *, stem: str = "audit") -> dict:
-        """Write Markdown (with PNG plots), self-contained HTML and JSON into ``out_dir``."""
-        from ..report import write_report
+    def write_report(self, out_dir: Any, *, stem: str = "audit", positivity: Any = None,
+                     provenance: dict | None = None) -> dict:
+        """Write Markdown (with PNG plots), self-contained HTML and JSON into ``out_dir``.
+
+        ``positivity``: the real data's :func:`~causalsynth.positivity.diagnose_positivity` report,
+        shown beside the synthetic overlap (without it the report says it was not diagnosed);
+        ``provenance``: from :func:`causalsynth.report.provenance` (default: "Python API").
+        """
+        from ..report import positivity_sections, write_report
         from .report import report_sections
-        return write_report(out_dir, "ATE preservation audit", report_sections(self), self.to_dict(),
-                            stem=stem)
+        return write_report(out_dir, "ATE preservation audit",
+                            report_sections(self) + positivity_sections(positivity), self.to_dict(),
+                            stem=stem, provenance=provenance)

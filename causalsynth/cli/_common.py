@@ -1,8 +1,15 @@
-"""What every subcommand shares: reading DATA, the data options, output of tables and JSON."""
+"""What every subcommand shares: reading DATA, the data options, help, output of tables and JSON.
+
+Nothing heavy is imported at module level (numpy, pandas, scikit-learn load inside the
+functions that need them), so ``causalsynth --help`` starts fast.
+"""
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,8 +19,61 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["read_table", "load_data_arg", "add_data_args", "data_from", "emit", "split_names",
-           "add_estimand_args", "parse_bounds", "ESTIMAND_CHOICES",
+           "add_estimand_args", "parse_bounds", "ESTIMAND_CHOICES", "EMBEDDED", "embedded_name",
+           "describe_source", "HelpFormatter", "add_command", "say_for", "provenance_of",
            "write_table", "check_table_path", "one_line"]
+
+#: The embedded datasets (``causalsynth.datasets.DATASETS``; a test keeps the two equal). Named
+#: here so that ``--help`` needs no import of the datasets, which load pandas.
+EMBEDDED = ("nhefs", "lalonde")
+
+#: How DATA is read, for --help.
+DATA_RULE = ("DATA is an embedded dataset (nhefs, lalonde) or a CSV/Parquet file. A bare embedded "
+             "name means the embedded dataset even when a file or folder of that name exists here; "
+             "anything with a path separator or a suffix is a path (write ./nhefs for a local file "
+             "called nhefs). The output says which one was used.")
+
+
+# ---------------------------------------------------------------------------- help
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions and epilogs as written (they are wrapped by :func:`add_command`), and the
+    default of every option: "(default: X)", "(default: off)" for a flag, or the help's own
+    words when it explains a default it cannot print (e.g. "default: all other columns")."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if (not action.option_strings or action.required or action.default is argparse.SUPPRESS
+                or "default" in text.lower()):
+            return text
+        if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
+            return text + " (default: off)" if action.default is False else text + " (default: on)"
+        if action.default is None:
+            return text + " (default: not set)"
+        return text + " (default: %(default)s)"
+
+
+def add_command(sub, name: str, *, help: str, description: str, examples: list[str]):
+    """A subparser with the shared formatter, a wrapped description and an examples epilog."""
+    desc = "\n\n".join(textwrap.fill(par, 88) for par in description.split("\n\n"))
+    epilog = "examples:\n" + "\n".join(f"  {line}" for line in examples)
+    return sub.add_parser(name, help=help, description=desc, epilog=epilog, formatter_class=HelpFormatter)
+
+
+def say_for(args):
+    """A print for progress and plans: stdout, or stderr with ``--json`` (stdout holds the JSON)."""
+    stream = sys.stderr if getattr(args, "json", False) else None
+
+    def say(*parts) -> None:
+        print(*parts, file=stream or sys.stdout, flush=True)
+    return say
+
+
+def provenance_of(args, data=None, *, data_name: str | None = None) -> dict:
+    """The provenance block of a report written by the command (see ``report.render.provenance``)."""
+    from ..report.render import provenance
+    return provenance(command=getattr(args, "command_line", None) or "causalsynth " + str(args.command),
+                      seed=getattr(args, "seed", None), data=data,
+                      data_name=data_name or getattr(args, "data_source", None) or getattr(args, "data", None))
 
 
 # ---------------------------------------------------------------------------- data input
@@ -53,12 +113,33 @@ def read_table(path: str | Path) -> pd.DataFrame:
     raise DataFileError(f"unsupported file type {p.suffix!r} for {str(path)!r}; use .csv or .parquet")
 
 
+def _looks_like_path(source: str) -> bool:
+    seps = {os.sep, "/"} | ({os.altsep} if os.altsep else set())
+    return any(c in source for c in seps) or bool(Path(source).suffix) or source.startswith(("~", "."))
+
+
+def embedded_name(source: str) -> str | None:
+    """``source`` when it names an embedded dataset (a bare name such as ``nhefs``), else None:
+    the embedded name wins over a local file or folder of the same name; a path never names one."""
+    return source if source in EMBEDDED and not _looks_like_path(source) else None
+
+
+def describe_source(source: str) -> str:
+    """Which DATA was used, in words (printed by the commands and kept in their JSON)."""
+    if embedded_name(source):
+        shadow = Path(source).exists()
+        return (f"embedded dataset {source!r}"
+                + (f" (not the local {'folder' if Path(source).is_dir() else 'file'} {source!r}: write "
+                   f"./{source} to read that)" if shadow else ""))
+    return f"file {str(Path(source))!r}"
+
+
 def load_data_arg(source: str, *, treatment=None, outcome=None, covariates=None, categorical=None,
                   missing="error"):
-    """A CausalData from an embedded dataset name or a file path with roles."""
+    """A CausalData from an embedded dataset name or a file path with roles (see :data:`DATA_RULE`)."""
     from ..data import CausalData
-    from ..datasets import DATASETS, load_dataset
-    if source in DATASETS and not Path(source).exists():
+    from ..datasets import load_dataset
+    if embedded_name(source):
         data = load_dataset(source)
         if treatment or outcome or covariates or categorical:
             t, o = treatment or data.treatment, outcome or data.outcome
@@ -70,7 +151,9 @@ def load_data_arg(source: str, *, treatment=None, outcome=None, covariates=None,
                               missing=missing)
         return data
     if not treatment or not outcome:
-        raise SpecError("--treatment and --outcome are required for a data file")
+        hint = (f" ({source!r} is read as a path; the embedded dataset is named {Path(source).name!r})"
+                if Path(source).name in EMBEDDED else "")
+        raise SpecError("--treatment and --outcome are required for a data file" + hint)
     return CausalData(read_table(source), treatment=treatment, outcome=outcome,
                       covariates=covariates, categorical=categorical, missing=missing)
 
@@ -81,13 +164,13 @@ ESTIMAND_CHOICES = ("ate", "att", "atc", "trimmed", "overlap")
 def add_estimand_args(p: argparse.ArgumentParser) -> None:
     """--estimand, --trim-bounds and --propensity-bounds (estimate, simulate, demo)."""
     p.add_argument("--estimand", default="ate", choices=ESTIMAND_CHOICES,
-                   help="ate | att (effect on the treated) | atc | trimmed (units with propensity inside "
-                        "--trim-bounds, default the Crump et al. rule) | overlap (weights e(1-e)); default ate")
+                   help="ate | att (effect on the treated) | atc (on the controls) | trimmed (units with "
+                        "propensity inside --trim-bounds) | overlap (weights e(1-e))")
     p.add_argument("--trim-bounds", default=None, metavar="LO,HI",
-                   help="propensity bounds of the trimmed estimand, e.g. 0.1,0.9 (default: Crump et al. rule)")
+                   help="propensity bounds of the trimmed estimand, e.g. 0.1,0.9 (default: the Crump et al. "
+                        "2009 rule)")
     p.add_argument("--propensity-bounds", default="0.01,0.99", metavar="LO,HI|adaptive",
-                   help="clipping bounds of the estimated propensity, or 'adaptive' = 5/(sqrt(n) ln n); "
-                        "default 0.01,0.99")
+                   help="clipping bounds of the estimated propensity, or 'adaptive' = 5/(sqrt(n) ln n)")
 
 
 def parse_bounds(value: str | None, option: str):
@@ -108,24 +191,43 @@ def split_names(value: str | None) -> list[str] | None:
 
 
 def add_data_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("data", metavar="DATA", help="CSV/Parquet path, or an embedded dataset: nhefs, lalonde")
-    p.add_argument("--treatment", "-a", help="binary treatment column")
-    p.add_argument("--outcome", "-y", help="outcome column")
-    p.add_argument("--covariates", "-w", help="comma-separated covariates (default: all other columns)")
-    p.add_argument("--categorical", help="comma-separated integer-coded covariates to treat as categorical")
-    p.add_argument("--drop-missing", action="store_true", help="keep complete cases instead of failing")
+    """DATA and its roles: --treatment, --outcome, --covariates, --categorical, --drop-missing."""
+    p.add_argument("data", metavar="DATA",
+                   help="embedded dataset (nhefs, lalonde) or a CSV/Parquet file; a bare embedded name "
+                        "wins over a local file or folder of that name (write ./nhefs for the file)")
+    p.add_argument("--treatment", "-a", metavar="COLUMN",
+                   help="binary treatment column (default: the embedded dataset's; required for a file)")
+    p.add_argument("--outcome", "-y", metavar="COLUMN",
+                   help="outcome column (default: the embedded dataset's; required for a file)")
+    p.add_argument("--covariates", "-w", metavar="A,B,...",
+                   help="comma-separated covariates (default: all other columns)")
+    p.add_argument("--categorical", metavar="A,B,...",
+                   help="comma-separated integer-coded covariates to treat as categorical (default: none; "
+                        "string and category columns are categorical anyway)")
+    p.add_argument("--drop-missing", action="store_true",
+                   help="keep the complete cases instead of failing on missing values")
 
 
 def data_from(args) -> object:
-    """The CausalData that the data options of ``args`` name."""
-    return load_data_arg(args.data, treatment=args.treatment, outcome=args.outcome,
+    """The CausalData that the data options of ``args`` name; ``args.data_source`` says which."""
+    data = load_data_arg(args.data, treatment=args.treatment, outcome=args.outcome,
                          covariates=split_names(args.covariates), categorical=split_names(args.categorical),
                          missing="drop" if args.drop_missing else "error")
+    args.data_source = describe_source(args.data)
+    dropped = getattr(data, "n_dropped", 0)
+    args.data_line = (f"data: {args.data_source}, {data.n_obs} rows"
+                      + (f" ({dropped} with missing values dropped)" if dropped else "")
+                      + f", treatment {data.treatment!r}, outcome {data.outcome!r}")
+    return data
 
 
 # ---------------------------------------------------------------------------- output
 def emit(args, payload: dict, text: str) -> None:
-    """Print ``text``, or with ``--json`` one JSON document of ``payload``."""
+    """Print ``text``, or with ``--json`` one JSON document of ``payload``; both say which DATA
+    was used when the command read one (``data_source``)."""
+    if getattr(args, "data_source", None):
+        payload = {**payload, "data_source": args.data_source}
+        text = f"{args.data_line}\n{text}"
     if args.json:
         from ..report.render import json_safe
         print(json.dumps(json_safe(payload)))

@@ -2,13 +2,38 @@
 from __future__ import annotations
 
 from ..errors import SpecError
-from ._common import add_data_args, data_from, emit, split_names
+from ._common import (
+    add_command,
+    add_data_args,
+    data_from,
+    emit,
+    provenance_of,
+    say_for,
+    split_names,
+)
 
-__all__ = ["register", "cmd_audit"]
+__all__ = ["register", "cmd_audit", "SYNTHESIZER_NAMES", "DEFAULT_SYNTHESIZER_NAMES"]
+
+#: ``causalsynth.audit.synthesizers.SYNTHESIZERS`` and ``DEFAULT_SYNTHESIZERS`` (a test keeps
+#: them equal), named here so that ``--help`` does not import the audit and pandas.
+SYNTHESIZER_NAMES = ("hybrid", "hybrid-bootstrap", "hybrid-ctgan", "hybrid-tvae", "copula", "ctgan", "tvae",
+                     "bootstrap")
+DEFAULT_SYNTHESIZER_NAMES = ("hybrid", "copula", "ctgan", "tvae", "bootstrap")
 
 
 def _names(value: str) -> list[str]:
     return split_names(value) or []
+
+
+def _positivity(args, data):
+    """The real data's overlap for the report (the audit compares synthetic overlap with it)."""
+    import warnings
+
+    from ..positivity import diagnose_positivity
+    from ..progress import step
+    with step("positivity diagnostics of the real data"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the report states the problem
+        return diagnose_positivity(data, propensity=args.propensity, random_state=args.seed)
 
 
 def cmd_audit(args) -> int:
@@ -16,7 +41,15 @@ def cmd_audit(args) -> int:
     data = data_from(args)
     if args.n_repeats < 1:
         raise SpecError(f"--n-repeats must be >= 1; got {args.n_repeats}")
-    result = audit(data, synthesizers=_names(args.synthesizers), estimators=_names(args.estimators),
+    say = say_for(args)
+    names = _names(args.synthesizers)
+    n_train = data.n_obs - round(args.holdout * data.n_obs)
+    say(f"plan: {len(names)} synthesizer(s) ({', '.join(names)}) x {args.n_repeats} repeat(s) = "
+        f"{len(names) * args.n_repeats} fits and draws of {args.n_synthetic or f'about {n_train}'} rows each, "
+        f"estimators {args.estimators}, utility learners {args.utility_learners}"
+        + ("; ctgan/tvae train for --epochs " + str(args.epochs) + " each (the slow part)"
+           if any(n.endswith(("ctgan", "tvae")) for n in names) else ""))
+    result = audit(data, synthesizers=names, estimators=_names(args.estimators),
                    n_synthetic=args.n_synthetic, n_repeats=args.n_repeats, epochs=args.epochs,
                    propensity=args.propensity, outcome=args.outcome_model,
                    utility_learners=_names(args.utility_learners), holdout=args.holdout,
@@ -24,8 +57,10 @@ def cmd_audit(args) -> int:
     payload = result.to_dict()
     text = str(result)
     if args.out:
-        paths = result.write_report(args.out)
+        positivity = _positivity(args, data)
+        paths = result.write_report(args.out, positivity=positivity, provenance=provenance_of(args, data))
         payload["report"] = {k: str(v) for k, v in paths.items() if k in ("markdown", "html", "json")}
+        payload["positivity"] = positivity.to_dict()
         text += f"\n\nwrote {paths['html']}, {paths['markdown']} and {paths['json']}"
     emit(args, payload, text)
     return 0
@@ -33,27 +68,33 @@ def cmd_audit(args) -> int:
 
 def register(sub) -> None:
     """Add the ``audit`` subparser to ``sub`` (an argparse subparsers action)."""
-    from ..audit.synthesizers import DEFAULT_SYNTHESIZERS, SYNTHESIZERS
-    p = sub.add_parser(
-        "audit", help="does synthetic data keep the treatment effect?",
-        description="ATE preservation audit: fit each synthesizer several times, then compare the "
-                    "ATE on synthetic data with the real estimate, beside predictive utility, "
-                    "fidelity, privacy and overlap. Synthesizers: " + ", ".join(SYNTHESIZERS) + ".")
+    p = add_command(
+        sub, "audit", help="does synthetic data keep the treatment effect?",
+        description="ATE preservation audit: fit each synthesizer several times, then compare the ATE on "
+                    "synthetic data with the real estimate, beside predictive utility (train on synthetic, "
+                    "test on real), fidelity, privacy (DCR) and overlap. The plan (synthesizers x repeats) is "
+                    "printed first. Synthesizers: " + ", ".join(SYNTHESIZER_NAMES) + ".",
+        examples=["causalsynth audit lalonde --synthesizers hybrid,copula --n-repeats 3 --out audit/",
+                  "causalsynth audit nhefs --synthesizers hybrid,copula,ctgan,tvae --n-repeats 5 --epochs 300",
+                  "causalsynth audit nhefs --synthesizers hybrid,bootstrap --n-repeats 2 --json"])
     add_data_args(p)
-    p.add_argument("--synthesizers", default=",".join(DEFAULT_SYNTHESIZERS),
-                   help=f"comma-separated (default {','.join(DEFAULT_SYNTHESIZERS)})")
-    p.add_argument("--estimators", default="or,ipw,aipw,tmle", help="comma-separated: or,ipw,aipw,tmle,dml")
+    p.add_argument("--synthesizers", default=",".join(DEFAULT_SYNTHESIZER_NAMES), metavar="LIST",
+                   help="comma-separated synthesizers")
+    p.add_argument("--estimators", default="or,ipw,aipw,tmle", metavar="LIST",
+                   help="comma-separated: or,ipw,aipw,tmle,dml")
     p.add_argument("--n-synthetic", type=int, default=None,
                    help="rows per synthetic draw (default: as many as the real training rows)")
-    p.add_argument("--n-repeats", type=int, default=5, help="fits and draws per synthesizer (default 5)")
-    p.add_argument("--epochs", type=int, default=300, help="CTGAN/TVAE training epochs (default 300)")
-    p.add_argument("--propensity", default=None, help="propensity learner (default logistic)")
-    p.add_argument("--outcome-model", default=None, help="outcome learner (default linear/logistic)")
-    p.add_argument("--utility-learners", default="linear,gbm,forest,knn",
-                   help="TSTR outcome learners; the first is reported (default linear,gbm,forest,knn)")
-    p.add_argument("--holdout", type=float, default=0.2, help="real holdout share (default 0.2)")
-    p.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")
-    p.add_argument("--out", default=None, help="write the report (HTML, Markdown, PNG, JSON) here")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.add_argument("--n-repeats", type=int, default=5, help="fits and draws per synthesizer")
+    p.add_argument("--epochs", type=int, default=300, help="CTGAN/TVAE training epochs")
+    p.add_argument("--propensity", default=None, metavar="LEARNER", help="propensity learner (default: logistic)")
+    p.add_argument("--outcome-model", default=None, metavar="LEARNER",
+                   help="outcome learner (default: linear for a continuous outcome, logistic for a binary one)")
+    p.add_argument("--utility-learners", default="linear,gbm,forest,knn", metavar="LIST",
+                   help="TSTR outcome learners; the first is reported")
+    p.add_argument("--holdout", type=float, default=0.2, help="real holdout share")
+    p.add_argument("--level", type=float, default=0.95, help="confidence level")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="write the report (HTML, Markdown, PNG, JSON) here (default: no report)")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--json", action="store_true", help="print one JSON document (the plan goes to stderr)")
     p.set_defaults(func=cmd_audit)

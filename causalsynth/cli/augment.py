@@ -3,44 +3,57 @@ from __future__ import annotations
 
 import warnings
 
-from ..data import check_data
 from ..errors import PositivityWarning, SpecError
-from ._common import add_data_args, check_table_path, data_from, emit, write_table
+from ._common import (
+    add_command,
+    add_data_args,
+    check_table_path,
+    data_from,
+    emit,
+    provenance_of,
+    write_table,
+)
 
 __all__ = ["register", "cmd_augment"]
 
 
 def register(sub) -> None:
     """Add the ``augment`` subparser to ``sub`` (an argparse subparsers object)."""
-    p = sub.add_parser(
-        "augment", help="positivity diagnostics and targeted synthetic augmentation",
+    p = add_command(
+        sub, "augment", help="positivity diagnostics and targeted synthetic augmentation",
         description="Find units whose estimated propensity lies outside [delta, 1-delta], describe "
                     "where overlap fails, and add synthetic records in the missing arm near them "
                     "(cross-fitted outcomes). The output file holds the original rows, then the "
                     "synthetic ones, with marker columns aug_synthetic, aug_weight (weights that "
                     "restore the original covariate law), aug_pseudo_propensity, aug_source_index, "
                     "aug_fold and aug_region. Exclude the aug_ columns from the covariates when you "
-                    "reuse the file.")
+                    "reuse the file. To diagnose without augmenting, use causalsynth diagnose.",
+        examples=["causalsynth augment lalonde --out augmented.csv --budget 100 --report positivity/",
+                  "causalsynth augment nhefs --out augmented.parquet --delta 0.1 --bootstrap 200",
+                  "causalsynth augment data.csv -a treat -y re78 --out aug.csv --generator hybrid --json"])
     add_data_args(p)
-    p.add_argument("--out", required=True, metavar="FILE", help="augmented CSV or Parquet file")
+    p.add_argument("--out", required=True, metavar="FILE", help="augmented CSV or Parquet file (required)")
     p.add_argument("--budget", type=int, default=None,
                    help="most synthetic records to add (default: one per low-overlap unit)")
-    p.add_argument("--delta", type=float, default=0.05, help="overlap bound (default 0.05)")
+    p.add_argument("--delta", type=float, default=0.05, help="overlap bound: units outside [delta, 1-delta]")
     p.add_argument("--generator", default="local", choices=("local", "hybrid"),
                    help="covariates of the records: local perturbation or the copula generator")
-    p.add_argument("--propensity", default=None, help="propensity learner (default logistic)")
-    p.add_argument("--outcome-model", default=None, help="outcome learner (default linear/logistic)")
-    p.add_argument("--n-folds", type=int, default=5, help="cross-fitting folds (default 5)")
+    p.add_argument("--propensity", default=None, metavar="LEARNER", help="propensity learner (default: logistic)")
+    p.add_argument("--outcome-model", default=None, metavar="LEARNER",
+                   help="outcome learner (default: linear for a continuous outcome, logistic for a binary one)")
+    p.add_argument("--n-folds", type=int, default=5, help="cross-fitting folds")
     p.add_argument("--bootstrap", type=int, default=0, metavar="B",
                    help="also give standard errors of the augmented estimates from B bootstrap "
-                        "augmentations (e.g. 200; costs B augmentations; default off)")
-    p.add_argument("--report", default=None, metavar="DIR", help="write a Markdown/HTML/JSON report here")
-    p.add_argument("--seed", type=int, default=0)
+                        "augmentations (e.g. 200; costs B augmentations; default: 0, off)")
+    p.add_argument("--report", default=None, metavar="DIR",
+                   help="write a Markdown/HTML/JSON report here (default: no report)")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=cmd_augment)
 
 
 def cmd_augment(args) -> int:
+    from ..data import check_data
     from ..estimators import estimate_from_nuisance
     from ..positivity import augment_positivity
     check_table_path(args.out)
@@ -58,7 +71,8 @@ def cmd_augment(args) -> int:
         warnings.simplefilter("ignore")
         original = estimate_from_nuisance(data, result.original_fit, ["or", "ipw", "aipw", "tmle"])
     weighted = result.estimate()
-    report_paths = result.write_report(args.report) if args.report else None
+    report_paths = (result.write_report(args.report, provenance=provenance_of(args, data))
+                    if args.report else None)
     estimates = [{"estimator": k, "ate_original": v.ate, "ate_augmented_weighted": weighted[k]}
                  for k, v in original.items()]
     if args.bootstrap:

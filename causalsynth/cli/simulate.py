@@ -14,7 +14,16 @@ from __future__ import annotations
 import json
 
 from ..errors import SpecError
-from ._common import add_data_args, add_estimand_args, data_from, parse_bounds, split_names
+from ._common import (
+    add_command,
+    add_data_args,
+    add_estimand_args,
+    data_from,
+    parse_bounds,
+    provenance_of,
+    say_for,
+    split_names,
+)
 
 #: The command line's learner panel entries.
 PANEL = {"glm": {"propensity": "logistic", "outcome": None},
@@ -41,19 +50,23 @@ def _learner_panel(spec: str, reps: str | None = None) -> dict:
     return out
 
 
-def _say(args):
-    return (lambda *a: None) if args.json else (lambda *a: print(*a, flush=True))
-
-
 def _fit_worlds(args, data, say):
     """Step 1: the worlds, and the privacy check of the flexible world's covariates."""
+    from ..progress import step
     from ..simulate.worlds import build_worlds
     names = split_names(args.worlds) or []
+    say(args.data_line)
     say(f"[1/4] fitting {len(names)} world(s) to {data.n_obs} rows: {', '.join(names)} ...")
-    worlds = build_worlds(data, names, covariates=args.generator, holdout=0.2, min_dcr="auto",
-                          n_reference=100_000, random_state=args.seed)
+    if len(set(names)) != len(names) or not names:
+        build_worlds(data, names)  # the library's message for an empty or repeated list
+    worlds = {}
+    for name in names:  # one at a time (each world has its own seed stream: the same worlds)
+        with step(f"fitting world {name}"):
+            worlds.update(build_worlds(data, [name], covariates=args.generator, holdout=0.2, min_dcr="auto",
+                                       n_reference=100_000, random_state=args.seed))
     hybrid = next((w.dgp for w in worlds.values() if hasattr(w.dgp, "dcr_report")), None)
-    report = hybrid.dcr_report(random_state=args.seed) if hybrid is not None else None
+    with step("privacy check (distance to closest record)"):
+        report = hybrid.dcr_report(random_state=args.seed) if hybrid is not None else None
     for w in worlds.values():
         say(f"      {w.name}: {w.description} (fitted in {w.seconds_to_fit:.1f} s)")
     if report is not None:
@@ -97,57 +110,79 @@ def _real_estimate(args, data, result, rec, choice, why, say):
     elif real.n_clipped:
         lo, hi = real.propensity_bounds
         caveats.append(f"{real.n_clipped} real units had propensities clipped to [{lo:.3g}, {hi:.3g}]: see "
-                       "causalsynth augment for where overlap fails.")
+                       "the positivity section of the report (causalsynth diagnose) for where overlap fails.")
     for c in caveats:
         say("      caveat: " + c)
     return real, cfg, caveats
 
 
-def _run_simulation(args, data, *, title: str):
-    """The four steps (see the module notes) and the report."""
-    import time
+def _printers(args):
+    """(say, show): ``say`` for the plan and progress (stderr with --json), ``show`` for results
+    (nothing with --json: they are in the JSON document)."""
+    return say_for(args), ((lambda *a: None) if args.json else (lambda *a: print(*a, flush=True)))
 
-    from ..report.render import Section, json_safe
-    from ..simulate import Simulation
-    from ..simulate.report import write_simulation_report
-    from ..simulate.uncertainty import generator_uncertainty
 
-    t0 = time.perf_counter()
-    say = _say(args)
+def _panel(args, data):
     learners = _learner_panel(args.learners, args.reps_per_config)
     estimators = tuple(split_names(args.estimators) or ())
     if args.estimand == "overlap" and "tmle" in estimators and args.estimators == "or,ipw,aipw,tmle":
         estimators = tuple(e for e in estimators if e != "tmle")  # the default panel: tmle cannot target it
-    n = args.n or data.n_obs
-    worlds, dcr = _fit_worlds(args, data, say)
+    return learners, estimators, args.n or data.n_obs
+
+
+def _simulate(args, data, worlds, learners, estimators, n, say, show):
+    """Step 2: the plan and its ETA, printed before the run starts; then the run."""
+    from ..progress import step
+    from ..simulate import Simulation
     sim = Simulation(worlds, estimators=estimators, n=n, n_reps=args.n_reps, learners=learners,
                      estimand=args.estimand, trim_bounds=parse_bounds(args.trim_bounds, "--trim-bounds"),
                      propensity_bounds=parse_bounds(args.propensity_bounds, "--propensity-bounds"),
                      random_state=args.seed)
-    plan = sim.plan(pilot_reps=1)
+    with step("timing one pilot replicate per world and configuration"):
+        plan = sim.plan(pilot_reps=1)
     say(f"[2/4] simulating {', '.join(estimators)} x learners {list(learners)} in {len(worlds)} world(s), "
         f"n={n}; deciding worlds: {', '.join(sim.decision_worlds)}")
     say("      plan: " + str(plan).replace("\n", "\n      "))
-    say(f"      ETA about {plan.estimated_seconds / max(args.n_jobs, 1) / 60:.1f} min on {args.n_jobs} worker(s)")
+    say(f"      ETA about {plan.estimated_seconds / max(args.n_jobs, 1) / 60:.1f} min on {args.n_jobs} worker(s); "
+        "progress lines follow on stderr when it is not a terminal")
     result = sim.run(n_jobs=args.n_jobs, backend=args.backend, scheduler=args.scheduler,
                      checkpoint=args.checkpoint, resume=args.resume)
-    say(str(result))
+    show(str(result))
+    return sim, plan, result
+
+
+def _refit(args, data, sim, worlds, result, learners, estimators, n, say, show):
+    """Step 3: does the choice survive refitting the deciding worlds? (None when skipped)"""
+    from ..simulate.uncertainty import generator_uncertainty
     rec = result.recommendation()
-    unc = None
-    if args.generators > 1 and rec.choice is not None:
-        keep = {rec.choice[0]} | ({rec.runner_up[0]} if rec.runner_up else set())
-        panel = {k: v for k, v in learners.items() if k in keep}
-        deciding = [w for w in sim.decision_worlds if worlds[w].builder]
-        say(f"[3/4] refitting the deciding worlds ({', '.join(deciding)}) on {args.generators} bootstrap resamples "
-            f"of the real data, learners {list(panel)} ...")
-        unc = generator_uncertainty(data, worlds=deciding, n_generators=args.generators, estimators=estimators,
-                                    n=n, n_reps=args.refit_reps, learners=panel, n_jobs=args.n_jobs,
-                                    covariates=args.generator, random_state=args.seed + 1, original=result)
-        say(str(unc))
-    if rec.choice is None:
-        raise SpecError(f"no recommendation: {rec.reason}")
-    rec, choice, why = _final_choice(result, unc, say)
-    real, cfg, caveats = _real_estimate(args, data, result, rec, choice, why, say)
+    if args.generators <= 1 or rec.choice is None:
+        return None
+    keep = {rec.choice[0]} | ({rec.runner_up[0]} if rec.runner_up else set())
+    panel = {k: v for k, v in learners.items() if k in keep}
+    deciding = [w for w in sim.decision_worlds if worlds[w].builder]
+    say(f"[3/4] refitting the deciding worlds ({', '.join(deciding)}) on {args.generators} bootstrap resamples "
+        f"of the real data, learners {list(panel)} ...")
+    unc = generator_uncertainty(data, worlds=deciding, n_generators=args.generators, estimators=estimators,
+                                n=n, n_reps=args.refit_reps, learners=panel, n_jobs=args.n_jobs,
+                                covariates=args.generator, random_state=args.seed + 1, original=result)
+    show(str(unc))
+    return unc
+
+
+def _real_positivity(args, data, cfg):
+    """The real data's overlap, diagnosed with the chosen propensity learner (for the report)."""
+    import warnings
+
+    from ..positivity import diagnose_positivity
+    from ..progress import step
+    with step("positivity diagnostics of the real data"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the report states the problem
+        return diagnose_positivity(data, propensity=cfg.propensity, n_folds=5, random_state=args.seed)
+
+
+def _report(args, data, title, result, dcr, unc, real, cfg, choice, why, caveats, positivity):
+    from ..report.render import Section
+    from ..simulate.report import write_simulation_report
     lead = [Section("Real-data estimate", f"{choice[1].upper()} with the '{cfg.name}' learners ({cfg.describe()}), "
                     f"{why}." + "".join(f"\n\nCaveat: {c}" for c in caveats), real.summary().drop(columns=["note"]))]
     extra = []
@@ -159,10 +194,36 @@ def _run_simulation(args, data, *, title: str):
                              figure=dcr.plot().figure))
     if unc is not None:
         extra.append(Section("Generator uncertainty", str(unc).split("\n")[0], unc.summary()))
-    paths = write_simulation_report(result, args.out, title=title, extra=extra, lead=lead)
-    payload = {"dcr": dcr.to_dict() if dcr is not None else None, "plan": str(plan),
-               "worlds": result.worlds, "simulation": result.to_dict(),
-               "generator_uncertainty": unc.to_dict() if unc else None,
+    return write_simulation_report(result, args.out, title=title, extra=extra, lead=lead, positivity=positivity,
+                                   provenance=provenance_of(args, data))
+
+
+def _run_simulation(args, data, *, title: str):
+    """The four steps (see the module notes) and the report."""
+    import time
+
+    from ..report.render import json_safe
+
+    t0 = time.perf_counter()
+    say, show = _printers(args)
+    learners, estimators, n = _panel(args, data)
+    say(f"plan: fit {len(split_names(args.worlds) or [])} world(s), simulate {', '.join(estimators)} x learners "
+        f"{list(learners)} ({args.n_reps} replicates per world), refit the deciding worlds "
+        f"{args.generators if args.generators > 1 else 0} time(s), estimate on the real data; the ETA of the "
+        "simulation follows the world fits")
+    worlds, dcr = _fit_worlds(args, data, say)
+    sim, plan, result = _simulate(args, data, worlds, learners, estimators, n, say, show)
+    unc = _refit(args, data, sim, worlds, result, learners, estimators, n, say, show)
+    rec = result.recommendation()
+    if rec.choice is None:
+        raise SpecError(f"no recommendation: {rec.reason}")
+    rec, choice, why = _final_choice(result, unc, say)
+    real, cfg, caveats = _real_estimate(args, data, result, rec, choice, why, show)
+    positivity = _real_positivity(args, data, cfg)
+    paths = _report(args, data, title, result, dcr, unc, real, cfg, choice, why, caveats, positivity)
+    payload = {"data_source": args.data_source, "dcr": dcr.to_dict() if dcr is not None else None,
+               "plan": str(plan), "worlds": result.worlds, "simulation": result.to_dict(),
+               "generator_uncertainty": unc.to_dict() if unc else None, "positivity": positivity.to_dict(),
                "real_estimate": real.to_dict(), "recommended": {"estimator": choice[1], "learner": cfg.name,
                                                                 "why": why, "caveats": caveats},
                "report": {k: str(v) for k, v in paths.items() if k in ("markdown", "html", "json")},
@@ -177,50 +238,75 @@ def _run_simulation(args, data, *, title: str):
 def cmd_demo(args) -> int:
     from ..datasets import load_nhefs
     args.n = None
-    return _run_simulation(args, load_nhefs(),
+    data = load_nhefs()
+    args.data_source = "embedded dataset 'nhefs'"
+    args.data_line = (f"data: {args.data_source}, {data.n_obs} rows, treatment {data.treatment!r}, "
+                      f"outcome {data.outcome!r}")
+    return _run_simulation(args, data,
                            title="causalsynth demo: which estimator for NHEFS (quitting smoking -> weight gain)?")
 
 
 def cmd_simulate(args) -> int:
-    return _run_simulation(args, data_from(args), title=f"Estimator simulation for {args.data}")
+    data = data_from(args)
+    return _run_simulation(args, data, title=f"Estimator simulation for {args.data}")
 
 
 def _add_sim_args(p, *, reps: int, learners: str, reps_per_config: str | None, generators: int) -> None:
-    p.add_argument("--estimators", default="or,ipw,aipw,tmle", help="comma-separated estimators")
-    p.add_argument("--learners", default=learners, help="learner panel: glm,gbm,superlearner")
-    p.add_argument("--worlds", default="flexible,glm,gbm,placebo",
+    p.add_argument("--estimators", default="or,ipw,aipw,tmle", metavar="LIST",
+                   help="comma-separated candidate estimators: or,ipw,aipw,tmle,dml")
+    p.add_argument("--learners", default=learners, metavar="LIST",
+                   help="learner panel: glm (logistic/linear GLMs), gbm and superlearner (5-fold cross-fitted)")
+    p.add_argument("--worlds", default="flexible,glm,gbm,placebo", metavar="LIST",
                    help="worlds fitted to the data: flexible,glm,gbm,placebo (the recommendation is decided in the "
                         "worlds built from no candidate's class)")
     p.add_argument("--n-reps", type=int, default=reps, help="synthetic replicates per world")
-    p.add_argument("--reps-per-config", default=reps_per_config,
-                   help="replicates of single configurations, e.g. glm=200,gbm=40 (cheap ones can take more)")
+    p.add_argument("--reps-per-config", default=reps_per_config, metavar="NAME=N,...",
+                   help="replicates of single configurations, e.g. glm=200,gbm=40 (cheap ones can take more; "
+                        f"default: {reps_per_config or 'the --n-reps of every configuration'})")
     add_estimand_args(p)
-    p.add_argument("--generator", default="copula", choices=("bootstrap", "copula", "ctgan", "tvae"))
+    p.add_argument("--generator", default="copula", choices=("bootstrap", "copula", "ctgan", "tvae"),
+                   help="covariate generator of the hybrid worlds")
     p.add_argument("--generators", type=int, default=generators,
-                   help="bootstrap refits of the deciding worlds (0 = skip)")
+                   help="bootstrap refits of the deciding worlds (0 or 1 = skip)")
     p.add_argument("--refit-reps", type=int, default=20, help="replicates per world on each refit")
     p.add_argument("--n-jobs", type=int, default=2, help="worker processes")
-    p.add_argument("--backend", default="joblib", choices=("joblib", "dask"))
-    p.add_argument("--scheduler", default=None, help="Dask scheduler address (backend dask)")
-    p.add_argument("--checkpoint", default=None, help="folder for resumable results")
+    p.add_argument("--backend", default="joblib", choices=("joblib", "dask"), help="parallel backend")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="Dask scheduler address with --backend dask (default: a local cluster of --n-jobs workers)")
+    p.add_argument("--checkpoint", default=None, metavar="DIR",
+                   help="folder for resumable results (default: none, nothing kept between runs)")
     p.add_argument("--resume", action="store_true", help="continue the run in --checkpoint")
-    p.add_argument("--out", default="causalsynth-out", help="report folder")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--out", default="causalsynth-out", metavar="DIR", help="report folder")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the whole run")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON document on stdout (the plan and progress go to stderr)")
 
 
 def register(sub) -> None:
     """Add the ``demo`` and ``simulate`` subparsers to ``sub``."""
-    p = sub.add_parser("demo", help="the main job on embedded NHEFS",
-                       description="On embedded NHEFS: fit the simulation worlds, check DCR, simulate the "
-                                   "estimator panel in every world, print the recommendation, check it on "
-                                   "refits of the worlds, estimate the real ATE with it, and write the report.")
+    p = add_command(
+        sub, "demo", help="the main job on embedded NHEFS",
+        description="On embedded NHEFS (1,566 smokers; quitting smoking -> weight change): fit the simulation "
+                    "worlds, check the privacy of their synthetic covariates (DCR), print the plan and its ETA, "
+                    "simulate the estimator panel in every world, print the recommendation, check it on "
+                    "refits of the worlds, estimate the real effect with it, and write the report (HTML, "
+                    "Markdown, JSON) with the real data's positivity diagnostics.",
+        examples=["causalsynth demo",
+                  "causalsynth demo --n-reps 10 --reps-per-config glm=20 --generators 0 --out quick/",
+                  "causalsynth demo --learners glm,gbm --n-jobs 4 --json > demo.json"])
     _add_sim_args(p, reps=24, learners="glm,gbm", reps_per_config="glm=200", generators=2)
     p.set_defaults(func=cmd_demo)
-    p = sub.add_parser("simulate", help="choose an estimator on synthetic replicates with known truth",
-                       description="Fit the simulation worlds to DATA, simulate the estimators on replicates "
-                                   "drawn from each, recommend the one with the least worst-case regret, and "
-                                   "estimate the real ATE with it.")
+    p = add_command(
+        sub, "simulate", help="choose an estimator on synthetic replicates with known truth",
+        description="Fit the simulation worlds to DATA, print the plan and its ETA, simulate the estimators on "
+                    "replicates drawn from each world, recommend the configuration with the least worst-case "
+                    "regret across the deciding worlds, check it on refits of the worlds, and estimate the "
+                    "real effect with it. The report (HTML, Markdown, JSON) holds the recommendation, the "
+                    "measures with Monte Carlo errors, the privacy check and the real data's positivity "
+                    "diagnostics.",
+        examples=["causalsynth simulate lalonde --n-reps 50 --out lalonde-report/",
+                  "causalsynth simulate nhefs --learners glm,gbm --n-reps 200 --checkpoint runs/nhefs",
+                  "causalsynth simulate nhefs --learners glm,gbm --n-reps 200 --checkpoint runs/nhefs --resume"])
     add_data_args(p)
     p.add_argument("--n", type=int, default=None, help="replicate size (default: the real n)")
     _add_sim_args(p, reps=100, learners="glm", reps_per_config=None, generators=3)

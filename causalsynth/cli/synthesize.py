@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..errors import DataError, PickleRequiredError, SpecError
 from ._common import (
+    add_command,
     add_data_args,
     check_table_path,
     data_from,
@@ -107,44 +108,69 @@ def cmd_dcr(args) -> int:
 
 def register(sub) -> None:
     """Add the ``synthesize`` and ``dcr`` subparsers to ``sub``."""
-    p = sub.add_parser("synthesize", help="hybrid synthetic data with its truth",
-                       description="Fit the hybrid synthesizer (covariate generator + nuisance models) "
-                                   "and write synthetic rows, optionally with their truth.")
+    p = add_command(
+        sub, "synthesize", help="hybrid synthetic data with its truth",
+        description="Fit the hybrid synthesizer to DATA (covariates from a generator, watched by "
+                    "distance-to-closest-record checks; treatment and outcome drawn from fitted nuisance "
+                    "models) and write synthetic rows, optionally with their truth (y0, y1, mu0, mu1, "
+                    "propensity, cate). Knobs change one thing each: --ate, --effect-scale, --overlap, "
+                    "--confounding, --treated-share.",
+        examples=["causalsynth synthesize nhefs --n 5000 --out synth.csv --truth-out truth.csv --min-dcr auto",
+                  "causalsynth synthesize lalonde --n 2000 --out synth.parquet --overlap 2 --ate 1000",
+                  "causalsynth synthesize nhefs --n 1000 --out s.csv --save-model nhefs.csz"])
     add_data_args(p)
-    p.add_argument("--n", type=int, required=True, help="number of synthetic rows")
-    p.add_argument("--out", required=True, help="output CSV or Parquet file")
-    p.add_argument("--truth-out", help="file for the truth: y0, y1, mu0, mu1, propensity, cate")
-    p.add_argument("--save-model", help="save the fitted synthesizer here, as arrays and JSON (no pickle); "
-                                        "read it with HybridSynthesizer.load(path)")
+    p.add_argument("--n", type=int, required=True, help="number of synthetic rows (required)")
+    p.add_argument("--out", required=True, metavar="FILE", help="output CSV or Parquet file (required)")
+    p.add_argument("--truth-out", metavar="FILE",
+                   help="file for the truth: y0, y1, mu0, mu1, propensity, cate (default: not written)")
+    p.add_argument("--save-model", metavar="FILE",
+                   help="save the fitted synthesizer here, as arrays and JSON (no pickle); read it with "
+                        "HybridSynthesizer.load(path) (default: not saved)")
     p.add_argument("--model-key", metavar="VAR",
                    help="name of an environment variable holding a secret key: --save-model then signs the "
                         "file (HMAC-SHA256), and synthesizers with gbm/superlearner/flexible learners or "
                         "ctgan/tvae generators, which only a pickle can hold, are written as a signed pickle; "
-                        "read it with HybridSynthesizer.load(path, key=...)")
-    p.add_argument("--generator", default="copula", choices=("bootstrap", "copula", "ctgan", "tvae"))
-    p.add_argument("--epochs", type=int, default=300, help="CTGAN/TVAE epochs")
-    p.add_argument("--propensity", default=None)
-    p.add_argument("--outcome-model", default=None)
-    p.add_argument("--noise", default="auto", choices=("auto", "gaussian", "heteroscedastic", "residuals"))
-    p.add_argument("--holdout", type=float, default=0.2, help="share of real rows kept as DCR baseline")
-    p.add_argument("--min-dcr", default=None, help="privacy filter threshold: a number or 'auto'")
-    p.add_argument("--ate", type=float, default=None, help="target population ATE")
-    p.add_argument("--effect-scale", type=float, default=1.0)
-    p.add_argument("--overlap", type=float, default=1.0)
-    p.add_argument("--confounding", type=float, default=1.0)
-    p.add_argument("--treated-share", type=float, default=None)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", action="store_true")
+                        "read it with HybridSynthesizer.load(path, key=...) (default: no key, unsigned arrays)")
+    p.add_argument("--generator", default="copula", choices=("bootstrap", "copula", "ctgan", "tvae"),
+                   help="covariate generator")
+    p.add_argument("--epochs", type=int, default=300, help="CTGAN/TVAE training epochs")
+    p.add_argument("--propensity", default=None, metavar="LEARNER",
+                   help="propensity model: logistic | gbm | superlearner | flexible | a formula (default: logistic)")
+    p.add_argument("--outcome-model", default=None, metavar="LEARNER",
+                   help="outcome model: linear | logistic | gbm | superlearner | flexible | a formula "
+                        "(default: linear for a continuous outcome, logistic for a binary one)")
+    p.add_argument("--noise", default="auto", choices=("auto", "gaussian", "heteroscedastic", "residuals"),
+                   help="outcome noise (auto: gaussian for continuous outcomes, Bernoulli for binary ones)")
+    p.add_argument("--holdout", type=float, default=0.2, help="share of real rows kept as the DCR baseline")
+    p.add_argument("--min-dcr", default=None, metavar="NUMBER|auto",
+                   help="privacy filter: redraw synthetic covariate rows closer than this to a real training "
+                        "row; 'auto' = the 5%% quantile of real-holdout distances (default: no filter)")
+    p.add_argument("--ate", type=float, default=None,
+                   help="target population ATE (default: the fitted models' own effect)")
+    p.add_argument("--effect-scale", type=float, default=1.0, help="heterogeneity around the mean effect")
+    p.add_argument("--overlap", type=float, default=1.0,
+                   help="temper the propensity: below 1 better overlap, above 1 worse")
+    p.add_argument("--confounding", type=float, default=1.0, help="0 randomizes the treatment assignment")
+    p.add_argument("--treated-share", type=float, default=None,
+                   help="share of treated rows (default: the real share)")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=cmd_synthesize)
 
-    p = sub.add_parser("dcr", help="distance-to-closest-record privacy check",
-                       description="Distances from synthetic rows to the closest real training row, "
-                                   "against the real holdout baseline.")
+    p = add_command(
+        sub, "dcr", help="distance-to-closest-record privacy check",
+        description="Distances from each synthetic row to the closest real training row, against the "
+                    "baseline of real holdout rows the generator did not see: exact copies, the share of "
+                    "synthetic rows closer to the training rows than the holdout is (ideal 0.5) and a "
+                    "membership-inference AUC (ideal 0.5).",
+        examples=["causalsynth dcr real.csv synth.csv --holdout holdout.csv --plot dcr.png",
+                  "causalsynth dcr real.parquet synth.parquet --columns age,sex,wt71 --json"])
     p.add_argument("real", metavar="REAL", help="real training rows (CSV/Parquet)")
     p.add_argument("synthetic", metavar="SYNTH", help="synthetic rows (CSV/Parquet)")
-    p.add_argument("--holdout", help="real rows the generator did not see")
-    p.add_argument("--columns", help="comma-separated columns to compare (default: REAL's columns)")
-    p.add_argument("--plot", help="save a plot of the distance distributions (PNG)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--holdout", metavar="FILE",
+                   help="real rows the generator did not see (default: none; no baseline)")
+    p.add_argument("--columns", metavar="A,B,...", help="comma-separated columns to compare (default: REAL's columns)")
+    p.add_argument("--plot", metavar="FILE", help="save a plot of the distance distributions (PNG; default: no plot)")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=cmd_dcr)

@@ -322,11 +322,12 @@ class AugmentationResult:
                         "restore the original covariate law; their standard errors treat synthetic "
                         "outcomes as data and are too small.", est)]
 
-    def write_report(self, out_dir) -> dict:
-        """Markdown, HTML, JSON and PNG files in ``out_dir``."""
+    def write_report(self, out_dir, *, provenance: dict | None = None) -> dict:
+        """Markdown, HTML, JSON and PNG files in ``out_dir`` (its positivity sections first);
+        ``provenance`` from :func:`causalsynth.report.provenance` (default: "Python API")."""
         from ..report.render import write_report
         return write_report(out_dir, "Positivity augmentation", self.sections(), self.to_dict(),
-                            stem="augmentation")
+                            stem="augmentation", provenance=provenance)
 
 
 def _check_budget(budget: Any) -> int | str | None:

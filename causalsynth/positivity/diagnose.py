@@ -272,11 +272,12 @@ class PositivityReport:
                         self.regions),
                 Section("Largest weights", "", self.largest_weights)]
 
-    def write_report(self, out_dir) -> dict:
-        """Markdown, HTML, JSON and PNG files in ``out_dir`` (see :mod:`causalsynth.report`)."""
+    def write_report(self, out_dir, *, provenance: dict | None = None) -> dict:
+        """Markdown, HTML, JSON and PNG files in ``out_dir`` (see :mod:`causalsynth.report`);
+        ``provenance`` from :func:`causalsynth.report.provenance` (default: "Python API")."""
         from ..report.render import write_report
         return write_report(out_dir, "Positivity diagnostics", self.sections(), self.to_dict(),
-                            stem="positivity")
+                            stem="positivity", provenance=provenance)
 
 
 def _check_propensity_array(values: Any, n: int) -> np.ndarray:

@@ -298,10 +298,12 @@ class AugmentationEvaluation:
         ax.legend(fontsize=8)
         return ax
 
-    def write_report(self, out_dir) -> dict:
+    def write_report(self, out_dir, *, provenance: dict | None = None) -> dict:
+        """Markdown, HTML, JSON and PNG files in ``out_dir``; ``provenance`` from
+        :func:`causalsynth.report.provenance` (default: "Python API")."""
         import matplotlib.pyplot as plt
 
-        from ..report.render import Section, write_report
+        from ..report.render import Section, positivity_sections, write_report
         fig, ax = plt.subplots(figsize=(9, 4))
         self.plot(ax=ax)
         sections = [Section("Verdict", self.verdict().replace("\n", "\n\n")),
@@ -311,9 +313,12 @@ class AugmentationEvaluation:
                     Section("Standard errors: interval coverage", self.coverage.__doc__.split("\n\n")[0]
                             if self.coverage.__doc__ else "", self.coverage()),
                     Section("CATE error (PEHE)", "", self.cate()),
-                    Section("Covariate shift", "", self.shift())]
+                    Section("Covariate shift", "", self.shift()),
+                    *positivity_sections(None, missing="The evaluation draws from a design with a known truth "
+                                         "and poor overlap by construction; the diagnostics of one draw: "
+                                         "causalsynth.diagnose_positivity(design.sample(n).data).")]
         return write_report(out_dir, "Positivity augmentation: evaluation with a known truth", sections,
-                            self.to_dict(), stem="evaluation")
+                            self.to_dict(), stem="evaluation", provenance=provenance)
 
 
 def evaluate_augmentation(

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..report.render import Section, write_report
+from ..report.render import Section, positivity_sections, write_report
 from .metrics import wilson_interval
 
 __all__ = ["plot_distributions", "plot_bias_rmse", "plot_coverage", "plot_regret", "write_simulation_report"]
@@ -126,17 +126,25 @@ def plot_coverage(result, *, truth: str = "population"):
 
 
 def write_simulation_report(result, out_dir, *, title: str = "Estimator simulation", extra=None,
-                            lead=None) -> dict:
+                            lead=None, positivity=None, provenance: dict | None = None) -> dict:
     """Write report.md / report.html / report.json (and PNG figures) for a simulation.
 
     ``lead`` sections follow the recommendation; ``extra`` sections close the report.
+    ``positivity``: the real data's :func:`~causalsynth.positivity.diagnose_positivity` report
+    (after the lead; without it the report says the overlap was not diagnosed); ``provenance``:
+    from :func:`causalsynth.report.provenance` (default: "Python API").
     """
     import pandas as pd
     summ = result.summary()
     show = ["world", "scenario", "n", "learner", "estimator", "bias", "bias_mcse", "variance", "rmse", "rmse_mcse",
             "coverage", "coverage_mcse", "ci_width", "se_ratio", "failure_rate", "seconds"]
     recs = result.recommendations()
-    sections = [Section("Recommendation", "\n\n".join("\n\n".join(r.sentences()) for r in recs)), *(lead or [])]
+    # one sentence per list item, one list per scenario and size
+    sections = [Section("Recommendation", "\n\n".join("\n".join("- " + s for s in r.sentences()) for r in recs)),
+                *(lead or []),
+                *positivity_sections(positivity, missing="The simulation was given no real data here, so its "
+                                     "overlap is not in this report: run causalsynth diagnose DATA, or pass "
+                                     "positivity=causalsynth.diagnose_positivity(data) to write_report.")]
     if result.worlds:
         sections.append(Section("Worlds", "Every configuration is simulated in each world; the recommendation is "
                                 "decided in the worlds built from no candidate's model class.",
@@ -161,4 +169,4 @@ def write_simulation_report(result, out_dir, *, title: str = "Estimator simulati
         Section("Coverage", "", figure=plot_coverage(result)),
         *(extra or []),
     ]
-    return write_report(out_dir, title, sections, result.to_dict())
+    return write_report(out_dir, title, sections, result.to_dict(), provenance=provenance)

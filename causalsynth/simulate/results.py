@@ -238,6 +238,8 @@ class SimulationResult:
         return (f"<pre>{html.escape(self.recommendation_text())}</pre>"
                 + self.summary().to_html(index=False, float_format=lambda v: f"{v:.4g}"))
 
-    def write_report(self, out_dir, *, title: str = "Estimator simulation") -> dict:
+    def write_report(self, out_dir, *, title: str = "Estimator simulation", positivity=None,
+                     provenance: dict | None = None) -> dict:
+        """Write report.md / report.html / report.json (see :func:`~causalsynth.simulate.report.write_simulation_report`)."""
         from .report import write_simulation_report
-        return write_simulation_report(self, out_dir, title=title)
+        return write_simulation_report(self, out_dir, title=title, positivity=positivity, provenance=provenance)

@@ -21,7 +21,7 @@ from .._random import RandomState, as_seed_sequence
 from .._version import __version__
 from ..data import CausalData
 from ..errors import CheckpointError, SpecError
-from ..progress import progress
+from ..progress import Progress
 from ..sample import population_truth
 from .fingerprint import run_settings, settings_fingerprint
 from .results import SimulationResult
@@ -175,6 +175,7 @@ class Simulation:
                                       "learner": lc.name, "n_reps": spec.reps_of(lc),
                                       "seconds_per_replicate": sec, "estimated_seconds": sec * spec.reps_of(lc)})
         costs = pd.DataFrame(costs)
+        self._plan_costs = costs  # the run's progress weighs its replicates by these
         n_tasks = len(spec.tasks())
         n_fits = sum(spec.reps_of(lc) for lc in spec.learners) * len(spec.worlds) * len(spec.scenarios) * len(spec.sizes)
         return SimulationPlan(spec.grid(), n_tasks, n_fits, per_task, float(costs["estimated_seconds"].sum()),
@@ -251,14 +252,12 @@ class Simulation:
                 open_tasks.difference_update(tasks)
         todo = [t for t in todo if t not in piloted]
         batches = [todo[i:i + spec.batch_size] for i in range(0, len(todo), spec.batch_size)]
-        bar_iter = iter(progress(range(len(todo)), desc="replicates", total=len(todo), show=show_progress))
-        for batch, rows in execute(dgps, spec, entropy, batches, n_jobs=n_jobs, backend=backend,
-                                   scheduler=scheduler):
-            finished(batch, rows)
-            for _ in batch:
-                next(bar_iter, None)
-        for _ in bar_iter:  # close the bar
-            pass
+        cost = self._task_costs()
+        with Progress(len(todo), "replicates", show=show_progress, work=sum(cost(t) for t in todo)) as bar:
+            for batch, rows in execute(dgps, spec, entropy, batches, n_jobs=n_jobs, backend=backend,
+                                       scheduler=scheduler):
+                finished(batch, rows)
+                bar.update(len(batch), work=sum(cost(t) for t in batch))
         reps = _ordered(spec, pd.concat(parts, ignore_index=True) if parts else pd.DataFrame())
         pates = {(w, s.name): population_truth(d, spec.estimand) if spec.estimand != "ate"
                  else float(getattr(d, "population_ate_", np.nan))
@@ -266,6 +265,20 @@ class Simulation:
         return SimulationResult(spec, reps, pates, time.perf_counter() - t0, backend, n_jobs,
                                 n_resumed=len(done) + len(piloted), worlds=self.world_table().to_dict(orient="records"),
                                 decision_worlds=tuple(self.decision_worlds))
+
+
+    def _task_costs(self):
+        """Expected cost of a task, for the time left in progress lines: the pilot seconds per
+        replicate of the configurations the task still fits (from plan(); 1 each without it)."""
+        spec = self.spec
+        costs = getattr(self, "_plan_costs", None)
+        table = {} if costs is None or not len(costs) else {
+            (r.world, r.scenario, r.n, r.learner): max(float(r.seconds_per_replicate), 1e-6) for r in costs.itertuples()}
+
+        def cost(t: Task) -> float:
+            key = (spec.worlds[t.world], spec.scenarios[t.scenario].name, spec.sizes[t.size])
+            return sum(table.get((*key, lc.name), 1.0) for lc in spec.learners if t.rep < spec.reps_of(lc))
+        return cost
 
 
 def _done_tasks(spec: SimulationSpec, done_rows: pd.DataFrame) -> set:

@@ -403,6 +403,8 @@ class HybridSynthesizer(BaseEstimator):
         d = nearest_distances(self._encoder.transform(pilot), self._train_encoded)
         share = float(np.mean(d >= self.min_dcr_))
         self._pilot_share_ = max(share, 0.05)
+        if self.min_dcr == "auto" and self.min_dcr_ <= 0.0:
+            self._warn_zero_threshold(d)
         if share < 0.05:
             raise DataError(
                 f"min_dcr={self.min_dcr_:.3g} is out of reach: {share:.1%} of 500 pilot draws of the "
@@ -412,6 +414,21 @@ class HybridSynthesizer(BaseEstimator):
                    if self.min_dcr != "auto" else "Fix: pass a lower min_dcr yourself.")
                 + (" The 'bootstrap' generator copies real rows: use another generator."
                    if self.covariates == "bootstrap" else ""))
+
+    def _warn_zero_threshold(self, pilot_distances: np.ndarray) -> None:
+        """min_dcr='auto' came out 0 (at least 5% of the real holdout rows are exact copies of
+        training rows: tied or duplicate rows): the filter would redraw nothing, so say so."""
+        copies = float(np.mean(pilot_distances == 0.0))
+        positive = pilot_distances[pilot_distances > 0]
+        suggestion = f" (e.g. {float(np.quantile(positive, 0.05)):.3g}, the 5% quantile of the positive pilot distances)" \
+            if len(positive) else ""
+        warnings.warn(
+            f"min_dcr='auto' is 0 here: at least 5% of the real holdout rows are exact copies of real "
+            f"training rows (tied or duplicate rows), so the privacy filter removes nothing and "
+            f"{copies:.1%} of 500 pilot draws of the {self.covariates!r} generator are exact copies of real "
+            f"training rows. Fix: pass a positive min_dcr{suggestion} to redraw exact copies, or accept "
+            "them if these covariates are coarse enough that copies disclose nothing.",
+            PrivacyWarning, stacklevel=4)
 
     def _coerce(self, W: pd.DataFrame) -> pd.DataFrame:
         """Give generated covariates the real data's dtypes (and categories)."""

@@ -19,13 +19,18 @@ def test_cli_audit_json_and_report(tmp_path):
     args = _parser().parse_args(["audit", "lalonde", "--synthesizers", "hybrid,copula", "--n-repeats", "1",
                                  "--estimators", "or,aipw", "--utility-learners", "linear",
                                  "--out", str(tmp_path / "rep"), "--json"])
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
+    buf, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(err):
         assert args.func(args) == 0
     payload = json.loads(buf.getvalue())
     assert [r["synthesizer"] for r in payload["summary"]] == ["hybrid", "copula"]
     assert (tmp_path / "rep" / "audit.html").exists()
     assert payload["report"]["markdown"].endswith("audit.md")
+    # the plan first (on stderr with --json); the real data's positivity and the provenance in the report
+    assert "plan: 2 synthesizer(s) (hybrid, copula) x 1 repeat(s) = 2 fits" in err.getvalue()
+    md = (tmp_path / "rep" / "audit.md").read_text()
+    assert "## Positivity of the real data: overlap diagnostics" in md and "- command: causalsynth audit" in md
+    assert payload["positivity"]["n_obs"] == 445
 
 
 def test_cli_audit_help_and_bad_names():

@@ -60,7 +60,7 @@ def test_unreadable_file_subprocess(tmp_path):
 def test_help_for_every_command():
     proc = run_cli("--help")
     assert proc.returncode == 0
-    for command in ("estimate", "demo", "synthesize", "dcr", "simulate", "audit", "augment"):
+    for command in ("estimate", "diagnose", "demo", "synthesize", "dcr", "simulate", "audit", "augment"):
         sub = run_cli(command, "--help")
         assert sub.returncode == 0 and "--json" in sub.stdout
 
@@ -129,12 +129,22 @@ def test_demo_small(tmp_path, capsys):
     code = main(["demo", "--n-reps", "6", "--learners", "glm", "--reps-per-config", "glm=6", "--generators", "2",
                  "--refit-reps", "4", "--n-jobs", "1", "--out", str(out), "--json"])
     assert code == 0
-    doc = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out)
     assert doc["recommended"]["estimator"] in ("or", "ipw", "aipw", "tmle")
     assert doc["dcr"]["exact_copy_share"] == 0.0
     assert len(doc["simulation"]["summary"]) == 4 * 4  # 4 worlds x 4 estimators
     assert (out / "report.html").exists() and (out / "report.md").exists()
-    assert "Generator uncertainty" in (out / "report.md").read_text()
+    md = (out / "report.md").read_text()
+    assert "Generator uncertainty" in md
+    # provenance, the real data's positivity, and the plan printed on stderr with --json
+    assert "- command: causalsynth demo --n-reps 6" in md and "- data: embedded dataset 'nhefs'" in md
+    assert "## Positivity of the real data: overlap diagnostics" in md
+    assert doc["positivity"]["n_obs"] == 1566 and doc["data_source"] == "embedded dataset 'nhefs'"
+    report = json.loads((out / "report.json").read_text())
+    assert report["provenance"]["seed"] == 0 and report["provenance"]["rows"] == 1566
+    err = captured.err
+    assert err.index("plan: fit 4 world(s)") < err.index("[1/4] fitting") < err.index("ETA about")
 
 
 def test_simulate_csv_with_checkpoint_resume(tmp_path, capsys, lalonde):
