@@ -25,10 +25,10 @@ __all__ = ["read_table", "load_data_arg", "add_data_args", "data_from", "emit", 
 
 #: The embedded datasets (``causalsynth.datasets.DATASETS``; a test keeps the two equal). Named
 #: here so that ``--help`` needs no import of the datasets, which load pandas.
-EMBEDDED = ("nhefs", "lalonde")
+EMBEDDED = ("nhefs", "lalonde", "lalonde_cps")
 
 #: How DATA is read, for --help.
-DATA_RULE = ("DATA is an embedded dataset (nhefs, lalonde) or a CSV/Parquet file. A bare embedded "
+DATA_RULE = ("DATA is an embedded dataset (nhefs, lalonde, lalonde_cps) or a CSV/Parquet file. A bare embedded "
              "name means the embedded dataset even when a file or folder of that name exists here; "
              "anything with a path separator or a suffix is a path (write ./nhefs for a local file "
              "called nhefs). The output says which one was used.")
@@ -82,7 +82,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
     import pandas as pd
     p = Path(path)
     if not p.exists():
-        raise DataFileError(f"file not found: {str(path)!r} (embedded datasets: nhefs, lalonde)")
+        raise DataFileError(f"file not found: {str(path)!r} (embedded datasets: nhefs, lalonde, lalonde_cps)")
     if p.is_dir():
         raise DataFileError(f"{str(path)!r} is a directory, not a CSV or Parquet file")
     suffixes = "".join(p.suffixes).lower()
@@ -193,7 +193,7 @@ def split_names(value: str | None) -> list[str] | None:
 def add_data_args(p: argparse.ArgumentParser) -> None:
     """DATA and its roles: --treatment, --outcome, --covariates, --categorical, --drop-missing."""
     p.add_argument("data", metavar="DATA",
-                   help="embedded dataset (nhefs, lalonde) or a CSV/Parquet file; a bare embedded name "
+                   help="embedded dataset (nhefs, lalonde, lalonde_cps) or a CSV/Parquet file; a bare embedded name "
                         "wins over a local file or folder of that name (write ./nhefs for the file)")
     p.add_argument("--treatment", "-a", metavar="COLUMN",
                    help="binary treatment column (default: the embedded dataset's; required for a file)")
