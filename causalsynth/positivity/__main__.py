@@ -3,14 +3,30 @@
 (truncation rules, augmentation with and without an external randomized study)."""
 from __future__ import annotations
 
+import argparse
+
 from ..datasets.designs import PoorOverlapDesign
 from .evaluate import evaluate_augmentation
+
+
+def _budget(text: str):
+    """argparse type for --budget: an integer, 'auto' or 'none'."""
+    if text.lower() == "none":
+        return None
+    if text.lower() == "auto":
+        return "auto"
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--budget must be an integer, 'auto' or 'none', not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--budget must be at least 1, not {value}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the documented evaluation on PoorOverlapDesign (or, with --design xu2026, the
     extreme-overlap study) and print its tables."""
-    import argparse
     import os
     os.environ.setdefault("CAUSALSYNTH_PROGRESS", "0")
     p = argparse.ArgumentParser(prog="python -m causalsynth.positivity", description=main.__doc__)
@@ -20,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n-external", type=int, default=1000, help="rows of the external randomized study (xu2026)")
     p.add_argument("--repeats", type=int, default=200)
     p.add_argument("--nonlinearity", type=float, default=0.0, help="PoorOverlapDesign nonlinearity")
-    p.add_argument("--budget", type=int, default=None)
+    p.add_argument("--budget", type=_budget, default=None, help="records to add: an integer, 'auto' or 'none' (default: "
+                   "one per low-overlap unit for poor_overlap, 'auto' for xu2026)")
     p.add_argument("--generator", default="local", choices=("local", "hybrid"))
     p.add_argument("--uncertainty", default="ensemble", choices=("ensemble", "none"))
     p.add_argument("--n-bootstrap", type=int, default=None, help="also bootstrap the augmented SEs (costly)")
@@ -30,11 +47,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.design == "xu2026":
         from .extreme import extreme_overlap_study
         ns = tuple(int(v) for v in args.ns.split(","))
-        print(extreme_overlap_study(ns=ns, n_repeats=args.repeats, n_external=args.n_external,
+        budget = "auto" if args.budget is None else args.budget
+        print(extreme_overlap_study(ns=ns, n_repeats=args.repeats, n_external=args.n_external, budget=budget,
                                     random_state=args.seed))
         return 0
     ev = evaluate_augmentation(PoorOverlapDesign(nonlinearity=args.nonlinearity), n=args.n,
-                               n_repeats=args.repeats, budget=args.budget, generator=args.generator,
+                               n_repeats=args.repeats, budget=args.budget,
+                               generator=args.generator,
                                uncertainty=args.uncertainty, n_bootstrap=args.n_bootstrap, random_state=args.seed)
     print(ev)
     if args.report:

@@ -37,7 +37,7 @@ def forest_learners(seed: int = 0) -> tuple[Any, Any]:
     return RandomForestClassifier(**kw), RandomForestClassifier(**kw)
 
 
-def _variants(data, external, seed, n_folds: int) -> tuple[list[dict], dict]:
+def _variants(data, external, seed, n_folds: int, budget) -> tuple[list[dict], dict]:
     s_glm, s_rf, s_aug, s_ext = seed.spawn(4)
     rows, info = [], {}
     with warnings.catch_warnings():
@@ -54,7 +54,7 @@ def _variants(data, external, seed, n_folds: int) -> tuple[list[dict], dict]:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             aug = augment_positivity(data, propensity=prop, outcome=out, n_folds=n_folds, uncertainty="none",
-                                     external=ext, random_state=s)
+                                     budget=budget, external=ext, random_state=s)
         warned = any(issubclass(w.category, PositivityWarning) and "expected to hurt" in str(w.message)
                      for w in caught)
         info[label] = {"n_added": aug.n_added, "warned": warned,
@@ -107,11 +107,12 @@ class ExtremeOverlapStudy:
 
 
 def extreme_overlap_study(design: Any = None, *, ns=(100, 200, 500), n_repeats: int = 50, n_external: int = 1000,
-                          n_folds: int = 3, random_state: RandomState = 0,
+                          n_folds: int = 3, budget: Any = "auto", random_state: RandomState = 0,
                           show_progress: bool | None = None) -> ExtremeOverlapStudy:
     """Run the study (see the module docstring). ``design`` needs ``sample`` and ``randomized``
-    (default :class:`~causalsynth.datasets.Xu2026Positivity`); repeats whose smaller arm is too
-    small for ``n_folds`` folds are skipped and counted."""
+    (default :class:`~causalsynth.datasets.Xu2026Positivity`); ``budget`` is the augmentation
+    budget (default ``"auto"``; None = one record per low-overlap unit, the old default); repeats
+    whose smaller arm is too small for ``n_folds`` folds are skipped and counted."""
     from ..datasets.designs import Xu2026Positivity
     from ..progress import progress
     design = Xu2026Positivity() if design is None else design
@@ -130,10 +131,10 @@ def extreme_overlap_study(design: Any = None, *, ns=(100, 200, 500), n_repeats: 
                 failed[n] += 1
                 continue
             external = design.randomized(n_external, random_state=s_ext).data
-            rows, info = _variants(sample.data, external, s_fit, n_folds)
+            rows, info = _variants(sample.data, external, s_fit, n_folds, budget)
             sate = sample.sate
             records += [{"n": n, "repeat": rep, **r, "error": r["ate"] - sate} for r in rows]
             augs += [{"n": n, "repeat": rep, "source": k, **v} for k, v in info.items()]
     settings = {"design": type(design).__name__, "ns": list(ns), "n_repeats": n_repeats, "n_external": n_external,
-                "n_folds": n_folds, "failed": failed}
+                "n_folds": n_folds, "budget": budget, "failed": failed}
     return ExtremeOverlapStudy(pd.DataFrame(records), pd.DataFrame(augs), settings)
