@@ -394,7 +394,8 @@ def augment_positivity(
         refits) instead of on the original rows. This assumes the outcome regression
         transports from the external population to this one; the result states it.
     if_risky : what to do when the records are expected to hurt (data-only outcomes, with
-        half the fill-in mass at units whose logit propensity is more than 3 from that of every
+        half the fill-in mass at units whose logit propensity is more than
+        ``LOGIT_GAP`` (4) from that of every
         real unit of the arm they fill, so their outcomes are extrapolated): "warn" (default, a PositivityWarning), "refuse" (SpecError)
         or "ignore". ``result.risk`` holds the diagnostics.
     random_state : seeds folds, learners, covariates and outcome noise.

@@ -35,12 +35,17 @@ __all__ = ["Simulation", "simulate", "SimulationPlan", "load_result", "BACKENDS"
 BACKENDS = ("joblib", "dask")
 
 
+#: The learner label of the plan's cost rows for drawing replicate datasets (not a configuration).
+DRAWS = "draws"
+
+
 @dataclass(frozen=True)
 class SimulationPlan:
     """The grid of a simulation and an estimate of its cost (from timed pilot replicates).
 
     ``costs`` has one row per (world, learner configuration): replicates, pilot seconds per
-    replicate and the estimated seconds of one core; ``world_fit_seconds`` the time each world
+    replicate and the estimated seconds of one core, and one row per world for drawing the
+    replicate datasets and their truth (learner ``"draws"``); ``world_fit_seconds`` the time each world
     took to fit (already spent).
     """
 
@@ -165,15 +170,22 @@ class Simulation:
                     t0 = time.perf_counter()
                     rows = run_batch(dgps, spec, entropy, tasks)
                     self._pilot[entropy].append((tasks, rows))
-                    per_task[f"{world}, {spec.scenarios[s].name}, n={spec.sizes[z]}"] = \
-                        (time.perf_counter() - t0) / pilot_reps
+                    elapsed = (time.perf_counter() - t0) / max(len(tasks), 1)
+                    per_task[f"{world}, {spec.scenarios[s].name}, n={spec.sizes[z]}"] = elapsed
+                    fitted = 0.0
                     for lc in spec.learners:
                         r = rows[rows["learner"] == lc.name]
                         sec = float((r["seconds_nuisance"].fillna(0) / max(len(spec.estimators), 1)
-                                     + r["seconds_estimator"].fillna(0)).sum()) / pilot_reps
+                                     + r["seconds_estimator"].fillna(0)).sum()) / max(len(tasks), 1)
+                        fitted += sec
                         costs.append({"world": world, "scenario": spec.scenarios[s].name, "n": spec.sizes[z],
                                       "learner": lc.name, "n_reps": spec.reps_of(lc),
                                       "seconds_per_replicate": sec, "estimated_seconds": sec * spec.reps_of(lc)})
+                    # drawing the replicate and its truth: every task pays it once, whatever it fits
+                    draw = max(elapsed - fitted, 0.0)
+                    costs.append({"world": world, "scenario": spec.scenarios[s].name, "n": spec.sizes[z],
+                                  "learner": DRAWS, "n_reps": spec.max_reps, "seconds_per_replicate": draw,
+                                  "estimated_seconds": draw * spec.max_reps})
         costs = pd.DataFrame(costs)
         self._plan_costs = costs  # the run's progress weighs its replicates by these
         n_tasks = len(spec.tasks())
@@ -277,7 +289,8 @@ class Simulation:
 
         def cost(t: Task) -> float:
             key = (spec.worlds[t.world], spec.scenarios[t.scenario].name, spec.sizes[t.size])
-            return sum(table.get((*key, lc.name), 1.0) for lc in spec.learners if t.rep < spec.reps_of(lc))
+            return table.get((*key, DRAWS), 0.0) + sum(table.get((*key, lc.name), 1.0) for lc in spec.learners
+                                                        if t.rep < spec.reps_of(lc))
         return cost
 
 

@@ -71,7 +71,8 @@ class GeneratorUncertainty:
         n_gen = self.choices["generator"].nunique() - 1
         text = [f"Generator uncertainty over {n_gen} bootstrap refits of the worlds ({', '.join(self.deciding)}): "
                 f"{est.upper()} ('{lrn}'), chosen on the original fit, is chosen again on "
-                f"{100 * self.survival:.0f}% of refits: the recommendation {self.verdict}."]
+                f"{100 * self.survival:.0f}% of refits: the recommendation "
+                f"{'is fragile' if self.verdict == 'fragile' else self.verdict}."]
         if self.robust_choice is not None and self.robust_choice != self.original_best:
             r_lrn, r_est = self.robust_choice
             text.append(f"Across the original worlds and every refit, {r_est.upper()} ('{r_lrn}') has the least "
