@@ -85,6 +85,13 @@ def clip_for(e: np.ndarray, lo: float, hi: float, estimand: str = "ate") -> np.n
     return np.clip(e, lo, hi)
 
 
+def n_clipped_for(e: np.ndarray, lo: float, hi: float, estimand: str = "ate") -> int:
+    """How many propensities :func:`clip_for` changes for this estimand (the ATT counts only
+    those above ``hi``, the ATC only those below ``lo``, overlap weights none)."""
+    e = np.asarray(e, dtype=float)
+    return int(np.sum(clip_for(e, lo, hi, estimand) != e))
+
+
 def overlap_summary(e: np.ndarray, a: np.ndarray, lo: float, hi: float, estimand: str = "ate",
                     keep: np.ndarray | None = None) -> dict:
     """Share of the units that matter lying outside the bounds that matter, and the Kish ESS of
@@ -278,7 +285,7 @@ def estimate(
         outcome_type=data.outcome_type, propensity_learner=fit.propensity_learner,
         outcome_learner=fit.outcome_learner, n_folds=fit.n_folds,
         se_method="bootstrap" if se_method == "bootstrap" else "influence function",
-        propensity=fit.propensity, n_clipped=int(np.sum((fit.propensity < lo) | (fit.propensity > hi))),
+        propensity=fit.propensity, n_clipped=n_clipped_for(fit.propensity, lo, hi, estimand),
         estimand=estimand, trim_bounds=used_trim, n_kept=int(keep.sum()) if keep is not None else data.n_obs,
         propensity_bounds=(lo, hi), overlap=overlap, notes=tuple(dropped))
 

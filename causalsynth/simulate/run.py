@@ -18,7 +18,7 @@ import pandas as pd
 
 from .._checks import resolve_bounds
 from ..errors import EstimationError, SpecError
-from ..estimators import estimate_from_nuisance, keep_mask
+from ..estimators import estimate_from_nuisance, keep_mask, n_clipped_for
 from ..nuisance import fit_nuisance
 from ..sample import population_truth
 from .spec import SimulationSpec, Task
@@ -113,7 +113,7 @@ def _config_rows(sample, spec: SimulationSpec, lc, seed, common: dict) -> list[d
     here = dict(common)
     if keep is not None:  # the trimmed estimand: its truth is the mean CATE over the kept rows
         here["sate"] = here["pate"] = sample.truth_of("trimmed", keep)
-    n_clipped = int(np.sum((fit.propensity < lo) | (fit.propensity > hi)))
+    n_clipped = n_clipped_for(fit.propensity, lo, hi, spec.estimand)
     rows = []
     for name in spec.estimators:
         t1 = time.perf_counter()
