@@ -52,6 +52,9 @@ HINTS = [
     (r"use min_dcr='auto' \(set from the real holdout\)", "use --min-dcr auto (set from the real holdout)"),
     (r"pass a lower min_dcr yourself", "pass a lower --min-dcr yourself"),
     (r"lower min_dcr\b", "lower --min-dcr"),
+    (r"se_method='bootstrap'", "--se bootstrap"),
+    (r"propensity_bounds='adaptive'", "--propensity-bounds adaptive"),
+    (r"causalsynth\.positivity to see where overlap fails", "causalsynth diagnose to see where overlap fails"),
 ]
 #: Keyword names whose option means something else on the command line (--outcome is a column).
 NOT_OPTIONS = {"outcome", "outcome_model", "treatment", "covariates", "key", "truth", "axis", "missing"}

@@ -123,11 +123,21 @@ class EstimateResult:
         ]
         if self.overlap:
             o = self.overlap
-            lines.insert(4, f"positivity: {100 * o['share_outside_bounds']:.1f}% of units outside "
-                            f"[{self.propensity_bounds[0]:.3g}, {self.propensity_bounds[1]:.3g}]; weight ESS "
-                            f"{100 * o['ess_share_treated']:.0f}% of treated, {100 * o['ess_share_control']:.0f}% of "
-                            "controls" + ("" if o["intervals_trusted"] else
-                                          " -- influence-function intervals NOT to be trusted"))
+            lo, hi = self.propensity_bounds
+            if self.estimand == "att":
+                where = f"above {hi:.3g}"
+                ess = (f"ESS of the control weights {100 * o['ess_share_control']:.0f}% of the "
+                       f"{self.n_treated} treated they stand in for")
+            elif self.estimand == "atc":
+                where = f"below {lo:.3g}"
+                ess = (f"ESS of the treated weights {100 * o['ess_share_treated']:.0f}% of the "
+                       f"{self.n_obs - self.n_treated} controls they stand in for")
+            else:
+                where = f"outside [{lo:.3g}, {hi:.3g}]"
+                ess = (f"weight ESS {100 * o['ess_share_treated']:.0f}% of treated, "
+                       f"{100 * o['ess_share_control']:.0f}% of controls")
+            lines.insert(4, f"positivity: {100 * o['share_outside_bounds']:.1f}% of units {where}; {ess}"
+                            + ("" if o["intervals_trusted"] else " -- influence-function intervals NOT to be trusted"))
         notes = [f"  {r.estimator}: {r.note}" for r in self.rows if r.note] + [f"  {n}" for n in self.notes]
         if notes:
             lines += ["notes:", *notes]
