@@ -148,6 +148,10 @@ def _allowed(formula: bool) -> str:
             + f" and the functions {', '.join(funcs)} (also spelled np.log etc.)")
 
 
+def _short(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 class _Checker:
     """Walks a parsed expression and refuses every node outside the vocabulary."""
 
@@ -155,7 +159,7 @@ class _Checker:
         self.columns, self.formula, self.what, self.text, self.n_nodes = set(columns), formula, what, text, 0
 
     def refuse(self, piece: str) -> None:
-        raise SpecError(f"{self.what} {self.text!r}: {piece} is not allowed; {_allowed(self.formula)}.")
+        raise SpecError(f"{self.what} {_short(self.text)!r}: {piece} is not allowed; {_allowed(self.formula)}.")
 
     def function(self, node) -> str | None:
         """The whitelisted name a call's function spells, or None."""
@@ -267,7 +271,9 @@ def check_expression(text: Any, columns, *, what: str = "expression", formula: b
         tree = _ast.parse(source.strip(), mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         msg = getattr(exc, "msg", None) or type(exc).__name__
-        raise SpecError(f"{what} {text!r} is not a valid expression ({msg}); {_allowed(formula)}.") from None
+        if "@" in text:
+            msg += "; '@' local variables (pandas eval's @name) are not allowed"
+        raise SpecError(f"{what} {_short(text)!r} is not a valid expression ({msg}); {_allowed(formula)}.") from None
     aliases = {v: k for k, v in names.items()}
     for node in _ast.walk(tree):
         if isinstance(node, _ast.Name) and node.id in aliases:
@@ -291,11 +297,11 @@ def evaluate_expression(text: str, frame, *, what: str = "expression", columns=N
     except SpecError:
         raise
     except Exception as exc:  # numpy raises many kinds for values that do not fit an operation
-        raise SpecError(f"{what} {text!r} cannot be evaluated on these columns: {type(exc).__name__}: {exc}") from exc
+        raise SpecError(f"{what} {_short(text)!r} cannot be evaluated on these columns: {type(exc).__name__}: {exc}") from exc
     if out.ndim == 0:
         out = np.full(len(frame), out[()])
     if out.shape != (len(frame),):
-        raise SpecError(f"{what} {text!r} gives shape {out.shape}, not one value per row ({len(frame)})")
+        raise SpecError(f"{what} {_short(text)!r} gives shape {out.shape}, not one value per row ({len(frame)})")
     return out
 
 
