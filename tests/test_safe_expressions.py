@@ -72,7 +72,7 @@ def test_formulas_outside_the_vocabulary_are_refused(data, case):
 
 
 ALLOWED = ["a ~ w1 + w2 + I(w3**2)", "a ~ np.log(np.abs(w1) + 1) + exp(w2 / 10) + sqrt(abs(w3))",
-           "a ~ bs(w1, df=4) + cr(w2, df=3) + center(w3) + standardize(w4) + scale(w1)",
+           "a ~ bs(w1, df=3) + center(w3) + standardize(w4) + scale(w2)", "a ~ cr(w2, df=3) + w1 - 1",
            "a ~ Q('w1') + I(w2 > 0) + I((w1 > 0) & (w2 < 1)) + w1:w2 - 1",
            "a ~ C(I(w1 > 0), Treatment(reference=True)) + C(I(w2 > 0), Sum) + I(w3 // 1 % 2)"]
 
