@@ -10,7 +10,10 @@ A learner is given as
   binary outcomes; a regressor otherwise), cloned for every fit;
 * a formula string such as ``"qsmk ~ sex + age + I(age**2) + C(education)"`` (patsy syntax,
   as in ``statsmodels.formula.api``), fitted as a GLM: logistic for binary targets, linear
-  otherwise. An outcome formula whose right-hand side uses the treatment column is one
+  otherwise. Its Python is checked first (:func:`check_formula_code`): column names, numbers,
+  arithmetic, comparisons, ``log``/``exp``/``sqrt``/``abs`` (also ``np.log`` ...), ``I``,
+  ``C`` with contrasts, ``Q``, splines and ``center``/``standardize``/``scale``; patsy then
+  sees only these functions, never the builtins or a module. An outcome formula whose right-hand side uses the treatment column is one
   pooled model over both arms (predictions at A=1 and A=0 set the column); otherwise every
   outcome learner is fitted separately in each arm.
 
