@@ -186,7 +186,8 @@ class _Checker:
             self.constant(node.value, parent)
             return
         if isinstance(node, (_ast.List, _ast.Tuple)) and self.formula and isinstance(parent, (_ast.Call, _ast.keyword)):
-            if all(isinstance(e, _ast.Constant) for e in node.elts):
+            if all(isinstance(e, _ast.Constant) or (isinstance(e, _ast.UnaryOp) and isinstance(e.op, _ast.USub)
+                                                     and isinstance(e.operand, _ast.Constant)) for e in node.elts):
                 for e in node.elts:
                     self.check(e, depth + 1, node)
                 return
@@ -221,9 +222,9 @@ class _Checker:
         name = self.function(node.func)
         if name is None:
             self.refuse(f"the call of {_ast.unparse(node.func)!r}")
-        if not self.formula and node.keywords:
-            self.refuse(f"keyword arguments to {name}()")
-        if name in EXPR_FUNCTIONS and not self.formula:
+        if name in EXPR_FUNCTIONS or not self.formula:  # numpy's out=/where= would write into a column
+            if node.keywords:
+                self.refuse(f"keyword arguments to {name}()")
             _, low, high = EXPR_FUNCTIONS[name]
             if not low <= len(node.args) <= high:
                 self.refuse(f"{name}() with {len(node.args)} arguments (it takes {low}"

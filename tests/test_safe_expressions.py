@@ -59,6 +59,9 @@ REFUSED = {
     "double star": ("a ~ bs(w1, **{'df': 3})", r"a \*\* or private keyword"),
     "text arithmetic": ("a ~ I('x' * 10)", "the constant"),
     "walrus": ("a ~ I((z := w1))", "assignment"),
+    "out argument": ("a ~ np.log(w1, w2)", r"log\(\) with 2 arguments"),
+    "out keyword": ("a ~ np.exp(w1, out=w2)", r"keyword arguments to exp\(\)"),
+    "list outside a call": ("a ~ C(w1 > 0, levels=[True, False] * 3)", "a List expression"),
     "too long": ("a ~ " + " + ".join(["w1"] * 2000), "characters long"),
     "too deep": ("a ~ I(" + "-" * 60 + "w1)", "nesting deeper"),
 }
@@ -73,6 +76,7 @@ def test_formulas_outside_the_vocabulary_are_refused(data, case):
 
 ALLOWED = ["a ~ w1 + w2 + I(w3**2)", "a ~ np.log(np.abs(w1) + 1) + exp(w2 / 10) + sqrt(abs(w3))",
            "a ~ bs(w1, df=3) + center(w3) + standardize(w4) + scale(w2)", "a ~ cr(w2, df=3) + w1 - 1",
+           "a ~ bs(w1, knots=[-0.5, 0.5], degree=2) + C(I(w2 > 0), levels=[False, True])",
            "a ~ Q('w1') + I(w2 > 0) + I((w1 > 0) & (w2 < 1)) + w1:w2 - 1",
            "a ~ C(I(w1 > 0), Treatment(reference=True)) + C(I(w2 > 0), Sum) + I(w3 // 1 % 2)"]
 
