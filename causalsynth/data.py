@@ -13,6 +13,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ._checks import check_expression, evaluate_expression
 from .errors import DataError, LeakageWarning, RoleError, SpecError
 
 __all__ = ["CausalData", "MIN_ROWS_PER_ARM", "column_kind", "main_terms", "check_data"]
@@ -284,12 +285,11 @@ def _check_derived(frame: pd.DataFrame, derived, covariates, *, check: bool) -> 
     for col, expr in derived.items():
         if col not in covariates:
             raise SpecError(f"derived column {col!r} is not a covariate; covariates are {list(covariates)}")
+        what = f"derived column {col!r}: the expression"
+        check_expression(expr, covariates, what=what)  # also on internal copies: a file may carry them
         if not check:
             continue
-        try:
-            values = pd.Series(frame[list(covariates)].eval(expr)).to_numpy()
-        except Exception as exc:  # pandas eval raises many kinds
-            raise SpecError(f"derived column {col!r}: cannot evaluate {expr!r} on the covariates: {exc}") from exc
+        values = evaluate_expression(expr, frame, what=what, columns=covariates)
         bad = int(np.sum(values.astype(float) != frame[col].to_numpy(dtype=float)))
         if bad:
             raise DataError(f"derived column {col!r} = {expr!r} disagrees with the data in {bad} of "
@@ -389,9 +389,12 @@ class CausalData:
         Integer-coded covariates to treat as categorical. String, boolean-free object and
         pandas ``category`` columns are categorical automatically.
     derived : dict, optional
-        Covariates that are functions of others, ``{"u74": "re74 == 0"}`` (pandas ``eval``
-        expressions over the covariates). Checked against the data; synthesizers recompute them
-        on every synthetic row so that they stay consistent.
+        Covariates that are functions of others, ``{"u74": "re74 == 0"}``: expressions over the
+        covariates in a closed vocabulary (column names, numbers, arithmetic, comparisons,
+        ``& | ~``, ``and/or/not`` and the functions of :data:`causalsynth._checks.EXPR_FUNCTIONS`
+        such as ``log``/``np.log``), evaluated by causalsynth itself, never as Python. Checked
+        against the data; synthesizers recompute them on every synthetic row so that they stay
+        consistent.
     missing : {"error", "drop"}, default "error"
         What to do with rows that have a missing value in a role column. ``"error"``
         reports the columns and counts; ``"drop"`` keeps the complete cases (the number

@@ -10,7 +10,10 @@ A learner is given as
   binary outcomes; a regressor otherwise), cloned for every fit;
 * a formula string such as ``"qsmk ~ sex + age + I(age**2) + C(education)"`` (patsy syntax,
   as in ``statsmodels.formula.api``), fitted as a GLM: logistic for binary targets, linear
-  otherwise. An outcome formula whose right-hand side uses the treatment column is one
+  otherwise. Its Python is checked first (:func:`check_formula_code`): column names, numbers,
+  arithmetic, comparisons, ``log``/``exp``/``sqrt``/``abs`` (also ``np.log`` ...), ``I``,
+  ``C`` with contrasts, ``Q``, splines and ``center``/``standardize``/``scale``; patsy then
+  sees only these functions, never the builtins or a module. An outcome formula whose right-hand side uses the treatment column is one
   pooled model over both arms (predictions at A=1 and A=0 set the column); otherwise every
   outcome learner is fitted separately in each arm.
 
@@ -31,13 +34,14 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ._checks import EXPR_FUNCTIONS, FORMULA_FUNCTIONS, check_expression
 from ._glm import GLMFit, fit_glm
 from ._random import seed_int
 from .data import CausalData, main_terms
 from .errors import EstimationError, SpecError
 
 __all__ = ["LEARNER_PRESETS", "Learner", "resolve_learner", "FittedModel", "pooled", "Pooled", "learner_class",
-           "fitted_model_state", "fitted_model_from_state"]
+           "fitted_model_state", "fitted_model_from_state", "check_formula_code"]
 
 Role = Literal["propensity", "outcome"]
 
@@ -334,13 +338,62 @@ def _formula_design(formula: str | None, frame: pd.DataFrame, design_info: Any) 
     import patsy
     try:
         if design_info is None:
+            check_formula_code(formula, frame.columns)
             rhs = formula.split("~", 1)[1]
-            mat = patsy.dmatrix(rhs, frame, return_type="matrix", NA_action="raise")
+            mat = patsy.dmatrix(rhs, frame, eval_env=_formula_env(), return_type="matrix", NA_action="raise")
             return mat.design_info, np.asarray(mat, dtype=float)
         (mat,) = patsy.build_design_matrices([design_info], frame, NA_action="raise")
         return design_info, np.asarray(mat, dtype=float)
     except patsy.PatsyError as exc:
         raise SpecError(f"cannot build the design of formula {formula!r}: {exc}".splitlines()[0]) from exc
+
+
+#: Longest formula accepted, in characters.
+MAX_FORMULA_CHARS = 5000
+
+
+def check_formula_code(formula: Any, columns) -> None:
+    """Refuse a formula whose Python is outside the safe vocabulary, before patsy evaluates it.
+
+    patsy's own parser splits ``formula`` into terms and factors (it evaluates nothing); the
+    Python code of every factor is then checked by :func:`causalsynth._checks.check_expression`
+    with ``formula=True``: names of ``columns``, numbers, arithmetic, comparisons, the numeric
+    functions (``log``, ``np.log``, ...), patsy's ``I``, ``C`` (with contrasts), ``Q``, splines
+    and ``center``/``standardize``/``scale`` with constant arguments. SpecError otherwise.
+    """
+    import patsy
+    if not isinstance(formula, str) or formula.count("~") != 1:
+        raise SpecError(f"formula {formula!r} must be a string of the form 'target ~ terms'")
+    if len(formula) > MAX_FORMULA_CHARS:
+        raise SpecError(f"formula is {len(formula)} characters long; at most {MAX_FORMULA_CHARS} are allowed")
+    try:
+        desc = patsy.ModelDesc.from_formula(formula)
+    except (patsy.PatsyError, SyntaxError, ValueError, RecursionError) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SpecError(f"formula {formula!r} cannot be parsed: {msg}") from None
+    for term in [*desc.lhs_termlist, *desc.rhs_termlist]:
+        for factor in term.factors:
+            check_expression(factor.code, columns, what=f"formula {formula!r}: the term", formula=True)
+
+
+def _refused(*args: Any, **kwargs: Any) -> None:
+    raise SpecError("a formula may call only the functions of causalsynth._checks.FORMULA_FUNCTIONS "
+                    "and EXPR_FUNCTIONS")
+
+
+def _formula_env() -> Any:
+    """The only names a formula's Python sees: the allowed functions, and every builtin shadowed
+    by a refusal (eval falls back to the builtins otherwise)."""
+    import builtins
+    import types
+
+    import patsy
+    import patsy.builtins
+    names = {name: _refused for name in dir(builtins)}
+    numeric = {name: fn for name, (fn, _, _) in EXPR_FUNCTIONS.items()}
+    names.update(numeric, **{name: getattr(patsy.builtins, name) for name in FORMULA_FUNCTIONS})
+    names["np"] = names["numpy"] = types.SimpleNamespace(**numeric)
+    return patsy.EvalEnvironment([names])
 
 
 def _uses_column(rhs: str, name: str) -> bool:

@@ -113,7 +113,8 @@ def audit(
         for every estimate, real and synthetic, and by the named hybrid synthesizers.
     subgroups : None (quartiles of each numeric covariate with at least five values), a list
         of covariates (levels of categorical ones, quartiles of numeric ones) or a mapping
-        name -> callable(frame) -> bool array or a pandas query string such as ``"age > 50"``.
+        name -> callable(frame) -> bool array or an expression such as ``"age > 50"`` (the
+        closed vocabulary of derived columns, see :func:`causalsynth._checks.check_expression`).
     utility_learners : outcome learners for TSTR/TRTR utility (:data:`causalsynth.fidelity.
         UTILITY_LEARNERS`); the first is the one :meth:`AuditResult.summary` reports.
     detection_classifier, detection_folds : real-versus-synthetic classifier and its folds.

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._checks import evaluate_expression
 from ..data import CausalData
 from ..errors import SpecError
 
@@ -56,8 +57,10 @@ def _level_groups(col: str, series: pd.Series) -> list[Subgroup]:
     return [Subgroup(f"{col} = {lev}", rule_for(lev)) for lev in sorted(levels)]
 
 
-def _query(expr: str) -> Callable[[pd.DataFrame], np.ndarray]:
-    return lambda f: f.eval(expr).to_numpy(dtype=bool)
+def _query(name: str, expr: str) -> Callable[[pd.DataFrame], np.ndarray]:
+    """A rule from an expression in the closed vocabulary of derived columns (never Python)."""
+    what = f"subgroup {name!r}: the expression"
+    return lambda f: evaluate_expression(expr, f, what=what).astype(bool)
 
 
 def _column_groups(data: CausalData, col: str) -> list[Subgroup]:
@@ -72,7 +75,8 @@ def resolve_subgroups(spec: Any, data: CausalData) -> list[Subgroup]:
     """Subgroups from ``spec``: None (quartiles of every numeric covariate with at least five
     values; ties can make a quartile group small, and groups under ``MIN_DEFAULT_GROUP`` real
     rows are left out), covariate names (levels of categorical/binary ones, quartiles of numeric ones), or
-    a mapping name -> callable(frame) -> bool array, or name -> pandas query string."""
+    a mapping name -> callable(frame) -> bool array, or name -> expression string (the closed
+    vocabulary of derived columns: names, numbers, arithmetic, comparisons, & | ~, log, ...)."""
     if spec is None:
         frame = data.frame
         cols = [c for c, k in data.covariate_kinds.items()
@@ -85,7 +89,7 @@ def resolve_subgroups(spec: Any, data: CausalData) -> list[Subgroup]:
         groups = []
         for name, rule in spec.items():
             if isinstance(rule, str):
-                groups.append(Subgroup(str(name), _query(rule)))
+                groups.append(Subgroup(str(name), _query(str(name), rule)))
             elif callable(rule):
                 groups.append(Subgroup(str(name), rule))
             else:
@@ -94,8 +98,10 @@ def resolve_subgroups(spec: Any, data: CausalData) -> list[Subgroup]:
         for g in groups:  # fail now, on the real data, not inside every repeat
             try:
                 g.mask(data.frame)
-            except SpecError:
-                raise
+            except SpecError as exc:
+                if "the expression" not in str(exc):
+                    raise
+                raise SpecError(f"subgroup {g.name!r} cannot be evaluated on the data: {exc}") from None
             except Exception as exc:  # a user's callable or query can raise anything
                 raise SpecError(f"subgroup {g.name!r} cannot be evaluated on the data: {exc}") from exc
         return groups

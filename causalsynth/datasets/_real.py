@@ -5,6 +5,7 @@ from importlib import resources
 
 import pandas as pd
 
+from .._checks import evaluate_expression
 from ..data import CausalData
 from ..errors import SpecError
 
@@ -96,7 +97,7 @@ def load_lalonde_cps() -> CausalData:
     """
     frame = _read("nsw_cps.csv.gz")
     for col, expr in LALONDE_DERIVED.items():
-        frame[col] = frame.eval(expr).astype("int64")
+        frame[col] = evaluate_expression(expr, frame, what=f"derived column {col!r}").astype("int64")
     return CausalData(frame, treatment="treat", outcome="re78",
                       covariates=[*LALONDE_COVARIATES, *LALONDE_DERIVED], derived=dict(LALONDE_DERIVED))
 

@@ -44,7 +44,7 @@ from scipy.optimize import brentq
 from scipy.special import expit, logit
 from sklearn.base import BaseEstimator
 
-from .._checks import check_bounds, check_choice, check_int, check_range
+from .._checks import check_bounds, check_choice, check_int, check_range, evaluate_expression
 from .._random import RandomState, as_seed_sequence
 from .._resample import make_folds
 from ..data import CausalData, main_terms
@@ -96,8 +96,9 @@ class HybridSynthesizer(BaseEstimator):
     outcome_bounds : bounds the drawn outcomes respect (clipped; the truth accounts for it):
         ``"auto"`` (default: 0 below for a nonnegative outcome, none above), None, or a pair
         (None for an open end). An integer-valued outcome is drawn as integers.
-    derived : covariates that are functions of others, ``{"u74": "re74 == 0"}`` (pandas
-        ``eval`` expressions over the covariates), recomputed on every synthetic row so that
+    derived : covariates that are functions of others, ``{"u74": "re74 == 0"}`` (expressions
+        over the covariates in the closed vocabulary of :class:`~causalsynth.data.CausalData`,
+        never evaluated as Python), recomputed on every synthetic row so that
         they stay consistent; checked against the real data at ``fit``. Default: those the
         data declare (``CausalData(..., derived=...)``).
     n_reference : size of the Monte Carlo reference sample for the population truth.
@@ -441,7 +442,9 @@ class HybridSynthesizer(BaseEstimator):
             elif W[col].dtype != dtype:
                 W[col] = W[col].astype(dtype)
         for col, expr in getattr(self, "derived_", {}).items():  # functions of other covariates stay consistent
-            W[col] = pd.Series(W.eval(expr)).to_numpy().astype(self._w_dtypes[col])
+            values = evaluate_expression(expr, W, what=f"derived column {col!r}: the expression",
+                                         columns=self.template_.covariates)
+            W[col] = values.astype(self._w_dtypes[col])
         return W.reset_index(drop=True)
 
     # ------------------------------------------------------------------ sampling

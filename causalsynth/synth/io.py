@@ -21,6 +21,17 @@ the object from these, reads arrays with ``allow_pickle=False`` and accepts only
 integer and float arrays, so an array file never runs code; the loaded synthesizer draws the
 same samples, bit for bit, as the one saved.
 
+Text that is code in another library is checked before anything is restored: every stored
+formula is split by patsy's parser and each factor checked against the closed vocabulary of
+:func:`causalsynth.learners.check_formula_code` (the saved column names, numbers,
+arithmetic, ``I``/``C``/``Q``, splines, ``np.log`` and the like), and patsy then runs it in an
+environment holding only those functions; every derived-column expression is checked against
+:func:`causalsynth._checks.check_expression` with the saved covariate names and is evaluated
+at ``sample()`` by causalsynth's own interpreter, never as Python. A file whose text falls
+outside (it was edited: ``save`` never writes such a file) raises
+:class:`~causalsynth.errors.DataFileError` naming the field, and nothing in it is evaluated.
+JSON nested deeper than ``MAX_JSON_DEPTH`` is refused the same way.
+
 ``"pickle"``: synthesizers with parts the array format cannot hold (scikit-learn learners
 such as the ``"gbm"``, ``"superlearner"`` and ``"flexible"`` presets, CTGAN/TVAE generators,
 your own objects) are refused by ``save(path)`` with
@@ -62,6 +73,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._checks import check_expression
 from .._glm import GLMFit
 from .._version import __version__
 from ..data import CausalData
@@ -78,6 +90,7 @@ from ..errors import (
 from ..learners import (
     LEARNER_PRESETS,
     Pooled,
+    check_formula_code,
     fitted_model_from_state,
     fitted_model_state,
 )
@@ -100,6 +113,8 @@ HEADER_KEYS = ("format_version", "causalsynth", "class", "payload", "payload_siz
                "payload_sha256", "hmac_sha256")
 MAX_HEADER_BYTES = 64 * 1024
 MAX_MEMBERS = 100_000
+#: Deepest nesting of brackets read in a header or manifest (causalsynth writes at most 8).
+MAX_JSON_DEPTH = 64
 _GENERATORS = {"BootstrapGenerator": BootstrapGenerator, "GaussianCopulaGenerator": GaussianCopulaGenerator}
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _ARRAY_NAME = re.compile(r"a[0-9]{1,9}")
@@ -224,10 +239,7 @@ def _unzip(payload: bytes, path) -> tuple[dict, dict[str, np.ndarray]]:
                                 "causalsynth writes stored members only. Save the synthesizer again.")
         data = zf.read(info)
         if info.filename == "manifest.json":
-            try:
-                manifest = json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates)
-            except ValueError as exc:
-                raise DataFileError(f"{_name(path)} has a damaged manifest ({exc}); save it again") from exc
+            manifest = _load_json(data, _name(path), "manifest")
             continue
         stem = info.filename[len("arrays/"):-len(".npy")]
         if not (info.filename.startswith("arrays/") and info.filename.endswith(".npy") and _ARRAY_NAME.fullmatch(stem)):
@@ -647,6 +659,26 @@ def save_synthesizer(obj, path, *, key: bytes | str | None = None) -> None:
 
 
 # ---------------------------------------------------------------------------- reading
+def _json_depth(text: bytes) -> int:
+    """The deepest nesting of ``[``/``{`` in JSON text (brackets inside strings not counted)."""
+    codes = np.frombuffer(re.sub(rb'"(?:[^"\\]|\\.)*"', b'""', text), dtype=np.uint8)
+    steps = (np.isin(codes, (ord("["), ord("{"))).astype(np.int64)
+             - np.isin(codes, (ord("]"), ord("}"))).astype(np.int64))
+    return int(np.cumsum(steps).max(initial=0))
+
+
+def _load_json(text: bytes, where: str, what: str):
+    """JSON text as Python values; DataFileError for anything else, too deep nesting included."""
+    if _json_depth(text) > MAX_JSON_DEPTH:
+        raise DataFileError(f"{where} has a damaged {what}: brackets nested deeper than {MAX_JSON_DEPTH} "
+                            "levels (causalsynth writes at most 8); it was not read. Copy or save it again.")
+    try:
+        return json.loads(text.decode("utf-8"), object_pairs_hook=_no_duplicates)
+    except (ValueError, RecursionError) as exc:
+        raise DataFileError(f"{where} has a damaged {what} ({type(exc).__name__}: {exc}); "
+                            "copy or save it again") from None
+
+
 def _no_duplicates(pairs):
     keys = [k for k, _ in pairs]
     if len(set(keys)) != len(keys):
@@ -665,10 +697,7 @@ def _parse_header(raw: bytes, path) -> tuple[dict, int]:
         raise DataFileError(f"{where} has a damaged header (no end of line in the first "
                             f"{MAX_HEADER_BYTES} bytes after the magic line): the file is truncated or not "
                             "a synthesizer file. Copy or save it again.")
-    try:
-        header = json.loads(raw[len(MAGIC):end].decode("utf-8"), object_pairs_hook=_no_duplicates)
-    except ValueError as exc:
-        raise DataFileError(f"{where} has a damaged header ({exc}); copy or save it again") from exc
+    header = _load_json(raw[len(MAGIC):end], where, "header")
     if not isinstance(header, dict):
         raise DataFileError(f"{where} has a damaged header (not a JSON object); copy or save it again")
     version = header.get("format_version")
@@ -797,6 +826,50 @@ def load_synthesizer(path, expected: type | None = None, *, key: bytes | str | N
     return obj
 
 
+def _stored_code(value, field: str):
+    """Every stored formula in a state, as (field, text): the learners' ``formula`` fields."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k == "formula" and v is not None:
+                yield f"{field}.formula", v
+            else:
+                yield from _stored_code(v, f"{field}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _stored_code(v, f"{field}[{i}]")
+
+
+def _refuse_code(state: dict, where: str) -> None:
+    """Check every formula and derived expression of an array file against the safe vocabulary
+    (with the saved column names) before anything is restored: an unsigned file can be edited,
+    and its text must never reach patsy or an evaluator unchecked."""
+    t = state["template"]
+    columns = [col["name"] for col in t["frame"]["columns"]]
+    covariates = t["covariates"]
+    if not (isinstance(covariates, list) and all(isinstance(c, str) for c in [*columns, *covariates])):
+        raise ValueError("column names must be strings")
+    formulas = list(_stored_code(state, "state"))
+    for role in ("propensity", "outcome"):
+        spec = state["params"][role]
+        spec = spec.get("pooled") if isinstance(spec, dict) else spec
+        if isinstance(spec, str) and "~" in spec:
+            formulas.append((f"state.params.{role}", spec))
+    derived = state["derived"]
+    if not isinstance(derived, dict):
+        raise ValueError("derived columns must map covariates to expressions")
+    try:
+        for field, text in formulas:
+            check_formula_code(text, columns)
+        for col, text in derived.items():
+            field = f"state.derived[{col!r}]"
+            check_expression(text, covariates, what=f"derived column {col!r}: the expression")
+    except SpecError as exc:
+        raise DataFileError(f"{where} was refused: its field {field} holds code outside the vocabulary a "
+                            f"synthesizer file may hold ({exc}). Nothing in it was evaluated. A file written by "
+                            "save() never holds this: it was edited. Refit the synthesizer, or load only "
+                            "files you or someone you trust wrote.") from None
+
+
 def _load_arrays(payload: bytes, path, expected):
     manifest, arrays = _unzip(payload, path)
     if manifest.get("class") not in KNOWN_CLASSES or sorted(manifest) != ["class", "state"]:
@@ -805,7 +878,11 @@ def _load_arrays(payload: bytes, path, expected):
         raise SpecError(f"{_name(path)} holds a {manifest['class']}: read it with "
                         f"{manifest['class']}.load(path)")
     try:
-        return _restore_hybrid(expected, _unpack(manifest["state"], arrays))
+        state = _unpack(manifest["state"], arrays)
+        _refuse_code(state, _name(path))
+        return _restore_hybrid(expected, state)
+    except DataFileError:
+        raise
     except CausalSynthError as exc:
         raise DataFileError(f"{_name(path)} has damaged contents: {exc}. Save the synthesizer again.") from exc
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
