@@ -139,7 +139,10 @@ def _heartbeat_seconds() -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # a usage error (2, one line on stderr), --help or --version (0)
+        return exc.code if isinstance(exc.code, int) else 2
     args.command_line = "causalsynth " + shlex.join(argv)
     options = _options_of(parser, args.command)
 

@@ -37,7 +37,7 @@ def register(sub) -> None:
                   "causalsynth augment data.csv -a treat -y re78 --out aug.csv --generator hybrid --json"])
     add_data_args(p)
     p.add_argument("--out", required=True, metavar="FILE", help="augmented CSV or Parquet file (required)")
-    p.add_argument("--budget", type=whole(0), default=None,
+    p.add_argument("--budget", type=whole(1), default=None,
                    help="most synthetic records to add (default: one per low-overlap unit)")
     p.add_argument("--delta", type=number(0, 0.5, open_low=True, open_high=True), default=0.05, help="overlap bound: units outside [delta, 1-delta]")
     p.add_argument("--generator", default="local", choices=("local", "hybrid"),
@@ -61,9 +61,9 @@ def cmd_augment(args) -> int:
     from ..data import check_data
     from ..estimators import estimate_from_nuisance
     from ..positivity import augment_positivity
-    check_outputs(args, tables=[("--out", args.out)], folders=[("--report", args.report, "augmentation")])
     if args.bootstrap and args.bootstrap < 20:
         raise SpecError(f"--bootstrap needs at least 20 resamples (200 is usual); got {args.bootstrap}")
+    check_outputs(args, tables=[("--out", args.out)], folders=[("--report", args.report, "augmentation")])
     data = check_data(data_from(args))
     result = augment_positivity(data, budget=args.budget, delta=args.delta, generator=args.generator,
                                 propensity=args.propensity, outcome=args.outcome_model,

@@ -59,7 +59,6 @@ def _check_args(args) -> None:
     """Every argument and output path checked before any work (a late refusal costs minutes)."""
     from ..estimators import check_estimators
     from ..simulate.worlds import WORLDS
-    check_outputs(args, folders=[("--out", args.out, "report")])
     parse_bounds(args.trim_bounds, "--trim-bounds")
     parse_bounds(args.propensity_bounds, "--propensity-bounds")
     _learner_panel(args.learners, args.reps_per_config)
@@ -79,6 +78,7 @@ def _check_args(args) -> None:
         if CheckpointStore(args.checkpoint).exists() and not args.resume:
             raise SpecError(f"--checkpoint {args.checkpoint!r} already holds a simulation; pass --resume to "
                             "continue it, or choose another folder")
+    check_outputs(args, folders=[("--out", args.out, "report")])
 
 
 def _fit_worlds(args, data, say):

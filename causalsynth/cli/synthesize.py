@@ -73,14 +73,15 @@ def cmd_synthesize(args) -> int:
                   files=[("--save-model", args.save_model)])
     key = _model_key(args)
     data = data_from(args)
-    _check_n(args, data)
     synth = HybridSynthesizer(covariates=args.generator,
                               covariate_options={"epochs": args.epochs} if args.generator in ("ctgan", "tvae") else None,
                               propensity=args.propensity, outcome=args.outcome_model, noise=args.noise,
                               holdout=args.holdout, min_dcr=args.min_dcr, ate=args.ate,
                               effect_scale=args.effect_scale, overlap=args.overlap,
                               confounding=args.confounding, treated_share=args.treated_share,
-                              random_state=args.seed).fit(data)
+                              random_state=args.seed)  # checks the knobs
+    _check_n(args, data)
+    synth.fit(data)
     if args.save_model:  # first: a refused save leaves no output behind
         try:
             synth.save(args.save_model, key=key)
