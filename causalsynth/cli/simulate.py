@@ -74,7 +74,11 @@ def _check_args(args) -> None:
     if args.resume and not args.checkpoint:
         raise SpecError("--resume continues the run in --checkpoint DIR; give --checkpoint too")
     if args.checkpoint:
+        from ..report.writer import same_file
         from ..simulate.store import CheckpointStore
+        if same_file(args.checkpoint, args.out):
+            raise SpecError(f"--checkpoint and --out name the same folder {args.out!r}: the checkpoint holds only "
+                            "its own files. Fix: give the report another folder")
         if CheckpointStore(args.checkpoint).exists() and not args.resume:
             raise SpecError(f"--checkpoint {args.checkpoint!r} already holds a simulation; pass --resume to "
                             "continue it, or choose another folder")

@@ -84,8 +84,8 @@ def _check_folder(folder: Path, target: Path, what: str) -> None:
         raise OutputError(f"cannot write {what} {str(target)!r}: {str(base)!r} is a symbolic link to "
                           f"{os.readlink(base)!r}, which does not exist. Fix: create that folder or remove the link")
     if not base.is_dir():
-        raise OutputError(f"cannot write {what} {str(target)!r}: {str(base)!r} is a file, not a folder. "
-                          "Fix: choose a path whose folders are folders")
+        raise OutputError(f"cannot write {what} {str(target)!r}: cannot create the folder there, as {str(base)!r} "
+                          "is a file, not a folder. Fix: choose a path whose folders are folders")
     if not os.access(base, os.W_OK | os.X_OK):
         raise OutputError(f"cannot write {what} {str(target)!r}: the folder {str(base)!r} is not writable. "
                           "Fix: choose a folder you can write", errno=_errno.EACCES)

@@ -144,8 +144,10 @@ def test_argument_errors_are_refused_by_the_parser_naming_the_option(capsys, arg
     (["--worlds", "glm,mars"], "--worlds"),
     (["--propensity-bounds", "x"], "--propensity-bounds"),
     (["--resume"], "--checkpoint"),
+    (["--checkpoint", "SAME"], "--checkpoint and --out name the same folder"),
 ])
 def test_simulate_late_errors_come_before_any_fit(capsys, no_work, tmp_path, extra, message):
+    extra = [str(tmp_path / "r") if e == "SAME" else e for e in extra]
     assert main(["simulate", "nhefs", "--out", str(tmp_path / "r"), *extra]) == 2
     assert message in _error(capsys)
 
