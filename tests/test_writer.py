@@ -112,7 +112,7 @@ def test_a_link_at_the_target_is_replaced_not_followed(tmp_path):
     folder.mkdir()
     (folder / "r.txt").symlink_to(outside)
     write_bytes(folder / "r.txt", b"report")
-    assert outside.read_text() == "precious"
+    assert outside.read_bytes() == b"precious"
     assert not (folder / "r.txt").is_symlink() and (folder / "r.txt").read_bytes() == b"report"
 
 
@@ -187,7 +187,7 @@ def test_a_link_planted_at_the_old_checkpoint_temporary_is_not_followed(tmp_path
     (ck / ".part-000-000-000-000000.parquet.tmp").symlink_to(outside)
     with pytest.raises(SpecError, match="not empty"):  # a folder holding foreign files is refused
         simulate(LinearLogisticDesign(), n=100, n_reps=2, estimators=("or",), random_state=0, checkpoint=ck)
-    assert outside.read_text() == "precious"
+    assert outside.read_bytes() == b"precious"
     # a link planted while the run writes (after meta.json): the temporaries never follow it
     ck2 = tmp_path / "ck2"
     from causalsynth.simulate.store import CheckpointStore
@@ -196,7 +196,7 @@ def test_a_link_planted_at_the_old_checkpoint_temporary_is_not_followed(tmp_path
         store.open({"fingerprint": "f", "format": 2, "settings": {}}, resume=False)
         (ck2 / ".part-k.parquet.tmp").symlink_to(outside)
         store.write_part("k", pd.DataFrame({"world": ["w"], "scenario": ["s"], "n": [1], "rep": [0]}))
-    assert outside.read_text() == "precious"
+    assert outside.read_bytes() == b"precious"
     assert pd.read_parquet(ck2 / "part-k.parquet")["rep"].tolist() == [0]
 
 
