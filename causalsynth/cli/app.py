@@ -92,8 +92,8 @@ def cli_hint(message: str, options: set[str] = frozenset()) -> str:
 
     def bare(m: re.Match) -> str:
         return _option_for(m.group(1), options) or m.group(0)
-    # a snake_case name not quoted, not an attribute, not a call: a Python parameter
-    return re.sub(r"(?<![\w.'\"`-])([a-z][a-z0-9]*(?:_[a-z0-9]+)+)(?![\w'\"`=(]|\.\w)", bare, message)
+    # a snake_case name not quoted, not an attribute, a call or part of a path: a Python parameter
+    return re.sub(r"(?<![\w.'\"`/\\-])([a-z][a-z0-9]*(?:_[a-z0-9]+)+)(?![\w'\"`=(/\\]|\.\w)", bare, message)
 
 
 class _Parser(argparse.ArgumentParser):

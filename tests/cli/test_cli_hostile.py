@@ -203,6 +203,7 @@ def test_python_names_become_options():
                     "lower --min-dcr. Column 'n_jobs' and x.n_reps stay.")
     assert cli_hint("pass random_state=3", options) == "pass --seed 3"
     assert cli_hint("n_jobs must be >= 1", {"--seed"}) == "n_jobs must be >= 1"  # no such option: kept
+    assert cli_hint("cannot read /tmp/n_jobs/random_state.csv", options) == "cannot read /tmp/n_jobs/random_state.csv"
 
 
 def test_every_writing_command_has_force():
