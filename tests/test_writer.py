@@ -120,6 +120,25 @@ def test_a_parent_that_is_a_file_is_a_clear_error(tmp_path):
     (tmp_path / "f.csv").write_text("x")
     with pytest.raises(OutputError, match="is a file, not a folder"):
         write_bytes(tmp_path / "f.csv" / "out.csv", b"x", what="--out")
+    with pytest.raises(OutputError, match="is a file, not a folder"):
+        write_report(tmp_path / "f.csv", "t", [Section("s", "text")], {})
+    assert (tmp_path / "f.csv").read_text() == "x"
+
+
+def test_exclusive_without_hard_links_still_never_replaces(tmp_path, monkeypatch):
+    def no_link(src, dst):
+        raise OSError(errno.EPERM, "Operation not permitted")
+    monkeypatch.setattr(os, "link", no_link)
+    write_bytes(tmp_path / "p", b"one", exclusive=True)
+    with pytest.raises(OutputExistsError):
+        write_bytes(tmp_path / "p", b"two", exclusive=True)
+    assert (tmp_path / "p").read_bytes() == b"one" and _leftovers(tmp_path) == []
+
+
+def test_a_long_name_gets_a_temporary(tmp_path):
+    name = "x" * 240 + ".csv"
+    write_bytes(tmp_path / name, b"ok")
+    assert (tmp_path / name).read_bytes() == b"ok"
 
 
 # ---------------------------------------------------------------------------- the plan

@@ -129,19 +129,14 @@ def write_file(path: str | Path, write: Callable[[Any], Any], *, force: bool = T
         raise _typed(exc, target, what) from exc
     tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:120]}.", suffix=".tmp", dir=folder)
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
         if exclusive:
-            try:
-                os.link(tmp, target)
-            except FileExistsError:
-                raise OutputExistsError(f"{what} {str(target)!r} exists already (written by another run?); "
-                                        "it was not replaced") from None
-            os.unlink(tmp)
+            _publish_new(tmp, target, what)
         else:
             os.replace(tmp, target)
         tmp = None
@@ -155,6 +150,26 @@ def write_file(path: str | Path, write: Callable[[Any], Any], *, force: bool = T
             except OSError:
                 pass
     return target
+
+
+def _publish_new(tmp: str, target: Path, what: str) -> None:
+    """Give ``tmp`` the name ``target`` only if no file has it (a hard link fails on an existing
+    name, atomically); where hard links are not supported, check, then rename."""
+    exists = OutputExistsError(f"{what} {str(target)!r} exists already (written by another run?); it was not "
+                               "replaced")
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        raise exists from None
+    except OSError as exc:
+        if exc.errno not in (_errno.EPERM, _errno.ENOTSUP, _errno.EOPNOTSUPP, _errno.EXDEV, _errno.EMLINK,
+                             getattr(_errno, "ENOSYS", -1)):
+            raise
+        if os.path.lexists(target):
+            raise exists from None
+        os.replace(tmp, target)
+        return
+    os.unlink(tmp)
 
 
 def _sync_folder(folder: Path) -> None:
