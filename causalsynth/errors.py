@@ -30,6 +30,9 @@ __all__ = [
     "TrustedPickleWarning",
     "SingularDesignWarning",
     "LeakageWarning",
+    "OutputError",
+    "OutputExistsError",
+    "OutputDiskFullError",
 ]
 
 
@@ -149,3 +152,27 @@ class SingularDesignWarning(CausalSynthWarning):
 class LeakageWarning(CausalSynthWarning):
     """A covariate copies the treatment or the outcome (equal to it, a one-to-one recoding of
     it, or perfectly correlated with it): adjusting for it leaks the answer. Drop it."""
+
+
+class OutputError(DataFileError):
+    """An output file cannot be written where asked: it would replace an input or another
+    output of the same call, it exists and overwriting was not asked for (CLI: ``--force``),
+    its folder is a file, or the write failed. Nothing was left at the target: the old file,
+    if any, is untouched, and no partial file remains."""
+
+    def __init__(self, message: str, *, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno
+
+
+class OutputExistsError(OutputError):
+    """The output file exists and overwriting it was not asked for (``force=True``, CLI ``--force``)."""
+
+
+class OutputDiskFullError(OutputError):
+    """The disk (or quota) filled while an output file was written (``errno`` is ``ENOSPC``):
+    the target was not touched and the temporary file was removed."""
+
+    def __init__(self, message: str) -> None:
+        import errno
+        super().__init__(message, errno=errno.ENOSPC)

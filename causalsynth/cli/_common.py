@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 __all__ = ["read_table", "load_data_arg", "add_data_args", "data_from", "emit", "split_names",
            "add_estimand_args", "parse_bounds", "ESTIMAND_CHOICES", "EMBEDDED", "embedded_name",
            "describe_source", "HelpFormatter", "add_command", "say_for", "provenance_of",
-           "write_table", "check_table_path", "one_line"]
+           "write_table", "check_table_path", "one_line", "add_force_arg", "check_outputs", "report_names",
+           "whole", "number", "share", "min_dcr_value", "n_jobs_value", "SEED", "PLOT_SUFFIXES"]
 
 #: The embedded datasets (``causalsynth.datasets.DATASETS``; a test keeps the two equal). Named
 #: here so that ``--help`` needs no import of the datasets, which load pandas.
@@ -258,11 +259,113 @@ def check_table_path(path: str | None) -> None:
 
 
 def write_table(frame, path: str) -> None:
+    """``frame`` to ``path`` (CSV or Parquet) through the one writer: atomically, never half a
+    file (the command checked the path with :func:`check_outputs` before its work)."""
+    from ..report.writer import write_table as _write
     check_table_path(path)
-    p = Path(path)
-    if p.parent and not p.parent.exists():
-        p.parent.mkdir(parents=True, exist_ok=True)
-    if p.suffix.lower() in (".parquet", ".pq"):
-        frame.to_parquet(p, index=False)
+    _write(frame, path, what="output")
+
+
+# ---------------------------------------------------------------------------- outputs, checked first
+#: Figure files the commands write (matplotlib formats).
+PLOT_SUFFIXES = (".png", ".pdf", ".svg")
+
+
+def add_force_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--force", action="store_true",
+                   help="replace output files that exist already (an input of the command is never replaced)")
+
+
+def report_names(stem: str) -> dict:
+    """The files a report of ``stem`` writes in its folder (see ``report.render.write_report``)."""
+    return {"names": (f"{stem}.md", f"{stem}.html", f"{stem}.json"), "patterns": (f"{stem}-*.png",)}
+
+
+def check_outputs(args, *, files=(), tables=(), folders=(), inputs=()) -> None:
+    """Check every output of the command before any work: none is DATA or another input, none
+    is another output, folders are folders, and an existing file needs ``--force``.
+
+    ``tables``/``files``: (option, path[, suffixes]); ``folders``: (option, path, stem of the
+    report written there); ``inputs``: (label, path). DATA is an input when it is a file.
+    """
+    from ..report.writer import OutputPlan
+    plan = OutputPlan(force=getattr(args, "force", False))
+    data = getattr(args, "data", None)
+    if data and not embedded_name(data):
+        plan.input(data, "DATA")
+    for label, path in inputs:
+        plan.input(path, label)
+    for label, path in tables:
+        check_table_path(path)
+        plan.file(path, label)
+    for label, path, *suffixes in files:
+        plan.file(path, label, suffixes=suffixes[0] if suffixes else None)
+    for label, path, stem in folders:
+        plan.folder(path, label, **report_names(stem))
+    plan.check()
+
+
+# ---------------------------------------------------------------------------- argument types
+def _typed(kind, ok, rule: str, name: str):
+    """An argparse type: ``kind(text)`` that passes ``ok``, else a message with the rule and the value."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except (TypeError, ValueError):
+            raise argparse.ArgumentTypeError(f"expected {rule}; got {text!r}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"expected {rule}; got {text!r}")
+        return value
+    parse.__name__ = name
+    return parse
+
+
+def _finite(text: str) -> float:
+    import math
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
+
+
+def whole(low: int = 1):
+    """An integer >= ``low``."""
+    return _typed(int, lambda v: v >= low, f"a whole number >= {low}", "whole number")
+
+
+def number(low: float | None = None, high: float | None = None, *, open_low: bool = False,
+           open_high: bool = False):
+    """A finite number, optionally in a range (closed unless ``open_*``)."""
+    lo_ok = (lambda v: True) if low is None else ((lambda v: v > low) if open_low else (lambda v: v >= low))
+    hi_ok = (lambda v: True) if high is None else ((lambda v: v < high) if open_high else (lambda v: v <= high))
+    if low is None and high is None:
+        rule = "a finite number"
+    elif high is None:
+        rule = f"a number {'>' if open_low else '>='} {low:g}"
+    elif low is None:
+        rule = f"a number {'<' if open_high else '<='} {high:g}"
     else:
-        frame.to_csv(p, index=False)
+        rule = (f"a number in {'(' if open_low else '['}{low:g}, {high:g}{')' if open_high else ']'}")
+    return _typed(_finite, lambda v: lo_ok(v) and hi_ok(v), rule, "number")
+
+
+def share(text: str) -> float:
+    """A share in [0, 1)."""
+    return number(0.0, 1.0, open_high=True)(text)
+
+
+def min_dcr_value(text: str):
+    """'auto' or a distance >= 0."""
+    if text == "auto":
+        return text
+    return _typed(_finite, lambda v: v >= 0, "a distance >= 0 or 'auto'", "number or 'auto'")(text)
+
+
+def n_jobs_value(text: str) -> int:
+    """Worker processes: >= 1, or -1 for one per CPU core."""
+    return _typed(int, lambda v: v >= 1 or v == -1, "a whole number >= 1 (or -1: one per CPU core)",
+                  "whole number")(text)
+
+
+#: Seeds: non-negative integers (numpy's seed sequences take no negative entropy).
+SEED = _typed(int, lambda v: v >= 0, "a whole number >= 0", "seed")

@@ -60,20 +60,40 @@ HINTS = [
 NOT_OPTIONS = {"outcome", "outcome_model", "treatment", "covariates", "key", "truth", "axis", "missing"}
 
 
+#: Python parameter names whose command-line option has another name.
+ALIASES = {"random_state": "--seed", "n_bootstrap": "--bootstrap", "n_generators": "--generators",
+           "se_method": "--se", "utility_learners": "--utility-learners"}
+
+
+def _option_for(name: str, options: set[str]) -> str | None:
+    """The command's option for Python parameter ``name`` (None when it has none)."""
+    if name in NOT_OPTIONS:
+        return None
+    option = ALIASES.get(name, "--" + name.replace("_", "-"))
+    return option if option in options else None
+
+
 def cli_hint(message: str, options: set[str] = frozenset()) -> str:
-    """``message`` with Python-argument advice replaced by the command's options."""
+    """``message`` with Python-argument advice replaced by the command's options: ``name=value``
+    becomes ``--name value`` and a bare parameter name (``random_state``, ``n_jobs``) its option
+    (``--seed``, ``--n-jobs``) when the command has one."""
     for pattern, repl in HINTS:
         message = re.sub(pattern, repl, message)
 
     def keyword(m: re.Match) -> str:
         name, value = m.group(1), m.group(2)
-        option = "--" + name.replace("_", "-")
-        if name in NOT_OPTIONS or option not in options:
+        option = _option_for(name, options)
+        if option is None:
             return m.group(0)
         if value == "True":
             return option
         return f"{option} {value.strip(chr(39) + chr(34))}"
-    return re.sub(r"(?<![\w.-])([a-z][a-z0-9]*(?:_[a-z0-9]+)*)=('[^']*'|\"[^\"]*\"|True|[-0-9.]+)", keyword, message)
+    message = re.sub(r"(?<![\w.-])([a-z][a-z0-9]*(?:_[a-z0-9]+)*)=('[^']*'|\"[^\"]*\"|True|[-0-9.]+)", keyword, message)
+
+    def bare(m: re.Match) -> str:
+        return _option_for(m.group(1), options) or m.group(0)
+    # a snake_case name not quoted, not an attribute, a call or part of a path: a Python parameter
+    return re.sub(r"(?<![\w.'\"`/\\-])([a-z][a-z0-9]*(?:_[a-z0-9]+)+)(?![\w'\"`=(/\\]|\.\w)", bare, message)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -119,7 +139,10 @@ def _heartbeat_seconds() -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # a usage error (2, one line on stderr), --help or --version (0)
+        return exc.code if isinstance(exc.code, int) else 2
     args.command_line = "causalsynth " + shlex.join(argv)
     options = _options_of(parser, args.command)
 

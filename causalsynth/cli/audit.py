@@ -1,15 +1,20 @@
 """The ``causalsynth audit`` subcommand."""
 from __future__ import annotations
 
-from ..errors import SpecError
 from ._common import (
+    SEED,
     add_command,
     add_data_args,
+    add_force_arg,
+    check_outputs,
     data_from,
     emit,
+    number,
     provenance_of,
     say_for,
+    share,
     split_names,
+    whole,
 )
 
 __all__ = ["register", "cmd_audit", "SYNTHESIZER_NAMES", "DEFAULT_SYNTHESIZER_NAMES"]
@@ -38,9 +43,8 @@ def _positivity(args, data):
 
 def cmd_audit(args) -> int:
     from ..audit import audit
+    check_outputs(args, folders=[("--out", args.out, "audit")])
     data = data_from(args)
-    if args.n_repeats < 1:
-        raise SpecError(f"--n-repeats must be >= 1; got {args.n_repeats}")
     say = say_for(args)
     names = _names(args.synthesizers)
     n_train = data.n_obs - round(args.holdout * data.n_obs)
@@ -82,19 +86,20 @@ def register(sub) -> None:
                    help="comma-separated synthesizers")
     p.add_argument("--estimators", default="or,ipw,aipw,tmle", metavar="LIST",
                    help="comma-separated: or,ipw,aipw,tmle,dml")
-    p.add_argument("--n-synthetic", type=int, default=None,
+    p.add_argument("--n-synthetic", type=whole(1), default=None,
                    help="rows per synthetic draw (default: as many as the real training rows)")
-    p.add_argument("--n-repeats", type=int, default=5, help="fits and draws per synthesizer")
-    p.add_argument("--epochs", type=int, default=300, help="CTGAN/TVAE training epochs")
+    p.add_argument("--n-repeats", type=whole(1), default=5, help="fits and draws per synthesizer")
+    p.add_argument("--epochs", type=whole(1), default=300, help="CTGAN/TVAE training epochs")
     p.add_argument("--propensity", default=None, metavar="LEARNER", help="propensity learner (default: logistic)")
     p.add_argument("--outcome-model", default=None, metavar="LEARNER",
                    help="outcome learner (default: linear for a continuous outcome, logistic for a binary one)")
     p.add_argument("--utility-learners", default="linear,gbm,forest,knn", metavar="LIST",
                    help="TSTR outcome learners; the first is reported")
-    p.add_argument("--holdout", type=float, default=0.2, help="real holdout share")
-    p.add_argument("--level", type=float, default=0.95, help="confidence level")
+    p.add_argument("--holdout", type=share, default=0.2, help="real holdout share")
+    p.add_argument("--level", type=number(0, 1, open_low=True, open_high=True), default=0.95, help="confidence level")
     p.add_argument("--out", default=None, metavar="DIR",
                    help="write the report (HTML, Markdown, PNG, JSON) here (default: no report)")
-    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--seed", type=SEED, default=0, help="random seed")
     p.add_argument("--json", action="store_true", help="print one JSON document (the plan goes to stderr)")
+    add_force_arg(p)
     p.set_defaults(func=cmd_audit)

@@ -5,12 +5,16 @@ import warnings
 
 from ..errors import PositivityWarning, SpecError
 from ._common import (
+    SEED,
     add_command,
     add_data_args,
-    check_table_path,
+    add_force_arg,
+    check_outputs,
     data_from,
     emit,
+    number,
     provenance_of,
+    whole,
     write_table,
 )
 
@@ -33,22 +37,23 @@ def register(sub) -> None:
                   "causalsynth augment data.csv -a treat -y re78 --out aug.csv --generator hybrid --json"])
     add_data_args(p)
     p.add_argument("--out", required=True, metavar="FILE", help="augmented CSV or Parquet file (required)")
-    p.add_argument("--budget", type=int, default=None,
+    p.add_argument("--budget", type=whole(1), default=None,
                    help="most synthetic records to add (default: one per low-overlap unit)")
-    p.add_argument("--delta", type=float, default=0.05, help="overlap bound: units outside [delta, 1-delta]")
+    p.add_argument("--delta", type=number(0, 0.5, open_low=True, open_high=True), default=0.05, help="overlap bound: units outside [delta, 1-delta]")
     p.add_argument("--generator", default="local", choices=("local", "hybrid"),
                    help="covariates of the records: local perturbation or the copula generator")
     p.add_argument("--propensity", default=None, metavar="LEARNER", help="propensity learner (default: logistic)")
     p.add_argument("--outcome-model", default=None, metavar="LEARNER",
                    help="outcome learner (default: linear for a continuous outcome, logistic for a binary one)")
-    p.add_argument("--n-folds", type=int, default=5, help="cross-fitting folds")
-    p.add_argument("--bootstrap", type=int, default=0, metavar="B",
+    p.add_argument("--n-folds", type=whole(2), default=5, help="cross-fitting folds")
+    p.add_argument("--bootstrap", type=whole(0), default=0, metavar="B",
                    help="also give standard errors of the augmented estimates from B bootstrap "
                         "augmentations (e.g. 200; costs B augmentations; default: 0, off)")
     p.add_argument("--report", default=None, metavar="DIR",
                    help="write a Markdown/HTML/JSON report here (default: no report)")
-    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--seed", type=SEED, default=0, help="random seed")
     p.add_argument("--json", action="store_true", help="print one JSON document")
+    add_force_arg(p)
     p.set_defaults(func=cmd_augment)
 
 
@@ -56,9 +61,9 @@ def cmd_augment(args) -> int:
     from ..data import check_data
     from ..estimators import estimate_from_nuisance
     from ..positivity import augment_positivity
-    check_table_path(args.out)
     if args.bootstrap and args.bootstrap < 20:
         raise SpecError(f"--bootstrap needs at least 20 resamples (200 is usual); got {args.bootstrap}")
+    check_outputs(args, tables=[("--out", args.out)], folders=[("--report", args.report, "augmentation")])
     data = check_data(data_from(args))
     result = augment_positivity(data, budget=args.budget, delta=args.delta, generator=args.generator,
                                 propensity=args.propensity, outcome=args.outcome_model,

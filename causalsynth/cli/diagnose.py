@@ -1,7 +1,19 @@
 """The ``causalsynth diagnose`` subcommand: positivity (overlap) diagnostics, without augmenting."""
 from __future__ import annotations
 
-from ._common import add_command, add_data_args, data_from, emit, provenance_of
+from ._common import (
+    PLOT_SUFFIXES,
+    SEED,
+    add_command,
+    add_data_args,
+    add_force_arg,
+    check_outputs,
+    data_from,
+    emit,
+    number,
+    provenance_of,
+    whole,
+)
 
 __all__ = ["register", "cmd_diagnose"]
 
@@ -11,6 +23,8 @@ def cmd_diagnose(args) -> int:
 
     from ..positivity import diagnose_positivity
     from ..progress import step
+    check_outputs(args, files=[("--plot", args.plot, PLOT_SUFFIXES)],
+                  folders=[("--report", args.report, "positivity")])
     data = data_from(args)
     with step("cross-fitting the propensity model"), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the verdict below states it, once
@@ -24,8 +38,9 @@ def cmd_diagnose(args) -> int:
     if args.plot:
         import matplotlib
         matplotlib.use("Agg")
+        from ..report.writer import save_figure
         ax = report.plot()
-        ax.figure.savefig(args.plot, dpi=120, bbox_inches="tight")
+        save_figure(ax.figure, args.plot, fmt=args.plot.rsplit(".", 1)[-1].lower(), what="--plot")
         payload["plot"] = args.plot
         lines.append(f"wrote the propensity plot to {args.plot}")
     if args.report:
@@ -49,15 +64,16 @@ def register(sub) -> None:
                   "causalsynth diagnose nhefs --delta 0.1 --propensity gbm --report positivity/ --plot overlap.png",
                   "causalsynth diagnose data.csv -a treat -y re78 --json"])
     add_data_args(p)
-    p.add_argument("--delta", type=float, default=0.05, help="overlap bound: units outside [delta, 1-delta]")
+    p.add_argument("--delta", type=number(0, 0.5, open_low=True, open_high=True), default=0.05, help="overlap bound: units outside [delta, 1-delta]")
     p.add_argument("--propensity", default=None, metavar="LEARNER",
                    help="logistic | gbm | superlearner | a formula 'A ~ x1 + C(x2)' (default: main-terms logistic)")
-    p.add_argument("--n-folds", type=int, default=5, help="cross-fitting folds of the propensity (1 = in sample)")
-    p.add_argument("--max-depth", type=int, default=2, help="depth of the tree that describes the regions")
+    p.add_argument("--n-folds", type=whole(1), default=5, help="cross-fitting folds of the propensity (1 = in sample)")
+    p.add_argument("--max-depth", type=whole(1), default=2, help="depth of the tree that describes the regions")
     p.add_argument("--report", default=None, metavar="DIR",
                    help="write the report (HTML, Markdown, PNG, JSON) here (default: no report)")
     p.add_argument("--plot", default=None, metavar="FILE",
                    help="save the propensity-by-arm plot (PNG; default: no plot)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (folds and learner)")
+    p.add_argument("--seed", type=SEED, default=0, help="random seed (folds and learner)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
+    add_force_arg(p)
     p.set_defaults(func=cmd_diagnose)

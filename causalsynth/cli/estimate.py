@@ -3,14 +3,17 @@ from __future__ import annotations
 
 from ..errors import SpecError
 from ._common import (
+    SEED,
     add_command,
     add_data_args,
     add_estimand_args,
     data_from,
     embedded_name,
     emit,
+    number,
     parse_bounds,
     split_names,
+    whole,
 )
 
 __all__ = ["register", "cmd_estimate"]
@@ -63,11 +66,11 @@ def register(sub) -> None:
                         "a formula (default: linear for a continuous outcome, logistic for a binary one)")
     p.add_argument("--book-models", action="store_true",
                    help="with DATA=nhefs, use Hernan & Robins' propensity and outcome formulas")
-    p.add_argument("--n-folds", type=int, default=None,
+    p.add_argument("--n-folds", type=whole(1), default=None,
                    help="cross-fitting folds (default: 1 for parametric learners, 5 for flexible ones)")
-    p.add_argument("--level", type=float, default=0.95, help="confidence level")
+    p.add_argument("--level", type=number(0, 1, open_low=True, open_high=True), default=0.95, help="confidence level")
     p.add_argument("--se", choices=("influence", "bootstrap"), default="influence",
                    help="standard errors from the influence function or a bootstrap")
-    p.add_argument("--seed", type=int, default=0, help="random seed (folds, learners, bootstrap)")
+    p.add_argument("--seed", type=SEED, default=0, help="random seed (folds, learners, bootstrap)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=cmd_estimate)

@@ -15,14 +15,19 @@ import json
 
 from ..errors import SpecError
 from ._common import (
+    SEED,
     add_command,
     add_data_args,
     add_estimand_args,
+    add_force_arg,
+    check_outputs,
     data_from,
+    n_jobs_value,
     parse_bounds,
     provenance_of,
     say_for,
     split_names,
+    whole,
 )
 
 #: The command line's learner panel entries.
@@ -48,6 +53,36 @@ def _learner_panel(spec: str, reps: str | None = None) -> dict:
                             f"got {item!r}")
         out[name]["n_reps"] = int(count)
     return out
+
+
+def _check_args(args) -> None:
+    """Every argument and output path checked before any work (a late refusal costs minutes)."""
+    from ..estimators import check_estimators
+    from ..simulate.worlds import WORLDS
+    parse_bounds(args.trim_bounds, "--trim-bounds")
+    parse_bounds(args.propensity_bounds, "--propensity-bounds")
+    _learner_panel(args.learners, args.reps_per_config)
+    try:
+        check_estimators(split_names(args.estimators) or [])
+    except SpecError as exc:
+        raise SpecError(f"--estimators {args.estimators!r}: {exc}") from None
+    names = split_names(args.worlds) or []
+    unknown = [w for w in names if w not in WORLDS]
+    if unknown or not names:
+        raise SpecError(f"--worlds {args.worlds!r}: unknown world(s) {unknown or names}; choose from "
+                        f"{', '.join(WORLDS)}")
+    if args.resume and not args.checkpoint:
+        raise SpecError("--resume continues the run in --checkpoint DIR; give --checkpoint too")
+    if args.checkpoint:
+        from ..report.writer import same_file
+        from ..simulate.store import CheckpointStore
+        if same_file(args.checkpoint, args.out):
+            raise SpecError(f"--checkpoint and --out name the same folder {args.out!r}: the checkpoint holds only "
+                            "its own files. Fix: give the report another folder")
+        if CheckpointStore(args.checkpoint).exists() and not args.resume:
+            raise SpecError(f"--checkpoint {args.checkpoint!r} already holds a simulation; pass --resume to "
+                            "continue it, or choose another folder")
+    check_outputs(args, folders=[("--out", args.out, "report")])
 
 
 def _fit_worlds(args, data, say):
@@ -244,6 +279,7 @@ def _run_simulation(args, data, *, title: str):
 
 def cmd_demo(args) -> int:
     from ..datasets import load_nhefs
+    _check_args(args)
     args.n = None
     data = load_nhefs()
     args.data_source = "embedded dataset 'nhefs'"
@@ -254,6 +290,7 @@ def cmd_demo(args) -> int:
 
 
 def cmd_simulate(args) -> int:
+    _check_args(args)
     data = data_from(args)
     return _run_simulation(args, data, title=f"Estimator simulation for {args.data}")
 
@@ -267,19 +304,19 @@ def _add_sim_args(p, *, reps: int, learners: str, reps_per_config: str | None, g
     p.add_argument("--worlds", default="flexible,glm,gbm,placebo", metavar="LIST",
                    help="worlds fitted to the data: flexible,glm,gbm,placebo (the recommendation is decided in the "
                         "worlds built from no candidate's class)")
-    p.add_argument("--n-reps", type=int, default=reps, help="synthetic replicates per world")
+    p.add_argument("--n-reps", type=whole(1), default=reps, help="synthetic replicates per world")
     p.add_argument("--reps-per-config", default=reps_per_config, metavar="NAME=N,...",
                    help="replicates of single configurations, e.g. glm=200,gbm=40 (cheap ones can take more; "
                         f"default: {reps_per_config or 'the --n-reps of every configuration'})")
     add_estimand_args(p)
     p.add_argument("--generator", default="copula", choices=("bootstrap", "copula", "ctgan", "tvae"),
                    help="covariate generator of the hybrid worlds")
-    p.add_argument("--generators", type=int, default=generators,
+    p.add_argument("--generators", type=whole(0), default=generators,
                    help="bootstrap refits of the deciding worlds (0 or 1 = skip)")
-    p.add_argument("--refit-reps", type=int, default=refit_reps,
+    p.add_argument("--refit-reps", type=whole(1), default=refit_reps,
                    help="replicates per world on each refit (configurations given their own count in "
                         "--reps-per-config keep its ratio to --n-reps)")
-    p.add_argument("--n-jobs", type=int, default=2, help="worker processes")
+    p.add_argument("--n-jobs", type=n_jobs_value, default=2, help="worker processes")
     p.add_argument("--backend", default="joblib", choices=("joblib", "dask"), help="parallel backend")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="Dask scheduler address with --backend dask (default: a local cluster of --n-jobs workers)")
@@ -287,9 +324,10 @@ def _add_sim_args(p, *, reps: int, learners: str, reps_per_config: str | None, g
                    help="folder for resumable results (default: none, nothing kept between runs)")
     p.add_argument("--resume", action="store_true", help="continue the run in --checkpoint")
     p.add_argument("--out", default="causalsynth-out", metavar="DIR", help="report folder")
-    p.add_argument("--seed", type=int, default=0, help="random seed of the whole run")
+    p.add_argument("--seed", type=SEED, default=0, help="random seed of the whole run")
     p.add_argument("--json", action="store_true",
                    help="print one JSON document on stdout (the plan and progress go to stderr)")
+    add_force_arg(p)
 
 
 def register(sub) -> None:
@@ -319,6 +357,6 @@ def register(sub) -> None:
                   "causalsynth simulate nhefs --learners glm,gbm --n-reps 200 --checkpoint runs/nhefs",
                   "causalsynth simulate nhefs --learners glm,gbm --n-reps 200 --checkpoint runs/nhefs --resume"])
     add_data_args(p)
-    p.add_argument("--n", type=int, default=None, help="replicate size (default: the real n)")
+    p.add_argument("--n", type=whole(10), default=None, help="replicate size (default: the real n)")
     _add_sim_args(p, reps=100, learners="glm", reps_per_config=None, generators=3, refit_reps=20)
     p.set_defaults(func=cmd_simulate)

@@ -3,22 +3,46 @@ from __future__ import annotations
 
 from ..errors import DataError, PickleRequiredError, SpecError
 from ._common import (
+    PLOT_SUFFIXES,
+    SEED,
     add_command,
     add_data_args,
-    check_table_path,
+    add_force_arg,
+    check_outputs,
     data_from,
     emit,
+    min_dcr_value,
+    number,
     read_table,
+    share,
+    whole,
     write_table,
 )
 
 __all__ = ["register", "cmd_synthesize", "cmd_dcr"]
 
 
-def _parse_min_dcr(value):
-    if value is None or value == "auto":
-        return value
-    return float(value)
+def _check_n(args, data) -> None:
+    """--n large enough for both arms (5 rows each) at the expected treated share, before fitting."""
+    from ..data import MIN_ROWS_PER_ARM
+    p = args.treated_share if args.treated_share is not None else data.n_treated / data.n_obs
+    low = min(p, 1 - p)
+    need = int(-(-MIN_ROWS_PER_ARM // low)) if low > 0 else None
+    if need is not None and args.n < need:
+        raise SpecError(f"--n {args.n} is too small: at a treated share of {p:.2f}, {args.n} rows give about "
+                        f"{args.n * low:.0f} rows in the smaller arm, and each arm needs at least {MIN_ROWS_PER_ARM}. "
+                        f"Fix: pass --n {max(need, 100)} or more")
+
+
+def _sample(synth, args):
+    """The synthetic rows; an arm too small for the data rules is reported against --n."""
+    try:
+        return synth.sample(args.n, random_state=args.seed + 1)
+    except DataError as exc:
+        if "too few rows" not in str(exc) and "empty arm" not in str(exc):
+            raise
+        raise SpecError(f"--n {args.n}: the synthetic rows drawn have an arm too small ({exc}). "
+                        f"Fix: pass a larger --n (e.g. {max(10 * args.n, 100)})") from exc
 
 
 def _model_key(args) -> str | None:
@@ -45,26 +69,26 @@ def _model_key(args) -> str | None:
 
 def cmd_synthesize(args) -> int:
     from ..synth.hybrid import HybridSynthesizer
-    if args.n < 1:
-        raise SpecError(f"--n must be a positive number of rows; got {args.n}")
-    check_table_path(args.out)
-    check_table_path(args.truth_out)
+    check_outputs(args, tables=[("--out", args.out), ("--truth-out", args.truth_out)],
+                  files=[("--save-model", args.save_model)])
     key = _model_key(args)
     data = data_from(args)
     synth = HybridSynthesizer(covariates=args.generator,
                               covariate_options={"epochs": args.epochs} if args.generator in ("ctgan", "tvae") else None,
                               propensity=args.propensity, outcome=args.outcome_model, noise=args.noise,
-                              holdout=args.holdout, min_dcr=_parse_min_dcr(args.min_dcr), ate=args.ate,
+                              holdout=args.holdout, min_dcr=args.min_dcr, ate=args.ate,
                               effect_scale=args.effect_scale, overlap=args.overlap,
                               confounding=args.confounding, treated_share=args.treated_share,
-                              random_state=args.seed).fit(data)
+                              random_state=args.seed)  # checks the knobs
+    _check_n(args, data)
+    synth.fit(data)
     if args.save_model:  # first: a refused save leaves no output behind
         try:
             synth.save(args.save_model, key=key)
         except PickleRequiredError as exc:
             raise SpecError(f"--save-model: {exc}".split(" Fix:")[0] + " Fix: pass --model-key VAR, VAR an "
                             "environment variable holding a secret key.") from exc
-    sample = synth.sample(args.n, random_state=args.seed + 1)
+    sample = _sample(synth, args)
     write_table(sample.data.frame, args.out)
     if args.truth_out:
         write_table(sample.truth, args.truth_out)
@@ -86,6 +110,8 @@ def cmd_synthesize(args) -> int:
 
 def cmd_dcr(args) -> int:
     from ..privacy import dcr
+    check_outputs(args, files=[("--plot", args.plot, PLOT_SUFFIXES)],
+                  inputs=[("REAL", args.real), ("SYNTH", args.synthetic), ("--holdout", args.holdout)])
     real, synth = read_table(args.real), read_table(args.synthetic)
     holdout = read_table(args.holdout) if args.holdout else None
     cols = [c.strip() for c in args.columns.split(",")] if args.columns else list(real.columns)
@@ -100,8 +126,9 @@ def cmd_dcr(args) -> int:
     if args.plot:
         import matplotlib
         matplotlib.use("Agg")
+        from ..report.writer import save_figure
         ax = report.plot()
-        ax.figure.savefig(args.plot, dpi=120, bbox_inches="tight")
+        save_figure(ax.figure, args.plot, fmt=args.plot.rsplit(".", 1)[-1].lower(), what="--plot")
     emit(args, report.to_dict(), str(report))
     return 0
 
@@ -119,7 +146,7 @@ def register(sub) -> None:
                   "causalsynth synthesize lalonde --n 2000 --out synth.parquet --overlap 2 --ate 1000",
                   "causalsynth synthesize nhefs --n 1000 --out s.csv --save-model nhefs.csz"])
     add_data_args(p)
-    p.add_argument("--n", type=int, required=True, help="number of synthetic rows (required)")
+    p.add_argument("--n", type=whole(1), required=True, help="number of synthetic rows (required)")
     p.add_argument("--out", required=True, metavar="FILE", help="output CSV or Parquet file (required)")
     p.add_argument("--truth-out", metavar="FILE",
                    help="file for the truth: y0, y1, mu0, mu1, propensity, cate (default: not written)")
@@ -133,7 +160,7 @@ def register(sub) -> None:
                         "read it with HybridSynthesizer.load(path, key=...) (default: no key, unsigned arrays)")
     p.add_argument("--generator", default="copula", choices=("bootstrap", "copula", "ctgan", "tvae"),
                    help="covariate generator")
-    p.add_argument("--epochs", type=int, default=300, help="CTGAN/TVAE training epochs")
+    p.add_argument("--epochs", type=whole(1), default=300, help="CTGAN/TVAE training epochs")
     p.add_argument("--propensity", default=None, metavar="LEARNER",
                    help="propensity model: logistic | gbm | superlearner | flexible | a formula (default: logistic)")
     p.add_argument("--outcome-model", default=None, metavar="LEARNER",
@@ -141,20 +168,21 @@ def register(sub) -> None:
                         "(default: linear for a continuous outcome, logistic for a binary one)")
     p.add_argument("--noise", default="auto", choices=("auto", "gaussian", "heteroscedastic", "residuals"),
                    help="outcome noise (auto: gaussian for continuous outcomes, Bernoulli for binary ones)")
-    p.add_argument("--holdout", type=float, default=0.2, help="share of real rows kept as the DCR baseline")
-    p.add_argument("--min-dcr", default=None, metavar="NUMBER|auto",
+    p.add_argument("--holdout", type=share, default=0.2, help="share of real rows kept as the DCR baseline")
+    p.add_argument("--min-dcr", type=min_dcr_value, default=None, metavar="NUMBER|auto",
                    help="privacy filter: redraw synthetic covariate rows closer than this to a real training "
                         "row; 'auto' = the 5%% quantile of real-holdout distances (default: no filter)")
-    p.add_argument("--ate", type=float, default=None,
+    p.add_argument("--ate", type=number(), default=None,
                    help="target population ATE (default: the fitted models' own effect)")
-    p.add_argument("--effect-scale", type=float, default=1.0, help="heterogeneity around the mean effect")
-    p.add_argument("--overlap", type=float, default=1.0,
+    p.add_argument("--effect-scale", type=number(), default=1.0, help="heterogeneity around the mean effect")
+    p.add_argument("--overlap", type=number(), default=1.0,
                    help="temper the propensity: below 1 better overlap, above 1 worse")
-    p.add_argument("--confounding", type=float, default=1.0, help="0 randomizes the treatment assignment")
-    p.add_argument("--treated-share", type=float, default=None,
+    p.add_argument("--confounding", type=number(), default=1.0, help="0 randomizes the treatment assignment")
+    p.add_argument("--treated-share", type=number(0, 1, open_low=True, open_high=True), default=None,
                    help="share of treated rows (default: the real share)")
-    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--seed", type=SEED, default=0, help="random seed")
     p.add_argument("--json", action="store_true", help="print one JSON document")
+    add_force_arg(p)
     p.set_defaults(func=cmd_synthesize)
 
     p = add_command(
@@ -171,6 +199,7 @@ def register(sub) -> None:
                    help="real rows the generator did not see (default: none; no baseline)")
     p.add_argument("--columns", metavar="A,B,...", help="comma-separated columns to compare (default: REAL's columns)")
     p.add_argument("--plot", metavar="FILE", help="save a plot of the distance distributions (PNG; default: no plot)")
-    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--seed", type=SEED, default=0, help="random seed")
     p.add_argument("--json", action="store_true", help="print one JSON document")
+    add_force_arg(p)
     p.set_defaults(func=cmd_dcr)

@@ -313,13 +313,20 @@ def write_report(out_dir: str | Path, title: str, sections: list[Section], summa
                  *, stem: str = "report", provenance: dict | None = None) -> dict[str, Path]:
     """Write ``{stem}.md``, ``{stem}.html``, ``{stem}.json`` and one PNG per figure into ``out_dir``.
 
+    ``stem`` must be a plain file name (no folder, no '..'): SpecError otherwise. Every file is
+    written atomically (:func:`causalsynth.report.writer.write_file`), replacing an older one.
     ``provenance`` (see :func:`provenance`; default: this call's, as "Python API") opens every
     file; the JSON file holds it under "provenance" beside the summary's keys.
     """
     import matplotlib.pyplot as plt
+
+    from .writer import check_stem, write_bytes, write_text
+    check_stem(stem)
     prov = provenance if provenance is not None else _provenance_now()
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        from ..errors import OutputError
+        raise OutputError(f"out_dir {str(out)!r} is a file, not a folder. Fix: give a folder (it is created if missing)")
     items = _provenance_items(prov)
     md = [f"# {title}", "", "## Provenance", "", *[f"- {k}: {v}" for k, v in items], ""]
     body = [f"<h1>{html.escape(title)}</h1>",
@@ -336,10 +343,10 @@ def write_report(out_dir: str | Path, title: str, sections: list[Section], summa
             body.append(html_table(sec.table))
         if sec.figure is not None:
             name = f"{stem}-{i:02d}-{_slug(sec.title)}.png"
-            sec.figure.savefig(out / name, dpi=110, bbox_inches="tight")
             buf = io.BytesIO()
             sec.figure.savefig(buf, format="png", dpi=110, bbox_inches="tight")
             plt.close(sec.figure)
+            write_bytes(out / name, buf.getvalue(), what="report figure")
             md += [f"![{sec.title}]({name})", ""]
             b64 = base64.b64encode(buf.getvalue()).decode()
             body.append(f'<img alt="{html.escape(sec.title)}" src="data:image/png;base64,{b64}"/>')
@@ -348,9 +355,8 @@ def write_report(out_dir: str | Path, title: str, sections: list[Section], summa
     doc = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
            f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
            f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>{''.join(body)}</body></html>")
-    (out / f"{stem}.md").write_text("\n".join(md), encoding="utf-8")
-    (out / f"{stem}.html").write_text(doc, encoding="utf-8")
-    (out / f"{stem}.json").write_text(json.dumps(json_safe({"provenance": prov, **summary}), indent=2),
-                                      encoding="utf-8")
+    write_text(out / f"{stem}.md", "\n".join(md), what="report")
+    write_text(out / f"{stem}.html", doc, what="report")
+    write_text(out / f"{stem}.json", json.dumps(json_safe({"provenance": prov, **summary}), indent=2), what="report")
     paths.update({"markdown": out / f"{stem}.md", "html": out / f"{stem}.html", "json": out / f"{stem}.json"})
     return paths

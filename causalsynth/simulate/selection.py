@@ -222,8 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     print(study)
     print(study.scores().to_string(index=False))
     if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(study.to_dict(), fh, indent=1)
+        from ..report.writer import write_text
+        write_text(args.json, json.dumps(study.to_dict(), indent=1), what="--json")
     return 0
 
 

@@ -52,6 +52,7 @@ from ..errors import (
     CheckpointLockedError,
     CheckpointMismatchError,
     DiskFullError,
+    OutputExistsError,
     SpecError,
 )
 from .fingerprint import setting_differences
@@ -112,6 +113,10 @@ class CheckpointStore:
         return repr(str(self.path))
 
     def _check_path(self) -> None:
+        if self.path.is_symlink() and not self.path.exists():
+            raise CheckpointError(f"checkpoint {self._where} is a symbolic link to {os.readlink(self.path)!r}, which "
+                                  "does not exist (a dangling link): create the folder it points to, or remove the "
+                                  "link, or pass another checkpoint folder")
         if self.path.exists() and not self.path.is_dir():
             raise CheckpointError(f"checkpoint {self._where} is a file, not a folder: pass the path of a folder "
                                   "(it is created if missing), or move the file away")
@@ -135,17 +140,20 @@ class CheckpointStore:
         return CheckpointError(f"cannot write {str(target)!r}: {_first_line(exc)}; check the folder, or use "
                                "another checkpoint folder")
 
-    def _write_atomic(self, target: Path, write) -> None:
-        """``write(tmp)`` then rename over ``target``; a failure leaves no temporary file."""
-        tmp = target.with_name(f".{target.name}.tmp")
+    def _write_atomic(self, target: Path, write, *, exclusive: bool = False) -> None:
+        """``write(fh)`` into a new temporary file of the folder (``O_EXCL``, random name: a link
+        planted in the folder is never followed), then renamed over ``target`` (or, with
+        ``exclusive``, linked to it, never replacing a file); a failure leaves no temporary file."""
+        from ..report.writer import write_file
         try:
-            write(tmp)
-            os.replace(tmp, target)
+            write_file(target, write, exclusive=exclusive, what="checkpoint file")
+        except CheckpointError:
+            raise
         except OSError as exc:
-            try:
-                tmp.unlink(missing_ok=True)
-            except OSError:
-                pass
+            if isinstance(exc, OutputExistsError):
+                raise CheckpointCorruptError(
+                    f"checkpoint part {str(target)!r} exists already: another run wrote to this folder; use "
+                    "another folder, or delete that part and resume") from exc
             raise self._write_error(exc, target) from exc
 
     # ------------------------------------------------------------------ the lock
@@ -261,7 +269,8 @@ class CheckpointStore:
         if others:
             raise SpecError(f"checkpoint folder {self._where} exists and is not empty (it holds {sorted(others)[:3]}); "
                             "choose an empty or new folder")
-        self._write_atomic(self.meta_path, lambda tmp: _write_text(tmp, json.dumps(meta, indent=2)))
+        text = json.dumps(meta, indent=2).encode("utf-8")
+        self._write_atomic(self.meta_path, lambda fh: fh.write(text))
 
     def _check_settings(self, old: dict, meta: dict) -> None:
         if old.get("format") != FORMAT or not isinstance(old.get("settings"), dict):
@@ -317,7 +326,7 @@ class CheckpointStore:
             raise CheckpointCorruptError(
                 f"checkpoint part {str(final)!r} exists already: another run wrote to this folder; use another "
                 "folder, or delete that part and resume")
-        self._write_atomic(final, lambda tmp: rows.to_parquet(tmp, index=False))
+        self._write_atomic(final, lambda fh: rows.to_parquet(fh, index=False), exclusive=True)
         self.n_done += len(rows[TASK_COLUMNS].drop_duplicates()) if len(rows) else 0
 
     def read(self, spec=None) -> pd.DataFrame:
@@ -382,10 +391,3 @@ class CheckpointStore:
                 f"checkpoint part {where} holds rep {int(row['rep'])} of learner {row['learner']!r}, beyond this "
                 f"grid's {int(reps[out].iloc[0])} replicates: the part was not written by this simulation; remove "
                 "it, or use another folder")
-
-
-def _write_text(path: Path, text: str) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())

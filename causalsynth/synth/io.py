@@ -61,10 +61,8 @@ import hashlib
 import hmac
 import io
 import json
-import os
 import pickle
 import re
-import tempfile
 import warnings
 import zipfile
 from pathlib import Path
@@ -602,33 +600,16 @@ def _restore_hybrid(cls, state: dict):
 
 # ---------------------------------------------------------------------------- writing
 def _atomic_write(path: Path, chunks: list[bytes]) -> None:
-    folder = path.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DataFileError(f"cannot create the folder {str(folder)!r} for {_name(path)}: {exc}. "
-                            "Fix: choose a path in a folder you can write.") from exc
+    """Through the one writer (:mod:`causalsynth.report.writer`): a temporary file created
+    with ``O_EXCL`` in the folder, fsynced, renamed over ``path``; nothing partial is left."""
+    from ..report.writer import write_file
     if path.is_dir():
         raise DataFileError(f"{_name(path)} is a folder; give a file name such as {str(path / 'synth.csz')!r}")
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-        with os.fdopen(fd, "wb") as fh:
-            for chunk in chunks:
-                fh.write(chunk)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        tmp = None
-    except OSError as exc:
-        raise DataFileError(f"cannot write {_name(path)}: {exc}. Nothing was written there; "
-                            "check the folder's permissions and free space.") from exc
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+
+    def write(fh) -> None:
+        for chunk in chunks:
+            fh.write(chunk)
+    write_file(path, write, what="synthesizer file")
 
 
 def save_synthesizer(obj, path, *, key: bytes | str | None = None) -> None:

@@ -39,7 +39,7 @@ def test_estimate_csv_file(tmp_path, capsys, nhefs):
     (["estimate", "missing.csv", "-a", "a", "-y", "y"], "file not found"),
     (["estimate", "nhefs", "--estimators", "ols"], "unknown estimator"),
     (["estimate", "nhefs", "-a", "quit"], "treatment column 'quit' is not in the frame"),
-    (["estimate", "nhefs", "--level", "95"], "level must be"),
+    (["estimate", "nhefs", "--level", "95"], "argument --level: expected a number in (0, 1); got '95'"),
 ])
 def test_bad_input_one_line(args, message, capsys):
     assert main(args) == 2
@@ -120,7 +120,7 @@ def test_dcr_column_mismatch_one_line(tmp_path, capsys):
 
 
 def test_synthesize_bad_knob(capsys, tmp_path):
-    assert main(["synthesize", "nhefs", "--n", "10", "--out", str(tmp_path / "x.csv"), "--overlap", "-2"]) == 2
+    assert main(["synthesize", "nhefs", "--n", "100", "--out", str(tmp_path / "x.csv"), "--overlap", "-2"]) == 2
     assert "overlap must be in" in capsys.readouterr().err
 
 
@@ -156,7 +156,7 @@ def test_simulate_csv_with_checkpoint_resume(tmp_path, capsys, lalonde):
     first = json.loads(capsys.readouterr().out)
     assert main(args) == 2  # the checkpoint exists: refuse to overwrite without --resume
     assert "resume" in capsys.readouterr().err
-    assert main(args + ["--resume"]) == 0
+    assert main(args + ["--resume", "--force"]) == 0  # --force: the report of the first run is replaced
     again = json.loads(capsys.readouterr().out)
     assert again["simulation"]["resumed_replicates"] == 6 * 4  # 6 replicates in each of 4 worlds
     assert again["simulation"]["summary"] == first["simulation"]["summary"]
