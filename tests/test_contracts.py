@@ -71,3 +71,138 @@ def test_no_time_left_without_a_known_total(capsys, beat):
         bar.update(5)
         assert bar.time_left() is None
         assert "left" not in bar.line()
+
+
+# --- every public random_state: None, an int, a SeedSequence of any entropy, a Generator -----
+
+GLM = {"propensity": "logistic", "outcome": None}
+
+
+def _data(n=150, seed=0):
+    from causalsynth.datasets.designs import LinearLogisticDesign
+    return LinearLogisticDesign(n_features=3).sample(n, random_state=seed).data
+
+
+def _estimate(rs):
+    import causalsynth as cs
+    res = cs.estimate(_data(), estimators=("ipw",), propensity="logistic", se_method="bootstrap",
+                      n_bootstrap=20, random_state=rs)
+    return res.summary().select_dtypes("number").to_numpy()
+
+
+def _synthesizer(rs):
+    import causalsynth as cs
+    synth = cs.HybridSynthesizer(covariates="copula", propensity="logistic", outcome="linear", min_dcr=0.0,
+                                 n_reference=2000, random_state=rs).fit(_data(200))
+    return synth.sample(40, random_state=rs).frame().to_numpy()
+
+
+def _dcr(rs):
+    import causalsynth as cs
+    real = _data(120, 0).frame
+    fake = _data(60, 1).frame
+    return cs.dcr(real, fake, holdout=_data(60, 2).frame, random_state=rs).summary()
+
+
+def _simulation(rs):
+    import causalsynth as cs
+    from causalsynth.datasets.designs import LinearLogisticDesign
+    sim = cs.Simulation(LinearLogisticDesign(n_features=3), n=100, n_reps=2, estimators=("ipw",),
+                        learners={"glm": GLM}, random_state=rs)
+    sim.plan(pilot_reps=1)  # the pilot cache is keyed by the seed (a list entropy crashed here)
+    result = sim.run(show_progress=False)
+    result.ranking(n_boot=5, random_state=rs)
+    return result.replicates["ate"].to_numpy()
+
+
+def _simulate(rs):
+    import causalsynth as cs
+    from causalsynth.datasets.designs import LinearLogisticDesign
+    return cs.simulate(LinearLogisticDesign(n_features=3), n=100, n_reps=2, estimators=("ipw",),
+                       learners={"glm": GLM}, random_state=rs).replicates["ate"].to_numpy()
+
+
+def _audit(rs):
+    import causalsynth as cs
+    res = cs.audit(_data(300), synthesizers=("bootstrap",), estimators=("ipw",), n_repeats=1,
+                   propensity="logistic", utility_learners=("linear",), detection_classifier="logistic",
+                   detection_folds=2, progress=False, random_state=rs)
+    return res.summary().select_dtypes("number").to_numpy()
+
+
+def _diagnose(rs):
+    import causalsynth as cs
+    return cs.diagnose_positivity(_data(), propensity="logistic", n_folds=2, random_state=rs).propensity
+
+
+def _augment(rs):
+    import causalsynth as cs
+    res = cs.augment_positivity(_data(), propensity="logistic", outcome="linear", n_folds=2, n_models=2,
+                                budget=10, if_risky="ignore", random_state=rs)
+    return res.data.frame.to_numpy()
+
+
+def _design(rs):
+    from causalsynth.datasets.designs import LinearLogisticDesign
+    return LinearLogisticDesign(n_features=3).sample(50, random_state=rs).frame().to_numpy()
+
+
+ENTRY_POINTS = {"estimate": _estimate, "HybridSynthesizer": _synthesizer, "dcr": _dcr, "Simulation": _simulation,
+                "simulate": _simulate, "audit": _audit, "diagnose_positivity": _diagnose,
+                "augment_positivity": _augment, "design.sample": _design}
+
+
+def _same(a, b):
+    if isinstance(a, pd.DataFrame):
+        pd.testing.assert_frame_equal(a, b)
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys()
+        for k in a:
+            _same(a[k], b[k])
+    elif isinstance(a, (float, int)) and not isinstance(a, bool):
+        assert a == b or (np.isnan(a) and np.isnan(b))
+    else:
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize("name", list(ENTRY_POINTS))
+def test_every_random_state_form_is_accepted_and_a_seed_sequence_reproduces(name):
+    call = ENTRY_POINTS[name]
+    for rs in (None, 7, np.random.default_rng(1)):
+        call(rs)
+    first = call(np.random.SeedSequence([555, 3, 0]))
+    again = call(np.random.SeedSequence([555, 3, 0]))
+    _same(first, again)
+    keyed = call(np.random.SeedSequence([555, 3, 0], spawn_key=(2,)))  # a spawned child works too
+    assert keyed is not None
+
+
+@pytest.mark.parametrize("name", ["estimate", "Simulation", "diagnose_positivity", "augment_positivity",
+                                  "design.sample", "dcr"])
+@pytest.mark.parametrize("bad", ["abc", -1, 1.5])
+def test_a_bad_random_state_is_a_spec_error_naming_it(name, bad):
+    with pytest.raises(SpecError, match="random_state"):
+        ENTRY_POINTS[name](bad)
+
+
+def test_selection_study_accepts_a_list_seed_sequence():
+    from causalsynth.datasets.designs import LinearLogisticDesign
+    from causalsynth.simulate.selection import selection_study
+    kw = dict(n=100, n_real=10, n_observed=1, n_reps=2, learners={"glm": GLM}, estimators=("ipw",),
+              worlds=("placebo",), primary_world="placebo", show_progress=False)
+    a = selection_study(LinearLogisticDesign(n_features=3), random_state=np.random.SeedSequence([555, 3, 0]), **kw)
+    b = selection_study(LinearLogisticDesign(n_features=3), random_state=np.random.SeedSequence([555, 3, 0]), **kw)
+    _same(a.scores(), b.scores())
+
+
+def test_seed_key_is_hashable_and_stable_for_every_form():
+    from causalsynth._random import as_seed_sequence, seed_key, seed_parts
+    forms = [7, np.random.SeedSequence([555, 3, 0]), np.random.SeedSequence((555, 3, 0)),
+             np.random.SeedSequence(np.array([555, 3, 0])), np.random.SeedSequence([555, 3, 0], spawn_key=[4, 1])]
+    keys = [seed_key(f) for f in forms]
+    assert len({hash(k) for k in keys}) == len(keys) - 2  # the list, tuple and array entropies agree
+    assert keys[1] == keys[2] == keys[3]
+    assert seed_parts(forms[4]) == ([555, 3, 0], [4, 1])
+    assert isinstance(seed_key(None), tuple) and isinstance(seed_key(np.random.default_rng(1)), tuple)
+    assert as_seed_sequence(forms[1]) is forms[1]
