@@ -206,3 +206,37 @@ def test_seed_key_is_hashable_and_stable_for_every_form():
     assert seed_parts(forms[4]) == ([555, 3, 0], [4, 1])
     assert isinstance(seed_key(None), tuple) and isinstance(seed_key(np.random.default_rng(1)), tuple)
     assert as_seed_sequence(forms[1]) is forms[1]
+
+
+# --- subpackages load on attribute access ---------------------------------------------------
+
+SUBPACKAGES = ["datasets", "estimators", "synth", "positivity", "report", "privacy", "fidelity", "learners",
+               "nuisance", "data", "errors", "cli", "progress", "sample"]
+
+
+def _fresh(code: str) -> subprocess.CompletedProcess:
+    import os
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+
+
+@pytest.mark.parametrize("name", SUBPACKAGES)
+def test_a_subpackage_loads_on_attribute_access_after_a_bare_import(name):
+    out = _fresh(f"import causalsynth as cs, types; m = cs.{name}; "
+                 f"assert isinstance(m, types.ModuleType) and m.__name__ == 'causalsynth.{name}', m; print('ok')")
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+def test_load_nhefs_through_the_package_face_as_in_0_1():
+    out = _fresh("import sys, causalsynth as cs; assert 'numpy' not in sys.modules; "
+                 "print(cs.datasets.load_nhefs().n_obs)")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert int(out.stdout.strip()) > 1000
+
+
+def test_simulate_and_audit_stay_functions_and_their_subpackages_import():
+    out = _fresh("import causalsynth as cs, causalsynth.simulate, causalsynth.audit, types; "
+                 "assert callable(cs.simulate) and not isinstance(cs.simulate, types.ModuleType); "
+                 "assert callable(cs.audit) and not isinstance(cs.audit, types.ModuleType); "
+                 "assert 'datasets' in dir(cs); print('ok')")
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
