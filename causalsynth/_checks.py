@@ -41,9 +41,9 @@ def check_range(name: str, value: Any, low: float, high: float, *, low_open: boo
     v = float(value)
     finite_only = not np.isfinite(low) and not np.isfinite(high)
     bound = ("a finite number" if finite_only else
-             f"a finite number in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}")
+             f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}")
     if not np.isfinite(v):
-        raise SpecError(f"{name} must be {bound}; got {value!r} (infinity and NaN are not allowed)")
+        raise SpecError(f"{name} must be {bound}; got {value!r} (a finite number is needed: not infinity or NaN)")
     if v < low or v > high or (low_open and v == low) or (high_open and v == high):
         raise SpecError(f"{name} must be {bound}; got {value!r}")
     return v

@@ -66,7 +66,7 @@ def test_with_knobs_asks_for_a_finite_ate(synth, value):
 
 
 def test_a_bounded_knob_says_finite_and_its_interval(synth):
-    with pytest.raises(SpecError, match=r"overlap must be a finite number in \[0, 20\]; got inf"):
+    with pytest.raises(SpecError, match=r"overlap must be in \[0, 20\]; got inf \(a finite number is needed"):
         synth.with_knobs(overlap=np.inf)
 
 
