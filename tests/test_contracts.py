@@ -178,8 +178,7 @@ def test_every_random_state_form_is_accepted_and_a_seed_sequence_reproduces(name
     assert keyed is not None
 
 
-@pytest.mark.parametrize("name", ["estimate", "Simulation", "diagnose_positivity", "augment_positivity",
-                                  "design.sample", "dcr"])
+@pytest.mark.parametrize("name", list(ENTRY_POINTS))
 @pytest.mark.parametrize("bad", ["abc", -1, 1.5])
 def test_a_bad_random_state_is_a_spec_error_naming_it(name, bad):
     with pytest.raises(SpecError, match="random_state"):
