@@ -255,6 +255,7 @@ class AugmentationResult:
         out = {r.metric: r.value for r in self.summary().itertuples()}
         regions = (self.added.groupby("region").size().rename("n_added").reset_index()
                    if self.n_added else pd.DataFrame(columns=["region", "n_added"]))
+        out.update(withheld=int(self.risk.get("withheld", 0)), withheld_reason=self.risk.get("reason"))
         out.update(delta=self.delta, generator=self.generator, uncertainty=self.uncertainty,
                    outcome_learner=self.outcome_learner, added_by_region=regions, smd=self.smd,
                    estimand="ATE over the original covariate law (weighted); the unweighted "

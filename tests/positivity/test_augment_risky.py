@@ -65,7 +65,8 @@ def test_cli_default_writes_the_original_rows_and_says_why(xu, tmp_path):
         warnings.simplefilter("ignore")
         assert args.func(args) == 0
     payload = json.loads(buf.getvalue())
-    assert payload["augmentation"]["n_added"] == 0
+    assert payload["augmentation"]["n_added"] == 0 and payload["augmentation"]["withheld"] > 0
+    assert "withheld" in payload["augmentation"]["withheld_reason"]
     written = pd.read_csv(out)
     assert len(written) == xu.n_obs and not written["aug_synthetic"].any()
     args = build_parser().parse_args(["augment", str(src), "-a", "a", "-y", "y", "--out", str(tmp_path / "b.csv")])
