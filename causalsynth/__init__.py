@@ -11,6 +11,7 @@ scikit-learn; ``from causalsynth import estimate`` works as always.
 """
 from __future__ import annotations
 
+import importlib
 import sys
 import types
 
@@ -43,8 +44,18 @@ __all__ = [
 ]
 
 
+#: Public subpackages and modules, imported on first attribute access as in scipy
+#: (``cs.datasets.load_nhefs()`` works after a bare ``import causalsynth``).
+#: ``simulate`` and ``audit`` are the functions; their subpackages are imported by name.
+_SUBMODULES = ("audit", "cli", "data", "datasets", "errors", "estimators", "fidelity", "learners", "nuisance",
+              "positivity", "privacy", "progress", "report", "sample", "simulate", "synth")
+
+
 def __getattr__(name: str):
-    """Import a heavy public name on first access (and keep it, so this runs once per name)."""
+    """Import a heavy public name or a subpackage on first access (and keep it, so this runs
+    once per name)."""
+    if name in _SUBMODULES and name not in ("simulate", "audit"):
+        return importlib.import_module(f"{__name__}.{name}")  # the import binds it here
     if name == "CausalData":
         from .data import CausalData as value
     elif name == "estimate":
@@ -80,7 +91,7 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return sorted(set(globals()) | set(__all__) | set(_SUBMODULES))
 
 
 class _Face(types.ModuleType):

@@ -40,10 +40,13 @@ def check_range(name: str, value: Any, low: float, high: float, *, low_open: boo
     if isinstance(value, (str, bytes, bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise SpecError(f"{name} must be a number; got {value!r}")
     v = float(value)
-    if (not np.isfinite(v) or v < low or v > high or (low_open and v == low)
-            or (high_open and v == high)):
-        bound = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-        raise SpecError(f"{name} must be in {bound}; got {value!r}")
+    finite_only = not np.isfinite(low) and not np.isfinite(high)
+    bound = ("a finite number" if finite_only else
+             f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}")
+    if not np.isfinite(v):
+        raise SpecError(f"{name} must be {bound}; got {value!r} (a finite number is needed: not infinity or NaN)")
+    if v < low or v > high or (low_open and v == low) or (high_open and v == high):
+        raise SpecError(f"{name} must be {bound}; got {value!r}")
     return v
 
 

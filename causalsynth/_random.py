@@ -15,7 +15,8 @@ from .errors import SpecError
 
 RandomState = Union[None, int, np.integer, np.random.Generator, np.random.SeedSequence]
 
-__all__ = ["RandomState", "as_seed_sequence", "as_generator", "spawn", "seed_int"]
+__all__ = ["RandomState", "as_seed_sequence", "as_generator", "spawn", "seed_int", "seed_parts", "seed_key",
+           "child_seed"]
 
 
 def as_seed_sequence(random_state: RandomState) -> np.random.SeedSequence:
@@ -33,15 +34,48 @@ def as_seed_sequence(random_state: RandomState) -> np.random.SeedSequence:
         entropy = random_state.integers(0, 2**63 - 1, size=2, dtype=np.int64)
         return np.random.SeedSequence([int(x) for x in entropy])
     if isinstance(random_state, (bool, np.bool_)):
-        raise SpecError(f"random_state must be an int, a numpy Generator or None; got {random_state!r}")
+        raise SpecError(f"random_state must be an int, a numpy Generator, a SeedSequence or None; "
+                        f"got {random_state!r}")
     if isinstance(random_state, (int, np.integer)):
         if int(random_state) < 0:
-            raise SpecError(f"random_state must be a non-negative integer; got {random_state}")
+            raise SpecError(f"random_state must be a non-negative integer; got {random_state}; "
+                            "pass a seed such as 0 or 12345")
         return np.random.SeedSequence(int(random_state))
     raise SpecError(
         "random_state must be an int, a numpy.random.Generator, a numpy.random.SeedSequence "
-        f"or None; got {type(random_state).__name__}"
+        f"or None; got {type(random_state).__name__} {random_state!r}"
     )
+
+
+def _entropy(ss: np.random.SeedSequence):
+    """The entropy as plain Python: an int, or a list of ints (a SeedSequence may hold an int,
+    a list, a tuple or an array)."""
+    e = ss.entropy
+    if isinstance(e, (int, np.integer)):
+        return int(e)
+    return [int(x) for x in np.asarray(e).ravel()]
+
+
+def seed_parts(random_state: RandomState) -> tuple:
+    """``(entropy, spawn_key)`` of ``random_state``'s seed sequence as JSON-ready values: an int
+    or a list of ints, and a list of ints."""
+    ss = as_seed_sequence(random_state)
+    return _entropy(ss), [int(k) for k in ss.spawn_key]
+
+
+def seed_key(random_state: RandomState) -> tuple:
+    """A hashable key that is equal for seed sequences that produce the same streams:
+    ``(entropy, spawn_key, pool_size)`` with lists made tuples (usable in dicts and sets)."""
+    ss = as_seed_sequence(random_state)
+    e = _entropy(ss)
+    return (e if isinstance(e, int) else tuple(e)), tuple(int(k) for k in ss.spawn_key), int(ss.pool_size)
+
+
+def child_seed(random_state: RandomState, *key: int) -> np.random.SeedSequence:
+    """The child stream ``spawn_key + key`` of ``random_state`` (a keyed, order-free spawn)."""
+    ss = as_seed_sequence(random_state)
+    return np.random.SeedSequence(_entropy(ss), spawn_key=(*ss.spawn_key, *(int(k) for k in key)),
+                                  pool_size=ss.pool_size)
 
 
 def as_generator(random_state: RandomState) -> np.random.Generator:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ._checks import check_expression, evaluate_expression
-from .errors import DataError, LeakageWarning, RoleError, SpecError
+from .errors import CausalSynthWarning, DataError, LeakageWarning, RoleError, SpecError
 
 __all__ = ["CausalData", "MIN_ROWS_PER_ARM", "column_kind", "main_terms", "check_data"]
 
@@ -49,8 +49,22 @@ def _suggest(name: str, options: Iterable[str]) -> str:
     return f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
 
 
+def _categorical_binary(series: pd.Series) -> np.ndarray | None:
+    """0/1 floats of a pandas ``category`` column whose levels are 0 and 1 (numbers or the
+    strings '0'/'1'), else None: a categorical holding 0/1 is binary."""
+    levels = series.cat.categories
+    numbers = pd.to_numeric(pd.Series(levels.astype(str), dtype=object).str.strip(), errors="coerce").to_numpy()
+    if not len(levels) or not np.all(np.isin(numbers, (0.0, 1.0))):
+        return None
+    codes = series.cat.codes.to_numpy()
+    return np.where(codes < 0, np.nan, numbers[np.maximum(codes, 0)]).astype(float)
+
+
 def _binary_codes(series: pd.Series) -> np.ndarray | None:
-    """Return 0/1 floats if ``series`` holds only 0/1 (ints, floats or booleans), else None."""
+    """Return 0/1 floats if ``series`` holds only 0/1 (ints, floats, booleans, or a categorical
+    with levels 0/1), else None."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return _categorical_binary(series)
     if pd.api.types.is_bool_dtype(series):
         return series.to_numpy(dtype=float)
     if not pd.api.types.is_numeric_dtype(series):
@@ -138,6 +152,14 @@ def _handle_missing(work: pd.DataFrame, missing: str, problems: list[str]):
     n_dropped = 0
     na_counts = work.isna().sum()
     na_counts = na_counts[na_counts > 0]
+    empty = [str(c) for c, k in na_counts.items() if len(work) and k == len(work)]
+    if empty:  # dropping incomplete rows would drop them all: the column is the problem
+        problems.append(
+            f"column(s) {empty} are empty on every row ({len(work)} rows), so dropping the rows with missing "
+            "values would drop them all (a trailing comma on every line of a CSV file gives such a column). "
+            "Fix: leave them out of the covariates, or remove them from the data."
+        )
+        return work.reset_index(drop=True), na_counts, n_dropped
     if len(na_counts):
         if missing == "drop":
             keep = work.notna().all(axis=1)
@@ -149,9 +171,33 @@ def _handle_missing(work: pd.DataFrame, missing: str, problems: list[str]):
             problems.append(
                 f"missing values in {listing} (rows with any missing: "
                 f"{int(work.isna().any(axis=1).sum())} of {len(work)}). Fix: drop or impute "
-                "them yourself, or pass missing='drop' to keep the complete cases."
+                "them yourself, or pass missing='drop' to keep the complete cases." + _na_text_note(work, na_counts)
             )
     return work.reset_index(drop=True), na_counts, n_dropped
+
+
+def _treatment_problem(col: pd.Series, treatment: str) -> str:
+    """Why a treatment column is not a 0/1 code: its values, and its dtype where that is the cause."""
+    seen = [v.item() if hasattr(v, "item") else v for v in pd.unique(col)[:6]]
+    more = "..." if col.nunique() > 6 else ""
+    if isinstance(col.dtype, pd.CategoricalDtype) or not (pd.api.types.is_numeric_dtype(col)
+                                                          or pd.api.types.is_bool_dtype(col)):
+        return (f"treatment {treatment!r} must be binary coded 0/1; it has dtype {col.dtype} with values "
+                f"{seen}{more}, which are not the levels 0 and 1. Fix: recode it, e.g. "
+                "frame[col] = (frame[col] == 'treated').astype(int).")
+    return (f"treatment {treatment!r} must be binary coded 0/1 (ints, floats or booleans); "
+            f"found values {seen}{more}. Fix: recode it, e.g. frame[col] = (frame[col] == 'treated').astype(int).")
+
+
+def _na_text_note(work: pd.DataFrame, na_counts) -> str:
+    """For text columns with missing values: a level spelled 'NA' may have been read as missing."""
+    text = [c for c in na_counts.index if pd.api.types.is_object_dtype(work[c])
+            or pd.api.types.is_string_dtype(work[c]) or isinstance(work[c].dtype, pd.CategoricalDtype)]
+    if not text:
+        return ""
+    return (f" Note: pandas.read_csv reads cells such as 'NA', 'N/A', 'null' and 'nan' as missing by default; "
+            f"if one is a level of {', '.join(repr(c) for c in text)}, read the file with keep_default_na=False, "
+            "na_values=[''] (command line: --no-default-na).")
 
 
 def _check_treatment(work: pd.DataFrame, treatment: str, na_counts, problems: list[str]):
@@ -160,12 +206,7 @@ def _check_treatment(work: pd.DataFrame, treatment: str, na_counts, problems: li
         return None
     a = _binary_codes(work[treatment])
     if a is None:
-        seen = pd.unique(work[treatment])[:6]
-        problems.append(
-            f"treatment {treatment!r} must be binary coded 0/1 (ints, floats or booleans); "
-            f"found values {list(seen)}{'...' if work[treatment].nunique() > 6 else ''}. "
-            "Fix: recode it, e.g. frame[col] = (frame[col] == 'treated').astype(int)."
-        )
+        problems.append(_treatment_problem(work[treatment], treatment))
         return None
     n1 = int(a.sum())
     n0 = len(a) - n1
@@ -228,6 +269,27 @@ def _categorical_problem(col: pd.Series, name: str, derived: bool) -> str | None
     return None
 
 
+def _warn_numbers_as_text(col: pd.Series, name: str) -> None:
+    """Say so when a text covariate holds numbers except for a few cells (an integer column with
+    one '?' is read as text): it becomes categorical, which is rarely what was meant."""
+    if not (pd.api.types.is_object_dtype(col) or pd.api.types.is_string_dtype(col)):
+        return
+    present = col.dropna().astype(str).str.strip()
+    numbers_ = pd.to_numeric(present, errors="coerce")
+    odd = present[numbers_.isna()]
+    distinct = sorted(set(odd))
+    if not len(odd) or len(distinct) > 3 or numbers_.notna().sum() <= len(odd):
+        return
+    import warnings
+    shown = distinct[0] if len(distinct) == 1 else distinct
+    warnings.warn(
+        f"covariate {name!r} holds numbers except {len(odd)} cell(s) {distinct}, so it is text and is treated as "
+        f"categorical ({present.nunique()} levels). Fix: read the file with na_values="
+        f"{shown!r} (then drop or "
+        f"impute those rows), or convert it with pandas.to_numeric(frame[{name!r}], errors='coerce'); pass it "
+        "in categorical= if the levels are meant.", CausalSynthWarning, stacklevel=4)
+
+
 def _covariate_kind(col: pd.Series, name: str, declared_categorical: bool, constant: str,
                     derived: bool, problems: list[str]) -> str | None:
     """Step 6: the kind of one covariate (dtype refined by its values), or None and a problem."""
@@ -257,6 +319,8 @@ def _covariate_kind(col: pd.Series, name: str, declared_categorical: bool, const
         if problem:
             problems.append(problem)
             return None
+        if not derived and not declared_categorical:
+            _warn_numbers_as_text(col, name)
         return "categorical"
     if base == "binary" or (_binary_codes(col.dropna()) is not None and col.nunique(dropna=True) == 2):
         return "binary"

@@ -126,23 +126,44 @@ class Progress:
             if tqdm is not None:
                 self._bar = tqdm(total=total, desc=desc, file=sys.stderr, leave=False)
             self._every = None
-        self._start = self._last = self._clock()
+        self._start = self._last = self._t_done = self._clock()
         if self._every is not None and ticker:
             self._thread = threading.Thread(target=self._tick, name="causalsynth-heartbeat", daemon=True)
             self._thread.start()
 
     def line(self) -> str:
         """The heartbeat line now: '[tag] 37/96 replicates, 61 s elapsed, about 98 s left'."""
-        elapsed = self._clock() - self._start
+        now = self._clock()
+        elapsed = now - self._start
         count = f"{self.done}/{self.total}" if self.total else f"{self.done}"
         text = f"[{self._tag}] {count} {self.desc}, {format_seconds(elapsed)} elapsed"
-        if self.work and self.work_done > 0:
-            left = elapsed / self.work_done * max(self.work - self.work_done, 0.0)
-            text += f", about {format_seconds(left)} left"
-        elif self.total and self.done and not self.work:
-            left = elapsed / self.done * max(self.total - self.done, 0)
+        left = self.time_left(now)
+        if left is not None:
             text += f", about {format_seconds(left)} left"
         return text
+
+    def time_left(self, now: float | None = None) -> float | None:
+        """Seconds left, or None when no estimate can be right.
+
+        The rate is measured up to the moment the last units finished (``update``), not up
+        to now: time spent on the unit in progress is not work done. None when the total is
+        unknown, fewer than two units have finished (one unit says nothing of the others),
+        everything is done, or the estimate has run out (the work is behind its own rate).
+        """
+        now = self._clock() if now is None else now
+        if not self.total or self.done < 2 or self.done >= self.total:
+            return None
+        if self.work:
+            fraction = self.work_done / self.work
+        else:
+            fraction = self.done / self.total
+        if not 0 < fraction < 1:
+            return None
+        spent = self._t_done - self._start  # the time the finished work took
+        if spent <= 0:
+            return None
+        left = spent / fraction * (1 - fraction) - (now - self._t_done)
+        return left if left > 0 else None
 
     def _maybe_beat(self, *, force: bool = False) -> None:
         if self._every is None:
@@ -165,6 +186,8 @@ class Progress:
     def update(self, n: int = 1, *, work: float | None = None) -> None:
         self.done += n
         self.work_done += float(work) if work is not None else 0.0
+        if n > 0:
+            self._t_done = self._clock()
         if self._bar is not None:
             self._bar.update(n)
         self._maybe_beat()

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._random import RandomState, as_seed_sequence
+from .._random import RandomState, as_seed_sequence, child_seed
 from ..data import CausalData
 from ..errors import CausalSynthError, CausalSynthWarning, SpecError
 from ..learners import resolve_learner
@@ -59,8 +59,7 @@ __all__ = ["audit"]
 
 def _child(ss: np.random.SeedSequence, label: str) -> np.random.SeedSequence:
     """A child stream keyed by ``label``: adding or reordering synthesizers changes no other."""
-    return np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, 0xA0D17, zlib.crc32(label.encode())),
-                                  pool_size=ss.pool_size)
+    return child_seed(ss, 0xA0D17, zlib.crc32(label.encode()))
 
 
 #: What makes one repeat fail (recorded) rather than the whole audit.

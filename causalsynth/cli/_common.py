@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import DataFileError, SpecError
+from ._csv import na_options, read_csv_checked
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -78,8 +79,9 @@ def provenance_of(args, data=None, *, data_name: str | None = None) -> dict:
 
 
 # ---------------------------------------------------------------------------- data input
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV or Parquet file, raising DataFileError with the reason on failure."""
+def read_table(path: str | Path, *, na: dict | None = None) -> pd.DataFrame:
+    """Read a CSV or Parquet file, raising DataFileError with the reason on failure; ``na``:
+    ``pandas.read_csv`` keywords from :func:`causalsynth.cli._csv.na_options` (CSV only)."""
     import pandas as pd
     p = Path(path)
     if not p.exists():
@@ -95,7 +97,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
             with open(p, "rb") as fh:
                 if fh.read(4) == b"PAR1":
                     raise DataFileError(f"{str(path)!r} is a Parquet file; name it .parquet")
-            frame = pd.read_csv(p, sep=sep)
+            frame = read_csv_checked(p, sep, na)
             if frame.shape[1] < 2:
                 raise DataFileError(f"{str(path)!r} parsed into {frame.shape[1]} column(s); is it a CSV file?")
             if len(frame) == 0:
@@ -136,7 +138,7 @@ def describe_source(source: str) -> str:
 
 
 def load_data_arg(source: str, *, treatment=None, outcome=None, covariates=None, categorical=None,
-                  missing="error"):
+                  missing="error", na: dict | None = None):
     """A CausalData from an embedded dataset name or a file path with roles (see :data:`DATA_RULE`)."""
     from ..data import CausalData
     from ..datasets import load_dataset
@@ -155,7 +157,7 @@ def load_data_arg(source: str, *, treatment=None, outcome=None, covariates=None,
         hint = (f" ({source!r} is read as a path; the embedded dataset is named {Path(source).name!r})"
                 if Path(source).name in EMBEDDED else "")
         raise SpecError("--treatment and --outcome are required for a data file" + hint)
-    return CausalData(read_table(source), treatment=treatment, outcome=outcome,
+    return CausalData(read_table(source, na=na), treatment=treatment, outcome=outcome,
                       covariates=covariates, categorical=categorical, missing=missing)
 
 
@@ -207,13 +209,21 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
                         "string and category columns are categorical anyway)")
     p.add_argument("--drop-missing", action="store_true",
                    help="keep the complete cases instead of failing on missing values")
+    p.add_argument("--na-values", metavar="S,T,...", default=None,
+                   help="comma-separated strings read as missing values in a CSV file, e.g. '?' (default: none "
+                        "beyond pandas' own)")
+    p.add_argument("--no-default-na", action="store_true",
+                   help="in a CSV file, read 'NA', 'N/A', 'null', 'nan' and the like as text (a level), not as "
+                        "missing values; only empty cells (and --na-values) are then missing")
 
 
 def data_from(args) -> object:
     """The CausalData that the data options of ``args`` name; ``args.data_source`` says which."""
     data = load_data_arg(args.data, treatment=args.treatment, outcome=args.outcome,
                          covariates=split_names(args.covariates), categorical=split_names(args.categorical),
-                         missing="drop" if args.drop_missing else "error")
+                         missing="drop" if args.drop_missing else "error",
+                         na=na_options(no_default_na=getattr(args, "no_default_na", False),
+                                       na_values=split_names(getattr(args, "na_values", None))))
     args.data_source = describe_source(args.data)
     dropped = getattr(data, "n_dropped", 0)
     args.data_line = (f"data: {args.data_source}, {data.n_obs} rows"

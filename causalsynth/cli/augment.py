@@ -46,6 +46,10 @@ def register(sub) -> None:
     p.add_argument("--outcome-model", default=None, metavar="LEARNER",
                    help="outcome learner (default: linear for a continuous outcome, logistic for a binary one)")
     p.add_argument("--n-folds", type=whole(2), default=5, help="cross-fitting folds")
+    p.add_argument("--if-risky", default="withhold", choices=("withhold", "warn", "refuse", "ignore"),
+                   help="when the records are expected to hurt (data-only outcomes extrapolated far from "
+                        "the arm they fill): withhold (default) writes the original rows only and says why; "
+                        "warn adds them with a warning; refuse stops with an error; ignore adds them")
     p.add_argument("--bootstrap", type=whole(0), default=0, metavar="B",
                    help="also give standard errors of the augmented estimates from B bootstrap "
                         "augmentations (e.g. 200; costs B augmentations; default: 0, off)")
@@ -67,7 +71,7 @@ def cmd_augment(args) -> int:
     data = check_data(data_from(args))
     result = augment_positivity(data, budget=args.budget, delta=args.delta, generator=args.generator,
                                 propensity=args.propensity, outcome=args.outcome_model,
-                                n_folds=args.n_folds, random_state=args.seed)
+                                n_folds=args.n_folds, if_risky=args.if_risky, random_state=args.seed)
     diag = result.diagnostics
     if diag.warning:
         warnings.warn(diag.warning, PositivityWarning, stacklevel=1)
@@ -95,6 +99,12 @@ def cmd_augment(args) -> int:
               + (f"  (bootstrap SE {e['se_bootstrap']:.4f}, 95% CI {e['ci_lower']:.4f} to {e['ci_upper']:.4f})"
                  if "se_bootstrap" in e else "")
               for e in estimates]
+    if result.risk.get("reason"):
+        r = result.risk
+        lines.append(f"no synthetic records: {r['withheld']} were withheld (--if-risky withhold, the default) because "
+                     f"their outcomes would be extrapolations expected to hurt the estimates (median logit-propensity "
+                     f"gap {r['median_logit_gap']:.1f} > {r['logit_gap_threshold']:g}); the output holds the original "
+                     "rows. Pass --if-risky ignore to add them anyway.")
     lines.append(f"wrote {data.n_obs + result.n_added} rows ({result.n_added} synthetic) to {args.out}"
                  + (f"; report in {args.report}" if report_paths else ""))
     emit(args, payload, "\n".join(lines))

@@ -49,7 +49,7 @@ __all__ = ["augment_positivity", "AugmentationResult", "Generator", "Uncertainty
 
 Generator = Literal["local", "hybrid"]
 Uncertainty = Literal["ensemble", "none"]
-IfRisky = Literal["warn", "refuse", "ignore"]
+IfRisky = Literal["withhold", "warn", "refuse", "ignore"]
 MARKER_PREFIX = "aug_"
 #: The default budget fills at most this share of the arm it fills with synthetic records.
 MAX_FILL = 0.5
@@ -214,9 +214,12 @@ class AugmentationResult:
                     # copies of a unit share a fold: cross-fitting stays out-of-unit
                     aug = augment_positivity(o.subset(rows), random_state=s_aug, _groups=rows,
                                              **self.settings)
-                    d, e = aug.data, np.clip(aug.pseudo_propensity, *bounds)
-                    draws.append([_weighted(name, d, e, aug.mu0, aug.mu1, aug.weights, outcome_bounds)[0]
-                                  for name in names])
+                    d, e, mu0, mu1, w = aug.data, aug.pseudo_propensity, aug.mu0, aug.mu1, aug.weights
+                    if self.risk.get("withheld") is not None:  # as the point estimate: no records
+                        f = aug.original_fit
+                        d, e, mu0, mu1, w = aug.original, f.propensity, f.mu0, f.mu1, np.ones(aug.n_original)
+                    e = np.clip(e, *bounds)
+                    draws.append([_weighted(name, d, e, mu0, mu1, w, outcome_bounds)[0] for name in names])
             except CausalSynthError:
                 failed += 1
         if len(draws) < max(10, (n_bootstrap + 1) // 2):
@@ -252,6 +255,7 @@ class AugmentationResult:
         out = {r.metric: r.value for r in self.summary().itertuples()}
         regions = (self.added.groupby("region").size().rename("n_added").reset_index()
                    if self.n_added else pd.DataFrame(columns=["region", "n_added"]))
+        out.update(withheld=int(self.risk.get("withheld", 0)), withheld_reason=self.risk.get("reason"))
         out.update(delta=self.delta, generator=self.generator, uncertainty=self.uncertainty,
                    outcome_learner=self.outcome_learner, added_by_region=regions, smd=self.smd,
                    estimand="ATE over the original covariate law (weighted); the unweighted "
@@ -275,7 +279,8 @@ class AugmentationResult:
                  f"  record outcomes: {self.outcome_source}",
                  f"  expected effect: {self.risk.get('verdict', 'not assessed')}"
                  + (f" (fill-in-weighted median logit-propensity gap {self.risk['median_logit_gap']:.1f})"
-                    if np.isfinite(self.risk.get("median_logit_gap", np.nan)) else "")]
+                    if np.isfinite(self.risk.get("median_logit_gap", np.nan)) else ""),
+                 f"  {self.risk['reason']}" if self.risk.get("reason") else ""]
         lines = [line for line in lines if line]
         if self.n_added:
             for region, count in self.added.groupby("region").size().items():
@@ -352,7 +357,7 @@ def augment_positivity(
     noise: bool = True,
     max_depth: int = 2,
     external: Any = None,
-    if_risky: IfRisky = "warn",
+    if_risky: IfRisky = "withhold",
     random_state: RandomState = None,
     _groups: np.ndarray | None = None,
 ) -> AugmentationResult:
@@ -396,8 +401,12 @@ def augment_positivity(
     if_risky : what to do when the records are expected to hurt (data-only outcomes, with
         half the fill-in mass at units whose logit propensity is more than
         ``LOGIT_GAP`` (4) from that of every
-        real unit of the arm they fill, so their outcomes are extrapolated): "warn" (default, a PositivityWarning), "refuse" (SpecError)
-        or "ignore". ``result.risk`` holds the diagnostics.
+        real unit of the arm they fill, so their outcomes are extrapolated):
+        "withhold" (default) adds no record: the result holds the original data unchanged
+        (``n_added == 0``, unit weights) with the reason in ``result.risk["reason"]`` and a
+        PositivityWarning, so estimates on it are those of the original rows; "warn" adds the
+        records with a PositivityWarning; "refuse" raises SpecError; "ignore" adds them
+        silently. ``result.risk`` holds the diagnostics.
     random_state : seeds folds, learners, covariates and outcome noise.
 
     Returns
@@ -460,13 +469,21 @@ def augment_positivity(
     max_smd = float(smd["smd_augmented"].abs().max()) if len(smd) else 0.0
     risk = _risk(data, e, src, rec_arm, rec_weight, spread[rec_pos], max_smd, external is not None)
     _act_on_risk(risk, if_risky)
+    keep = {**settings, "external": external, "if_risky": "ignore"}
+    if risk["verdict"].startswith("risky") and if_risky == "withhold":
+        # records expected to hurt are not handed back: the original rows, unit weights, the reason
+        risk = {**risk, "withheld": int(len(src)), "reason": _withheld_reason(risk)}
+        aug, added, all_w, pseudo, budget_used = data, added.iloc[:0], np.ones(n), e.copy(), 0
+        src, rec_mu0, rec_mu1 = src[:0], rec_mu0[:0], rec_mu1[:0]
+        smd, shift = shift_metrics(data, Wt.iloc[:0], all_w, s_mmd)
+        keep["if_risky"] = "withhold"
     source = (f"models fitted on the external data ({external.n_obs} rows; assumes the outcome regression "
               "transports from the external population to this one)" if external is not None
               else "cross-fitted models of the original data")
     return AugmentationResult(aug, data, added, all_w, np.r_[pseudo, et[src]], np.r_[mu0, rec_mu0],
                               np.r_[mu1, rec_mu1], folds, training_rows, fit, diag, smd, shift,
                               int(budget_used), delta, generator, uncertainty, int(eligible.sum()),
-                              learner.description, {**settings, "external": external, "if_risky": "ignore"},
+                              learner.description, keep,
                               rule, risk, source)
 
 
@@ -556,6 +573,13 @@ def _risk(data, e: np.ndarray, src: np.ndarray, rec_arm: np.ndarray, rec_weight:
             "max_abs_smd": float(max_smd), "verdict": verdict}
 
 
+def _withheld_reason(risk: dict) -> str:
+    return (f"{risk['n_records']} records withheld (if_risky='withhold', the default): the fill-in-weighted median "
+            f"logit-propensity gap to the arm they fill is {risk['median_logit_gap']:.1f} > {LOGIT_GAP:g}, so their "
+            "outcomes would be extrapolations expected to hurt the estimates; the data are returned unchanged. "
+            "Pass if_risky='ignore' (CLI: --if-risky ignore) to add them anyway.")
+
+
 def _act_on_risk(risk: dict, if_risky: str) -> None:
     if not risk.get("verdict", "").startswith("risky") or if_risky == "ignore":
         return
@@ -570,6 +594,9 @@ def _act_on_risk(risk: dict, if_risky: str) -> None:
            "example a randomized study) for the records' outcomes.")
     if if_risky == "refuse":
         raise SpecError(msg + " (if_risky='refuse'; pass if_risky='warn' to augment anyway)")
+    if if_risky == "withhold":
+        msg = ("no records added: " + msg + " The result holds the original data unchanged "
+               "(if_risky='withhold', the default); pass if_risky='ignore' or 'warn' to add them anyway.")
     warnings.warn(msg, PositivityWarning, stacklevel=3)
 
 

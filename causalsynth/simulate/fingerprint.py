@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._random import seed_parts
 from .._version import __version__
 
 __all__ = ["state_hash", "describe", "grid_settings", "run_settings", "settings_fingerprint",
@@ -221,9 +222,7 @@ def _seed_text(entropy, spawn_key) -> str:
 def run_settings(spec, dgps: Mapping[str, Any], seed: np.random.SeedSequence) -> dict[str, dict]:
     """Everything that decides a run's rows: the package version, the seed, the grid and the
     fitted state of each world's data-generating process (``dgps``: name -> process)."""
-    key = [int(x) for x in seed.spawn_key]
-    entropy = seed.entropy if not isinstance(seed.entropy, (list, tuple, np.ndarray)) else \
-        [int(x) for x in seed.entropy]
+    entropy, key = seed_parts(seed)
     out = {"version": {"text": f"causalsynth {__version__}", "key": state_hash(__version__)},
            "seed": {"text": _seed_text(entropy, key), "key": state_hash([entropy, key])}}
     out.update(grid_settings(spec))

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .._random import as_generator
 from .metrics import wilson_interval
 
 __all__ = ["Recommendation", "recommend"]
@@ -241,7 +242,7 @@ def recommend(rows: pd.DataFrame, *, scenario: str, n: int, level: float, decisi
         return Recommendation(scenario, n, level, deciding, None, None, 0.0, pd.DataFrame(), pd.DataFrame(),
                               reason="no method succeeded in at least half the replicates of every "
                                      f"deciding world. {first_error}".strip(), multi_learner=multi_learner)
-    rng = np.random.default_rng(random_state)
+    rng = as_generator(random_state)
     wins = {m: 0 for m in methods}
     world_wins = {(w, m): 0 for w in worlds for m in methods}
     for _ in range(n_boot):

@@ -11,6 +11,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from .._random import as_generator
 from ..errors import EstimationError, SpecError
 from .metrics import cell_metrics
 from .spec import SimulationSpec
@@ -134,7 +135,7 @@ class SimulationResult:
         on their own replicates and resampled independently. A method that fails in more than
         half its replicates is ranked last.
         """
-        rng = np.random.default_rng(random_state)
+        rng = as_generator(random_state)
         out = []
         for (world, scen, n), g in self.replicates.groupby(["world", "scenario", "n"], sort=False):
             errs = {}

@@ -48,7 +48,7 @@ def apply_knobs(dgp, knobs: dict):
 def task_seed(root, task: Task) -> np.random.SeedSequence:
     """``root`` is (entropy, spawn_key) of the simulation's seed sequence."""
     entropy, key = root
-    if isinstance(entropy, list):
+    if not isinstance(entropy, (int, np.integer)):
         entropy = [int(x) for x in entropy]
     world = (task.world,) if task.world else ()
     return np.random.SeedSequence(entropy, spawn_key=(*key, task.scenario, task.size, task.rep, *world))

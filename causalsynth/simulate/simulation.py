@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .._checks import check_int
-from .._random import RandomState, as_seed_sequence
+from .._random import RandomState, as_seed_sequence, seed_key, seed_parts
 from .._version import __version__
 from ..data import CausalData
 from ..errors import CheckpointError, SpecError
@@ -135,7 +135,7 @@ class Simulation:
                                          worlds=tuple(self.worlds), estimand=estimand, trim_bounds=trim_bounds)
         self.decision_worlds = decision_worlds(self.worlds, [c.classes for c in self.spec.learners])
         self._dgps = None
-        self._pilot: dict = defaultdict(list)  # entropy -> [(tasks, rows)] of plan()'s replicates
+        self._pilot: dict = defaultdict(list)  # seed_key -> [(tasks, rows)] of plan()'s replicates
 
     @property
     def dgp(self):
@@ -162,14 +162,14 @@ class Simulation:
         dgps = self._world_dgps()
         per_task, costs = {}, []
         # the pilot replicates are the run's first ones (same seeds): run() reuses their rows
-        entropy = (self._seed.entropy, tuple(self._seed.spawn_key))
+        entropy, key = seed_parts(self._seed), seed_key(self._seed)
         for w, world in enumerate(spec.worlds):
             for s in range(len(spec.scenarios)):
                 for z in range(len(spec.sizes)):
                     tasks = [Task(s, z, r, w) for r in range(min(pilot_reps, spec.max_reps))]
                     t0 = time.perf_counter()
                     rows = run_batch(dgps, spec, entropy, tasks)
-                    self._pilot[entropy].append((tasks, rows))
+                    self._pilot[key].append((tasks, rows))
                     elapsed = (time.perf_counter() - t0) / max(len(tasks), 1)
                     per_task[f"{world}, {spec.scenarios[s].name}, n={spec.sizes[z]}"] = elapsed
                     fitted = 0.0
@@ -234,9 +234,9 @@ class Simulation:
         :mod:`causalsynth.simulate.fingerprint`; ``batch_size`` is not one) and their hash."""
         spec, seed = self.spec, self._seed
         settings = run_settings(spec, {name: w.dgp for name, w in self.worlds.items()}, seed)
-        entropy = seed.entropy if isinstance(seed.entropy, int) else [int(x) for x in seed.entropy]
+        entropy, spawn_key = seed_parts(seed)
         return {"format": FORMAT, "fingerprint": settings_fingerprint(settings), "settings": settings,
-                "version": __version__, "entropy": [entropy, [int(k) for k in seed.spawn_key]],
+                "version": __version__, "entropy": [entropy, spawn_key],
                 "n_reps": spec.n_reps, "worlds": list(spec.worlds), "sizes": list(spec.sizes),
                 "scenarios": [s.name for s in spec.scenarios], "batch_size": spec.batch_size,
                 "note": "batch_size groups tasks only: it changes neither the rows nor the fingerprint"}
@@ -244,7 +244,7 @@ class Simulation:
     def _run(self, store: CheckpointStore | None, done_rows: pd.DataFrame, *, n_jobs: int, backend: str,
              scheduler, show_progress) -> SimulationResult:
         spec = self.spec
-        entropy = (self._seed.entropy, tuple(self._seed.spawn_key))
+        entropy = seed_parts(self._seed)
         t0 = time.perf_counter()
         dgps = self._world_dgps()
         done = _done_tasks(spec, done_rows)
@@ -257,7 +257,7 @@ class Simulation:
                 store.write_part(f"{first.world:03d}-{first.scenario:03d}-{first.size:03d}-{first.rep:06d}", rows)
             parts.append(rows)
         piloted, open_tasks = set(), set(todo)
-        for tasks, rows in self._pilot.get(entropy, []):
+        for tasks, rows in self._pilot.get(seed_key(self._seed), []):
             if all(t in open_tasks for t in tasks):
                 finished(tasks, rows)
                 piloted.update(tasks)

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from .._random import RandomState, as_seed_sequence
+from .._random import RandomState, as_seed_sequence, child_seed
 from ..data import CausalData
 from ..errors import CausalSynthWarning, SpecError
 from ..learners import learner_class
@@ -113,7 +113,7 @@ def build_worlds(data: CausalData, worlds: Sequence[str] = DEFAULT_WORLDS, *, co
     ss = as_seed_sequence(random_state)
     out = {}
     for name in names:
-        seed = np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, 0x3021D, list(WORLDS).index(name)))
+        seed = child_seed(ss, 0x3021D, list(WORLDS).index(name))
         out[name] = _build_one(name, data, seed, covariates=covariates, covariate_options=covariate_options,
                                n_reference=n_reference, holdout=holdout, min_dcr=min_dcr)
     return out
