@@ -182,8 +182,8 @@ def _widen_integers(work: pd.DataFrame, columns: Sequence[str], problems: list[s
     """
     for name in columns:
         col = work[name]
-        if not _is_wide_integer(col):
-            continue
+        if col.isna().any() or not _is_wide_integer(col):
+            continue  # missing values are reported by step 3
         exact = [int(v) for v in col]
         floats = np.array([float(v) for v in exact])
         if np.max(np.abs(floats)) > HUGE:

@@ -236,3 +236,12 @@ def test_separation_with_clipping_bounds_still_gives_finite_numbers():
         warnings.simplefilter("ignore")
         table = estimate(_separated(), propensity_bounds=(0.01, 0.99), random_state=0).summary()
     assert np.all(np.isfinite(table[["ate", "std_error"]].to_numpy()))
+
+
+def test_wide_integers_with_missing_values_report_the_missing_values():
+    frame = _simulated(n=100)
+    frame["x1"] = pd.Series([None] + [2 ** 70 + i * 2 ** 60 for i in range(99)], dtype=object)
+    with pytest.raises(DataError, match="missing values in x1: 1"):
+        CausalData(frame, treatment="a", outcome="y")
+    data = CausalData(frame, treatment="a", outcome="y", missing="drop")
+    assert data.n_obs == 99 and data.covariate_kinds["x1"] == "continuous"
