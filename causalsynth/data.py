@@ -173,7 +173,8 @@ def _is_wide_integer(col: pd.Series) -> bool:
 
 
 def _widen_integers(work: pd.DataFrame, columns: Sequence[str], problems: list[str]) -> pd.DataFrame:
-    """Step 3b: integers that do not fit int64 become float64, never a wrapped int64.
+    """Step 3b: integers that do not fit int64 become float64, never a wrapped int64; integers
+    float64 cannot tell apart are refused.
 
     A cast of uint64 to int64 wraps values past 2**63 to negative ones; the column becomes
     float64 instead, exact to float precision. Where that rounding moves the values by more
@@ -182,8 +183,13 @@ def _widen_integers(work: pd.DataFrame, columns: Sequence[str], problems: list[s
     """
     for name in columns:
         col = work[name]
-        if col.isna().any() or not _is_wide_integer(col):
+        if col.isna().any():
             continue  # missing values are reported by step 3
+        wide = _is_wide_integer(col)
+        # int64 columns fit, but past 2**53 the float64 design matrices round them too
+        if not wide and not (pd.api.types.is_signed_integer_dtype(col.dtype) and col.size
+                             and max(abs(int(col.min())), abs(int(col.max()))) > _EXACT_FLOAT_INT):
+            continue
         exact = [int(v) for v in col]
         floats = np.array([float(v) for v in exact])
         if np.max(np.abs(floats)) > HUGE:
@@ -199,7 +205,8 @@ def _widen_integers(work: pd.DataFrame, columns: Sequence[str], problems: list[s
                     f"spread (SD) of {spread:.3g}, losing their differences. Fix: subtract a reference value "
                     f"(e.g. its minimum {low}) in integer arithmetic, or give it as text to use it as categorical.")
                 continue
-        work = work.assign(**{name: floats})
+        if wide:
+            work = work.assign(**{name: floats})
     return work
 
 

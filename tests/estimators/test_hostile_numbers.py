@@ -61,6 +61,13 @@ def test_uint64_covariate_past_int64_is_read_as_float_not_wrapped():
     assert np.all(np.abs(got[[0, 2, 3], 0] - 1.0) < 0.2)
 
 
+def test_int64_past_2_53_that_float64_holds_apart_is_kept():
+    frame = _simulated(n=500)
+    frame["x1"] = np.int64(2 ** 60) + (frame["x1"].to_numpy() * 2 ** 50).astype(np.int64)
+    data = CausalData(frame, treatment="a", outcome="y")
+    assert data.covariate_kinds["x1"] == "integer" and data.frame["x1"].dtype == np.int64
+
+
 def test_python_integers_beyond_64_bits_are_numbers_not_categories():
     frame = _simulated(n=500)
     x = frame["x1"].to_numpy()
@@ -72,12 +79,22 @@ def test_python_integers_beyond_64_bits_are_numbers_not_categories():
 
 @pytest.mark.parametrize("column", [
     pd.Series(np.uint64(2 ** 63) + np.arange(500, dtype=np.uint64)),  # spacing of float64 there: 2048
+    pd.Series(np.int64(2 ** 62) + np.arange(500, dtype=np.int64)),  # fits int64, not the float64 design
     pd.Series([2 ** 70 + i for i in range(500)], dtype=object),
 ])
 def test_integers_float64_cannot_hold_apart_are_refused(column):
     frame = _simulated(n=500).assign(x1=column)
     with pytest.raises(DataError, match=r"'x1' holds integers .* beyond the 2\*\*53"):
         CausalData(frame, treatment="a", outcome="y")
+
+
+def test_wide_integers_with_missing_values_report_the_missing_values():
+    frame = _simulated(n=100)
+    frame["x1"] = pd.Series([None] + [2 ** 70 + i * 2 ** 60 for i in range(99)], dtype=object)
+    with pytest.raises(DataError, match="missing values in x1: 1"):
+        CausalData(frame, treatment="a", outcome="y")
+    data = CausalData(frame, treatment="a", outcome="y", missing="drop")
+    assert data.n_obs == 99 and data.covariate_kinds["x1"] == "continuous"
 
 
 def _cli_estimates(path, capsys) -> np.ndarray:
@@ -237,11 +254,3 @@ def test_separation_with_clipping_bounds_still_gives_finite_numbers():
         table = estimate(_separated(), propensity_bounds=(0.01, 0.99), random_state=0).summary()
     assert np.all(np.isfinite(table[["ate", "std_error"]].to_numpy()))
 
-
-def test_wide_integers_with_missing_values_report_the_missing_values():
-    frame = _simulated(n=100)
-    frame["x1"] = pd.Series([None] + [2 ** 70 + i * 2 ** 60 for i in range(99)], dtype=object)
-    with pytest.raises(DataError, match="missing values in x1: 1"):
-        CausalData(frame, treatment="a", outcome="y")
-    data = CausalData(frame, treatment="a", outcome="y", missing="drop")
-    assert data.n_obs == 99 and data.covariate_kinds["x1"] == "continuous"
