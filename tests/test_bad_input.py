@@ -187,9 +187,8 @@ def test_augment_max_depth_and_no_numpy_warning_on_separated_data():
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         warnings.simplefilter("ignore", cs.PositivityWarning)
-        # separated arms: the records are expected to hurt (refused by default); the numerics run anyway
         augment_positivity(cs.CausalData(f, treatment="A", outcome="Y"), n_folds=2, n_models=2,
-                           uncertainty="none", if_risky="ignore", random_state=0)
+                           uncertainty="none", random_state=0)
 
 
 def test_synthesizer_files_with_odd_headers_or_contents(tmp_path):

@@ -42,10 +42,6 @@ def register(sub) -> None:
     p.add_argument("--outcome-model", default=None, metavar="LEARNER",
                    help="outcome learner (default: linear for a continuous outcome, logistic for a binary one)")
     p.add_argument("--n-folds", type=int, default=5, help="cross-fitting folds")
-    p.add_argument("--if-risky", default="refuse", choices=("refuse", "warn", "ignore"),
-                   help="when the records are expected to hurt (data-only outcomes far from every real "
-                        "unit of the arm they fill): refuse (default, no file written), warn (write them "
-                        "with a warning) or ignore")
     p.add_argument("--bootstrap", type=int, default=0, metavar="B",
                    help="also give standard errors of the augmented estimates from B bootstrap "
                         "augmentations (e.g. 200; costs B augmentations; default: 0, off)")
@@ -66,7 +62,7 @@ def cmd_augment(args) -> int:
     data = check_data(data_from(args))
     result = augment_positivity(data, budget=args.budget, delta=args.delta, generator=args.generator,
                                 propensity=args.propensity, outcome=args.outcome_model,
-                                n_folds=args.n_folds, if_risky=args.if_risky, random_state=args.seed)
+                                n_folds=args.n_folds, random_state=args.seed)
     diag = result.diagnostics
     if diag.warning:
         warnings.warn(diag.warning, PositivityWarning, stacklevel=1)

@@ -352,7 +352,7 @@ def augment_positivity(
     noise: bool = True,
     max_depth: int = 2,
     external: Any = None,
-    if_risky: IfRisky = "refuse",
+    if_risky: IfRisky = "warn",
     random_state: RandomState = None,
     _groups: np.ndarray | None = None,
 ) -> AugmentationResult:
@@ -396,10 +396,8 @@ def augment_positivity(
     if_risky : what to do when the records are expected to hurt (data-only outcomes, with
         half the fill-in mass at units whose logit propensity is more than
         ``LOGIT_GAP`` (4) from that of every
-        real unit of the arm they fill, so their outcomes are extrapolated): "refuse" (default: a
-        SpecError with the reason, no records handed back), "warn" (the records with a
-        PositivityWarning, the earlier default) or "ignore" (the records, silently).
-        ``result.risk`` holds the diagnostics.
+        real unit of the arm they fill, so their outcomes are extrapolated): "warn" (default, a PositivityWarning), "refuse" (SpecError)
+        or "ignore". ``result.risk`` holds the diagnostics.
     random_state : seeds folds, learners, covariates and outcome noise.
 
     Returns
@@ -571,9 +569,7 @@ def _act_on_risk(risk: dict, if_risky: str) -> None:
            "information). Prefer estimand='trimmed', 'att' or 'overlap', or pass external= data (for "
            "example a randomized study) for the records' outcomes.")
     if if_risky == "refuse":
-        raise SpecError(msg + " No records were added (if_risky='refuse', the default); to get them anyway, "
-                        "pass if_risky='warn' (with this warning) or if_risky='ignore' (--if-risky on the "
-                        "command line).")
+        raise SpecError(msg + " (if_risky='refuse'; pass if_risky='warn' to augment anyway)")
     warnings.warn(msg, PositivityWarning, stacklevel=3)
 
 

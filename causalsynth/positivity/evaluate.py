@@ -370,8 +370,7 @@ def evaluate_augmentation(
     delta = check_delta(delta)
     check_level(level)
     kw = {"budget": budget, "propensity": propensity, "outcome": outcome, "generator": generator,
-          "n_folds": n_folds, "uncertainty": uncertainty,
-          "if_risky": "ignore"}  # it measures whether the records pay off, risky ones included
+          "n_folds": n_folds, "uncertainty": uncertainty}
     records, infos = [], []
     seeds = as_seed_sequence(random_state).spawn(n_repeats)
     for r, seed in enumerate(progress(seeds, desc="augmentation repeats", total=n_repeats, show=show_progress)):

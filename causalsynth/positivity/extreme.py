@@ -54,7 +54,7 @@ def _variants(data, external, seed, n_folds: int, budget) -> tuple[list[dict], d
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             aug = augment_positivity(data, propensity=prop, outcome=out, n_folds=n_folds, uncertainty="none",
-                                     budget=budget, external=ext, if_risky="warn", random_state=s)
+                                     budget=budget, external=ext, random_state=s)
         warned = any(issubclass(w.category, PositivityWarning) and "expected to hurt" in str(w.message)
                      for w in caught)
         info[label] = {"n_added": aug.n_added, "warned": warned,

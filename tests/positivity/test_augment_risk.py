@@ -28,7 +28,7 @@ def xu():
 
 def test_data_only_augmentation_warns_on_the_near_deterministic_design(xu):
     _, data = xu
-    res, risky = _augment(data, random_state=0, if_risky="warn")  # the default refuses (test_augment_risky.py)
+    res, risky = _augment(data, random_state=0)
     assert risky, "no warning on the design where data-only records are known to hurt"
     assert res.risk["verdict"].startswith("risky")
     assert res.risk["median_logit_gap"] > 4

@@ -180,8 +180,7 @@ def test_records_are_marked_and_weights_restore_the_original_law(augmented, poor
 
 @pytest.mark.parametrize("budget", [10, 300, None])
 def test_budget_is_respected(poor, budget):
-    # the budget mechanics, whatever the risk check says (a small budget takes the farthest sources)
-    res = augment_positivity(poor.data, budget=budget, random_state=3, if_risky="ignore")
+    res = augment_positivity(poor.data, budget=budget, random_state=3)
     per_source = res.added.groupby("source_index").size()
     if budget is None:
         assert res.n_added == res.n_candidates and (per_source == 1).all()
@@ -196,7 +195,7 @@ def test_budget_is_respected(poor, budget):
 
 
 def test_budget_goes_where_the_ensemble_disagrees(poor):
-    res = augment_positivity(poor.data, budget=15, random_state=4, if_risky="ignore")
+    res = augment_positivity(poor.data, budget=15, random_state=4)
     all_units = augment_positivity(poor.data, random_state=4).added
     score = (1 - all_units["pseudo_propensity"] / all_units["source_propensity"]) * all_units["outcome_sd"]
     top = set(all_units.loc[score.sort_values(ascending=False).index[:15], "source_index"])
