@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -50,6 +50,9 @@ class GLMFit:
     separated: bool
     n_iter: int
     condition: float = 1.0  # of the standardized X'X over its non-constant columns
+    #: the fit on its own standardized design (None for a fit restored from a saved state)
+    standardized: _Standardized | None = field(default=None, compare=False, repr=False)
+    bread_z: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def linear_predictor(self, X: np.ndarray) -> np.ndarray:
         return X @ self.coef
@@ -72,6 +75,26 @@ class GLMFit:
         """
         resid = y - self.predict(X)
         return (X * resid[:, None]) @ self.bread
+
+    def _z(self, X: np.ndarray) -> np.ndarray:
+        """``X`` in the coordinates of the fit's standardized design (``X`` itself without one)."""
+        return X if self.standardized is None else self.standardized.apply(X)
+
+    def delta_influence(self, X_fit: np.ndarray, y_fit: np.ndarray,
+                        targets: Sequence[tuple[float, np.ndarray]]) -> np.ndarray:
+        """Per fitting row, the delta-method influence of the coefficients on
+        :math:`\\sum_s c_s\\,\\mathrm{mean}\\{\\mu(X_s)\\}` for ``targets`` = pairs ``(c_s, X_s)``:
+        :math:`g' B x_i (y_i - \\mu_i)` with :math:`g` the gradient of that sum in the coefficients.
+
+        It is computed on the fit's standardized design, where ``g`` and ``B`` are well scaled:
+        on the user's columns a covariate far from zero (a location of 1e8) makes ``B`` hold
+        entries of 1e16 that cancel in the product, so the result would depend on the origin
+        of the covariate. The two are equal in exact arithmetic.
+        """
+        bread = self.bread if self.bread_z is None else self.bread_z
+        grad = sum(c * (self.mean_derivative(X)[:, None] * self._z(X)).mean(0) for c, X in targets)
+        resid = y_fit - self.predict(X_fit)
+        return (self._z(X_fit) * resid[:, None]) @ (bread @ grad)
 
     def to_state(self) -> dict:
         """The fit as JSON values and arrays (for the array file format of synthesizers)."""
@@ -103,6 +126,15 @@ class _Standardized:
     T: np.ndarray
     intercept: int | None  # the column kept as the intercept (constant, non-zero)
     constant: np.ndarray  # bool (p,): other columns constant on the fitting rows (zero in Z)
+    centre: np.ndarray | None = None  # (p,) subtracted from each column (0 for the intercept)
+    scale: np.ndarray | None = None  # (p,) then divided by
+
+    def apply(self, X: np.ndarray) -> np.ndarray:
+        """Other rows of the same columns in the standardized coordinates (``X T`` without
+        the cancellation of forming it from ``T``)."""
+        Z = (np.asarray(X, dtype=float) - self.centre) / self.scale
+        Z[:, self.constant] = 0.0
+        return Z
 
 
 def _standardize(X: np.ndarray, intercept: int | None) -> _Standardized:
@@ -135,7 +167,7 @@ def _standardize(X: np.ndarray, intercept: int | None) -> _Standardized:
     if intercept is not None:
         T[intercept, :] -= centre / (scale * hi[intercept])
         T[intercept, intercept] = 1.0
-    return _Standardized(Z, T, intercept, constant)
+    return _Standardized(Z, T, intercept, constant, centre, scale)
 
 
 def _eigen(G: np.ndarray, std: _Standardized) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -235,14 +267,18 @@ def fit_glm(X: np.ndarray, y: np.ndarray, family: Family, *, intercept: bool = T
         bread_z = (np.linalg.pinv(G + np.diag(pen), hermitian=True) if ridge
                    else _pinv_from_eigen(p, keep, ev, vec, n))
         gamma = bread_z @ (Z.T @ y)
-        return _on_user_scale("gaussian", std.T, gamma, bread_z, True, False, 1, cond)
+        return _on_user_scale("gaussian", std, gamma, bread_z, True, False, 1, cond)
     return _fit_binomial(std, y, pen, max_iter, tol, cond)
 
 
-def _on_user_scale(family, T, gamma, bread_z, converged, separated, n_iter, cond) -> GLMFit:
-    """The fit of ``Z = X T`` reported on ``X``: coef = T gamma, bread = T B_Z T'."""
+def _on_user_scale(family, std, gamma, bread_z, converged, separated, n_iter, cond) -> GLMFit:
+    """The fit of ``Z = X T`` reported on ``X``: coef = T gamma, bread = T B_Z T' (the
+    standardized fit is kept beside them for :meth:`GLMFit.delta_influence`)."""
+    T = std.T
     bread = T @ bread_z @ T.T
-    return GLMFit(family, T @ gamma, 0.5 * (bread + bread.T), converged, separated, n_iter, cond)
+    light = _Standardized(np.empty((0, T.shape[0])), T, std.intercept, std.constant, std.centre, std.scale)
+    return GLMFit(family, T @ gamma, 0.5 * (bread + bread.T), converged, separated, n_iter, cond,
+                  light, 0.5 * (bread_z + bread_z.T))
 
 
 def _fit_binomial(std: _Standardized, y: np.ndarray, pen: np.ndarray, max_iter: int, tol: float,
@@ -297,5 +333,5 @@ def _fit_binomial(std: _Standardized, y: np.ndarray, pen: np.ndarray, max_iter: 
     mu = expit(eta)
     w = mu * (1 - mu)
     hess = (Xd * w[:, None]).T @ Xd + np.diag(pen)
-    return _on_user_scale("binomial", std.T, coef, np.linalg.pinv(hess, hermitian=True),
+    return _on_user_scale("binomial", std, coef, np.linalg.pinv(hess, hermitian=True),
                           converged, separated, it, cond)

@@ -200,6 +200,63 @@ def _na_text_note(work: pd.DataFrame, na_counts) -> str:
             "na_values=[''] (command line: --no-default-na).")
 
 
+#: Integers up to this magnitude are exact in float64.
+_EXACT_FLOAT_INT = 2 ** 53
+#: A conversion to float64 may move an integer column's values by at most this share of its spread.
+_FLOAT_INT_RTOL = 1e-9
+
+
+def _is_wide_integer(col: pd.Series) -> bool:
+    """Integers int64 cannot hold: unsigned 64-bit columns past 2**63 - 1, and object columns of
+    Python integers (pandas leaves those beyond 64 bits as objects)."""
+    if pd.api.types.is_unsigned_integer_dtype(col.dtype):
+        return col.size > 0 and int(col.max()) > np.iinfo(np.int64).max
+    if col.dtype == object and col.size:
+        values = col.dropna()
+        return (len(values) > 0 and all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+                                        for v in values)
+                and any(not np.iinfo(np.int64).min <= int(v) <= np.iinfo(np.int64).max for v in values))
+    return False
+
+
+def _widen_integers(work: pd.DataFrame, columns: Sequence[str], problems: list[str]) -> pd.DataFrame:
+    """Step 3b: integers that do not fit int64 become float64, never a wrapped int64; integers
+    float64 cannot tell apart are refused.
+
+    A cast of uint64 to int64 wraps values past 2**63 to negative ones; the column becomes
+    float64 instead, exact to float precision. Where that rounding moves the values by more
+    than ``_FLOAT_INT_RTOL`` of their spread (e.g. 2**63 + 1, 2**63 + 2, ...: float64 is exact
+    only up to 2**53), the column is refused: its differences would be lost silently.
+    """
+    for name in columns:
+        col = work[name]
+        if col.isna().any():
+            continue  # missing values are reported by step 3
+        wide = _is_wide_integer(col)
+        # int64 columns fit, but past 2**53 the float64 design matrices round them too
+        if not wide and not (pd.api.types.is_signed_integer_dtype(col.dtype) and col.size
+                             and max(abs(int(col.min())), abs(int(col.max()))) > _EXACT_FLOAT_INT):
+            continue
+        exact = [int(v) for v in col]
+        floats = np.array([float(v) for v in exact])
+        if np.max(np.abs(floats)) > HUGE:
+            continue  # the continuous check reports it
+        if np.max(np.abs(floats)) > _EXACT_FLOAT_INT:
+            low = min(exact)
+            spread = np.std([float(v - low) for v in exact])
+            moved = np.max(np.abs([float(v - int(f)) for v, f in zip(exact, floats)]))
+            if moved > _FLOAT_INT_RTOL * spread:
+                problems.append(
+                    f"column {name!r} holds integers up to {max(exact, key=abs):.4g}, beyond the 2**53 that a "
+                    f"float64 holds exactly; as numbers its values would move by up to {moved:.3g} against a "
+                    f"spread (SD) of {spread:.3g}, losing their differences. Fix: subtract a reference value "
+                    f"(e.g. its minimum {low}) in integer arithmetic, or give it as text to use it as categorical.")
+                continue
+        if wide:
+            work = work.assign(**{name: floats})
+    return work
+
+
 def _check_treatment(work: pd.DataFrame, treatment: str, na_counts, problems: list[str]):
     """Step 4: a 0/1 treatment with both arms large enough; returns the codes (or None)."""
     if treatment not in work or na_counts.get(treatment, 0):
@@ -500,6 +557,7 @@ class CausalData:
         work = frame[[treatment, outcome, *covariates]]
         problems: list[str] = []
         work, na_counts, n_dropped = _handle_missing(work, missing, problems)
+        work = _widen_integers(work, [outcome, *covariates], problems)
         a = _check_treatment(work, treatment, na_counts, problems)
         outcome_type = _check_outcome(work[outcome], outcome, na_counts, _derived, problems)
         kinds = {}

@@ -212,22 +212,19 @@ def fit_nuisance(
 
 def _or_correction(data: CausalData, learner: Learner, models: dict[str, FittedModel],
                    y: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """n * grad' IF_beta for each row: the delta-method part of g-computation's influence."""
+    """n * grad' IF_beta for each row: the delta-method part of g-computation's influence,
+    computed by each GLM on its own standardized design (so it does not depend on the location
+    or unit of any covariate)."""
     n = data.n_obs
     rows = np.arange(n)
     corr = np.zeros(n)
     if learner.pooled:
         m = models["pooled"]
-        X1 = m.design(data, rows, 1)
-        X0 = m.design(data, rows, 0)
-        grad = (m.glm.mean_derivative(X1)[:, None] * X1 - m.glm.mean_derivative(X0)[:, None] * X0).mean(0)
-        X = m.design(data, rows)
-        corr = n * (m.glm.coef_influence(X, y) @ grad)
-        return corr
+        targets = ((1.0, m.design(data, rows, 1)), (-1.0, m.design(data, rows, 0)))
+        return n * m.glm.delta_influence(m.design(data, rows), y, targets)
     for key, sign, arm in ((1, 1.0, 1.0), (0, -1.0, 0.0)):
         m = models[key]
         X_all = m.design(data, rows)
-        grad = (m.glm.mean_derivative(X_all)[:, None] * X_all).mean(0)
         fit_rows = np.flatnonzero(a == arm)
-        corr[fit_rows] += sign * n * (m.glm.coef_influence(X_all[fit_rows], y[fit_rows]) @ grad)
+        corr[fit_rows] += sign * n * m.glm.delta_influence(X_all[fit_rows], y[fit_rows], ((1.0, X_all),))
     return corr

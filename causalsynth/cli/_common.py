@@ -107,13 +107,25 @@ def read_table(path: str | Path, *, na: dict | None = None) -> pd.DataFrame:
             dup = sorted({c for c in names if c.strip() and names.count(c) > 1})
             if dup:
                 raise DataFileError(f"{str(path)!r} repeats column name(s) {dup} in its header; rename them")
-            return frame
+            return _integers_beyond_int64(frame)
     except DataFileError:
         raise
     except Exception as exc:  # pandas and pyarrow raise many kinds
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DataFileError(f"cannot read {str(path)!r}: {first}") from exc
     raise DataFileError(f"unsupported file type {p.suffix!r} for {str(path)!r}; use .csv or .parquet")
+
+
+def _integers_beyond_int64(frame):
+    """pandas leaves a CSV column of integers beyond 64 bits as text; give them back as Python
+    integers, which CausalData turns into float64 (or refuses where float64 would lose them)."""
+    import re
+    pattern = re.compile(r"[+-]?[0-9]+")
+    for name in frame.columns[frame.dtypes == object]:
+        values = frame[name].dropna()
+        if len(values) and all(isinstance(v, str) and pattern.fullmatch(v.strip()) for v in values):
+            frame[name] = frame[name].map(lambda v: v if not isinstance(v, str) else int(v)).astype(object)
+    return frame
 
 
 def _looks_like_path(source: str) -> bool:

@@ -54,7 +54,7 @@ import numpy as np
 from scipy.special import expit, logit
 
 __all__ = ["ArmEstimate", "or_estimate", "ipw_estimate", "aipw_estimate", "tmle_estimate",
-           "CORE_ESTIMATORS", "aipw_pseudo_outcomes", "fluctuate", "ESTIMANDS", "tilt", "crump_bounds"]
+           "CORE_ESTIMATORS", "aipw_pseudo_outcomes", "check_weights", "check_propensity", "fluctuate", "ESTIMANDS", "tilt", "crump_bounds"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,14 @@ class ArmEstimate:
     influence: np.ndarray  # (n,), centred (and multiplied by the case weights, if any)
     note: str = ""
     total_weight: float | None = None  # sum of the case weights; None = unweighted (n)
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.ate) and np.all(np.isfinite(self.influence))):
+            from ..errors import EstimationError
+            raise EstimationError(
+                f"the estimate came out non-finite (ATE {self.ate}, {int(np.sum(~np.isfinite(self.influence)))} "
+                "non-finite influence values): some inverse-probability weight or prediction overflowed. Check the "
+                "propensities (propensity_bounds=(0.01, 0.99) or 'adaptive') and the outcome predictions.")
 
     @property
     def std_error(self) -> float:
@@ -84,7 +92,55 @@ def _total(weights) -> float | None:
 ESTIMANDS = ("ate", "att", "atc", "trimmed", "overlap")
 
 
-def _check(estimand: str, weights, keep) -> None:
+def check_weights(weights, n: int, a=None) -> np.ndarray | None:
+    """Case weights: None, or ``n`` finite non-negative numbers with a positive total in each
+    arm of ``a`` (the one validator of every estimator's ``weights=``)."""
+    from ..errors import SpecError
+    if weights is None:
+        return None
+    try:
+        w = np.asarray(weights, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise SpecError(f"weights must be an array of numbers, one per row; got {type(weights).__name__}") from exc
+    if w.shape != (n,):
+        raise SpecError(f"weights must hold one number per row: shape ({n},); got shape {w.shape}. "
+                        "Fix: pass the case weights of these rows, in their order.")
+    bad = ~np.isfinite(w)
+    if bad.any():
+        raise SpecError(f"weights must be finite; {int(bad.sum())} of {n} are NaN or infinite (first at row "
+                        f"{int(np.flatnonzero(bad)[0])}). Fix: drop those rows or give them a weight.")
+    if (w < 0).any():
+        raise SpecError(f"weights must be >= 0 (case weights count rows); {int(np.sum(w < 0))} of {n} are "
+                        f"negative (min {w.min():.4g}). Fix: give those rows weight 0 or drop them.")
+    arms = ((None, "all rows"),) if a is None else ((1, "the treated"), (0, "the controls"))
+    for arm, label in arms:
+        total = w.sum() if arm is None else w[np.asarray(a) == arm].sum()
+        if not total > 0:
+            raise SpecError(f"weights of {label} sum to {total:g}; each arm needs a positive total weight "
+                            "to estimate its mean. Fix: give some of its rows a positive weight.")
+    return w
+
+
+def check_propensity(e, a) -> None:
+    """Propensities the inverse weights can use: one per row, strictly between 0 and 1 (an
+    exact 0 or 1, from a separating propensity model left unclipped, makes every estimate NaN)."""
+    from ..errors import EstimationError
+    e = np.asarray(e, dtype=float)
+    if e.shape != np.shape(a):
+        raise EstimationError(f"the propensity has shape {e.shape}, the treatment {np.shape(a)}; one per row")
+    bad = ~((e > 0) & (e < 1))
+    if bad.any():
+        raise EstimationError(
+            f"{int(bad.sum())} of {len(e)} units have an estimated propensity (after clipping) of exactly 0 or 1 "
+            f"(or NaN) (min {np.nanmin(e) if (~np.isnan(e)).any() else float('nan'):.3g}, max "
+            f"{np.nanmax(e) if (~np.isnan(e)).any() else float('nan'):.3g}): their inverse-probability weights "
+            "1/e or 1/(1-e) are infinite and the estimates would be NaN. The propensity model likely separates "
+            "the arms. Fix: clip with propensity_bounds=(0.01, 0.99) or 'adaptive' (not (0, 1)), coarsen the "
+            "separating covariate, or restrict the sample to the region of overlap.")
+
+
+def _check(estimand: str, weights, keep, a=None, e=None) -> np.ndarray | None:
+    """Validate the estimand, the case weights (returned as floats) and, when given, the propensity."""
     from ..errors import SpecError
     if estimand not in ESTIMANDS:
         raise SpecError(f"estimand must be one of {list(ESTIMANDS)}; got {estimand!r}")
@@ -93,6 +149,9 @@ def _check(estimand: str, weights, keep) -> None:
                         f"law); got estimand={estimand!r}")
     if estimand == "trimmed" and keep is None:
         raise SpecError("estimand='trimmed' needs the mask of kept units (keep=)")
+    if e is not None:  # every row: pseudo-outcomes are formed on all rows, also those the estimand drops
+        check_propensity(e, a)
+    return None if a is None else check_weights(weights, len(a), a)
 
 
 def tilt(estimand: str, a, e, keep=None) -> tuple[np.ndarray, np.ndarray]:
@@ -129,7 +188,7 @@ def aipw_pseudo_outcomes(a, y, e, mu0, mu1):
 
 
 def aipw_estimate(a, y, e, mu0, mu1, weights=None, estimand: str = "ate", keep=None, **_) -> ArmEstimate:
-    _check(estimand, weights, keep)
+    weights = _check(estimand, weights, keep, a, e)
     if estimand != "ate":
         return _one_step(a, y, e, mu0, mu1, estimand, keep)
     p1, p0 = aipw_pseudo_outcomes(a, y, e, mu0, mu1)
@@ -161,7 +220,8 @@ def _or_tilted(a, y, e, mu0, mu1, estimand, keep) -> ArmEstimate:
 
 def or_estimate(a, y, e, mu0, mu1, or_correction=None, weights=None, estimand: str = "ate", keep=None,
                 **_) -> ArmEstimate:
-    _check(estimand, weights, keep)
+    uses_e = estimand != "ate" or or_correction is None or weights is not None
+    weights = _check(estimand, weights, keep, a, e if uses_e else None)
     if estimand != "ate":
         return _or_tilted(a, y, e, mu0, mu1, estimand, keep)
     tau = mu1 - mu0
@@ -188,7 +248,7 @@ def _ipw_tilted(a, y, e, estimand, keep) -> ArmEstimate:
 
 def ipw_estimate(a, y, e, mu0=None, mu1=None, normalized: bool = True, weights=None, estimand: str = "ate",
                  keep=None, **_) -> ArmEstimate:
-    _check(estimand, weights, keep)
+    weights = _check(estimand, weights, keep, a, e)
     if estimand != "ate":
         if not normalized:
             from ..errors import SpecError
@@ -300,7 +360,7 @@ def tmle_estimate(a, y, e, mu0, mu1, bounds: tuple[float, float] | None = None,
     means ``mu1`` and ``mu0`` (not only their difference) are doubly robust, as in the
     ``tmle`` R package (Gruber & van der Laan 2012).
     """
-    _check(estimand, weights, keep)
+    weights = _check(estimand, weights, keep, a, e)
     if estimand == "overlap":
         from ..errors import SpecError
         raise SpecError("tmle does not target the overlap estimand: its weights e(1-e) depend on the "

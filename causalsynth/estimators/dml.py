@@ -29,8 +29,13 @@ def _sklearn_for(spec, role, data, seed):
         return clone(learner.estimator), ""
     if learner.kind == "sklearn":
         return learner.make_estimator(seed), ""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
     note = "" if learner.kind == "glm" else "formula learner replaced by a main-terms GLM for econml"
-    return (LogisticRegression(C=1e6, max_iter=5000) if binary else LinearRegression()), note
+    # standardized first, as causalsynth's own GLMs: the (tiny) penalty and the solver's
+    # tolerance then act on unit-free coefficients, so no covariate's location or unit matters
+    glm = LogisticRegression(C=1e6, max_iter=5000) if binary else LinearRegression()
+    return make_pipeline(StandardScaler(), glm), note
 
 
 def dml_estimate(data: CausalData, *, propensity, outcome, n_folds: int,
