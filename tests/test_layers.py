@@ -208,6 +208,11 @@ def _face_node_allowed(node: ast.stmt) -> bool:
         return True
     if isinstance(node, ast.Assign) and [t.id for t in node.targets if isinstance(t, ast.Name)] == ["__all__"]:
         return True
+    # _SUBMODULES = ("audit", ...): the names of subpackages loaded on attribute access
+    if (isinstance(node, ast.Assign) and [t.id for t in node.targets if isinstance(t, ast.Name)] == ["_SUBMODULES"]
+            and isinstance(node.value, ast.Tuple)
+            and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.value.elts)):
+        return True
     if isinstance(node, ast.FunctionDef) and node.name in FACE_FUNCTIONS:
         return True
     if isinstance(node, ast.ClassDef) and node.name in FACE_CLASSES:

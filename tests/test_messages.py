@@ -132,12 +132,11 @@ def _na_level_csv(tmp_path):
 
 
 def test_a_level_spelled_na_is_said_and_can_be_kept(tmp_path):
-    from causalsynth.cli._csv import na_options
     f, path = _na_level_csv(tmp_path)
     with pytest.warns(CausalSynthWarning, match=r"column\(s\) 'grp' \(27 x 'NA'\).*--no-default-na"):
         read = read_table(path)
     assert read["grp"].isna().sum() == 27
-    kept = read_table(path, na=na_options(no_default_na=True))
+    kept = read_table(path, na={"keep_default_na": False, "na_values": [""]})  # --no-default-na
     assert (kept["grp"] == "NA").sum() == 27 and kept.notna().all().all()
 
 

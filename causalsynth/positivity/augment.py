@@ -342,6 +342,7 @@ def _check_budget(budget: Any) -> int | str | None:
                                            "low-overlap unit.")
 
 
+# long: one pass from folds to records, weights and the risk verdict (issue 19 moves its settings into a spec)
 def augment_positivity(
     data,
     *,
