@@ -101,14 +101,18 @@ class Progress:
     enabled, a line at least every interval: from ``update`` and, when ``ticker`` (default),
     from a background thread while no unit finishes. Units of unequal cost: give ``work``, the
     total expected cost (any unit, e.g. pilot seconds), and ``update(n, work=cost)``; the time
-    left is then estimated from the work done, not the count. ``clock`` replaces
-    ``time.monotonic`` (tests).
+    left is then estimated from the work done, not the count. When that work is in seconds of
+    one core (``work_seconds=True``: pilot timings), the line also shows the measured speed-up,
+    the core-seconds of work finished per second of wall time: the time left is the work left
+    divided by that measured rate, never by the number of workers (two workers on a shared
+    machine may give 1.2x, not 2x). ``clock`` replaces ``time.monotonic`` (tests).
     """
 
     def __init__(self, total: int | None, desc: str = "", *, show: bool | None = None,
                  clock: Callable[[], float] | None = None, ticker: bool = True,
-                 every: float | None = None, work: float | None = None) -> None:
+                 every: float | None = None, work: float | None = None, work_seconds: bool = False) -> None:
         self.total, self.desc, self.done = total, desc, 0
+        self.work_seconds = bool(work_seconds and work)
         self.work, self.work_done = (float(work) if work else None), 0.0
         self._clock = clock or time.monotonic
         self._bar = None
@@ -140,7 +144,18 @@ class Progress:
         left = self.time_left(now)
         if left is not None:
             text += f", about {format_seconds(left)} left"
+            speed = self.speedup()
+            if speed is not None:
+                text += f" (running at {speed:.1f}x one core)"
         return text
+
+    def speedup(self) -> float | None:
+        """Seconds of one core's work finished per second of wall time (``work_seconds``), up
+        to the last finished unit; None before two units finished or without work in seconds."""
+        spent = self._t_done - self._start
+        if not self.work_seconds or self.done < 2 or spent <= 0 or self.work_done <= 0:
+            return None
+        return self.work_done / spent
 
     def time_left(self, now: float | None = None) -> float | None:
         """Seconds left, or None when no estimate can be right.

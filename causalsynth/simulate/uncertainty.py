@@ -21,7 +21,7 @@ from .._checks import check_int
 from .._random import RandomState, as_seed_sequence
 from .._resample import bootstrap_within_arms
 from ..data import CausalData, check_data
-from ..progress import progress
+from ..progress import Progress
 from .simulation import Simulation
 from .spec import SimulationSpec
 
@@ -151,17 +151,59 @@ def generator_uncertainty(data: CausalData, synthesizer=None, *, worlds=("flexib
     rows, choices = [], []
     _collect("original", original, rows, choices)
     rng = np.random.default_rng(boot_seed)
-    for g, child in progress(list(enumerate(boot_seed.spawn(n_generators))), desc="generator refits",
-                             show=show_progress):
-        f_seed, s_seed = child.spawn(2)
-        source, w, seed = world_spec(_resample(data, rng), f_seed)
-        result = Simulation(source, worlds=w, random_state=s_seed, **kw).run(n_jobs=n_jobs, show_progress=False)
-        _collect(f"refit {g + 1}", result, rows, choices)
+    spec = SimulationSpec.build(estimators=estimators, n=n, n_reps=n_reps, learners=learners)
+    fit_cost, task_cost = _refit_costs(original)
+    n_worlds = 1 if synthesizer is not None else len(tuple(worlds))
+    world_names = ("given",) if synthesizer is not None else tuple(worlds)
+    per_refit = sum(fit_cost(w) for w in world_names) + sum(
+        task_cost(w, tuple(lc.name for lc in spec.learners if r < spec.reps_of(lc)))
+        for w in world_names for r in range(spec.max_reps))
+    # one time left for all the refits: world fits (one unit each, in this process) and the
+    # replicates (on the workers), weighed by their cost in the original simulation
+    with Progress(n_generators * n_worlds * (spec.max_reps + 1), "refit units (world fits and replicates)",
+                  show=show_progress, work=n_generators * per_refit, work_seconds=True) as bar:
+        for g, child in enumerate(boot_seed.spawn(n_generators)):
+            f_seed, s_seed = child.spawn(2)
+            source, w, seed = world_spec(_resample(data, rng), f_seed)
+            sim = Simulation(source, worlds=w, random_state=s_seed, **kw)
+            bar.update(n_worlds, work=sum(fit_cost(name) for name in world_names))
+            result = sim.run(n_jobs=n_jobs, show_progress=False, progress=bar, task_cost=task_cost)
+            _collect(f"refit {g + 1}", result, rows, choices)
     table, choices = pd.DataFrame(rows), pd.DataFrame(choices, columns=["generator", "learner", "estimator"])
     first = choices[choices["generator"] == "original"]
     best = (first["learner"].iloc[0], first["estimator"].iloc[0]) if len(first) else ("", "")
     deciding = tuple(original.decision_worlds) or tuple(dict.fromkeys(table["world"]))
     return GeneratorUncertainty(table, choices, best, _robust_choice(table, deciding), deciding)
+
+
+def _refit_costs(original):
+    """Expected seconds of one core, from the original simulation: of fitting a world
+    (``fit_cost(world)``) and of one replicate of a world fitting some configurations
+    (``task_cost(world, learners)``: drawing it plus the configurations' fits and estimators)."""
+    reps = original.replicates
+    fits = {r.get("world"): float(r.get("fit_seconds", 0.0) or 0.0) for r in (original.worlds or [])}
+    cols = {"seconds_draw", "seconds_nuisance", "seconds_estimator"}
+    draw, fit = {}, {}
+    if len(reps) and cols <= set(reps.columns):
+        one = reps.drop_duplicates(["world", "scenario", "n", "rep"])
+        draw = one.groupby("world")["seconds_draw"].mean().to_dict()
+        per = reps.groupby(["world", "learner", "scenario", "n", "rep"]).agg(
+            nuisance=("seconds_nuisance", "first"), estimator=("seconds_estimator", "sum"))
+        fit = (per["nuisance"].fillna(0) + per["estimator"].fillna(0)).groupby(["world", "learner"]).mean().to_dict()
+    mean_fit = {}
+    for (w, lc), sec in fit.items():
+        mean_fit.setdefault(lc, []).append(sec)
+    mean_fit = {lc: float(np.mean(v)) for lc, v in mean_fit.items()}
+    mean_draw = float(np.mean(list(draw.values()))) if draw else 0.0
+
+    def fit_cost(world: str) -> float:
+        sec = fits.get(world, 0.0)
+        return sec if np.isfinite(sec) else 0.0
+
+    def task_cost(world: str, learners: tuple) -> float:
+        return float(np.nan_to_num(draw.get(world, mean_draw))) + sum(
+            float(np.nan_to_num(fit.get((world, lc), mean_fit.get(lc, 1.0)))) for lc in learners)
+    return fit_cost, task_cost
 
 
 def _restricted(result, keep):
