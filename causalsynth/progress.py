@@ -149,6 +149,12 @@ class Progress:
                 text += f" (running at {speed:.1f}x one core)"
         return text
 
+    def expect_left(self, work: float) -> None:
+        """Re-estimate the work left (same unit as ``work``): the expected total becomes the
+        work done plus ``work`` (a caller that measures its units corrects its first guess)."""
+        if self.work is not None:
+            self.work = self.work_done + max(float(work), 0.0)
+
     def speedup(self) -> float | None:
         """Seconds of one core's work finished per second of wall time (``work_seconds``), up
         to the last finished unit; None before two units finished or without work in seconds."""

@@ -11,6 +11,7 @@ report on the real data when the original choice does not survive.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,7 +23,8 @@ from .._random import RandomState, as_seed_sequence
 from .._resample import bootstrap_within_arms
 from ..data import CausalData, check_data
 from ..progress import Progress
-from .simulation import Simulation
+from .costs import WorkModel
+from .simulation import Simulation, task_kind
 from .spec import SimulationSpec
 
 __all__ = ["GeneratorUncertainty", "generator_uncertainty"]
@@ -151,23 +153,31 @@ def generator_uncertainty(data: CausalData, synthesizer=None, *, worlds=("flexib
     rows, choices = [], []
     _collect("original", original, rows, choices)
     rng = np.random.default_rng(boot_seed)
-    spec = SimulationSpec.build(estimators=estimators, n=n, n_reps=n_reps, learners=learners)
     fit_cost, task_cost = _refit_costs(original)
-    n_worlds = 1 if synthesizer is not None else len(tuple(worlds))
     world_names = ("given",) if synthesizer is not None else tuple(worlds)
-    per_refit = sum(fit_cost(w) for w in world_names) + sum(
-        task_cost(w, tuple(lc.name for lc in spec.learners if r < spec.reps_of(lc)))
-        for w in world_names for r in range(spec.max_reps))
-    # one time left for all the refits: world fits (one unit each, in this process) and the
-    # replicates (on the workers), weighed by their cost in the original simulation
-    with Progress(n_generators * n_worlds * (spec.max_reps + 1), "refit units (world fits and replicates)",
-                  show=show_progress, work=n_generators * per_refit, work_seconds=True) as bar:
+    spec = SimulationSpec.build(estimators=estimators, n=n, n_reps=n_reps, learners=learners, worlds=world_names)
+    refit_kinds = Counter(task_kind(spec, t) for t in spec.tasks())
+    fits = Counter(("fit", w) for w in world_names)
+    # one time left for all the refits: world fits (in this process) and replicates (on the
+    # workers), first from their cost in the original simulation, then as measured here
+    model = WorkModel(lambda kind: fit_cost(kind[1]) if kind[0] == "fit" else task_cost(kind[0], kind[3]))
+
+    def per_refit() -> float:
+        return model.left(fits.items()) + model.left(refit_kinds.items())
+    with Progress(n_generators * (len(world_names) + len(spec.tasks())), "refit units (world fits and replicates)",
+                  show=show_progress, work=n_generators * per_refit(), work_seconds=True) as bar:
         for g, child in enumerate(boot_seed.spawn(n_generators)):
             f_seed, s_seed = child.spawn(2)
             source, w, seed = world_spec(_resample(data, rng), f_seed)
             sim = Simulation(source, worlds=w, random_state=s_seed, **kw)
-            bar.update(n_worlds, work=sum(fit_cost(name) for name in world_names))
-            result = sim.run(n_jobs=n_jobs, show_progress=False, progress=bar, task_cost=task_cost)
+            later = n_generators - g - 1
+            for name, world in sim.worlds.items():
+                sec = world.seconds_to_fit if np.isfinite(world.seconds_to_fit) else fit_cost(name)
+                model.observe(("fit", name), sec)
+            bar.update(len(sim.worlds), work=sum(world.seconds_to_fit for world in sim.worlds.values()
+                                                 if np.isfinite(world.seconds_to_fit)))
+            result = sim.run(n_jobs=n_jobs, show_progress=False, progress=bar, task_cost=task_cost,
+                             work_model=model, work_later=lambda: later * per_refit())
             _collect(f"refit {g + 1}", result, rows, choices)
     table, choices = pd.DataFrame(rows), pd.DataFrame(choices, columns=["generator", "learner", "estimator"])
     first = choices[choices["generator"] == "original"]
