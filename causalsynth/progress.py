@@ -105,7 +105,9 @@ class Progress:
     one core (``work_seconds=True``: pilot timings), the line also shows the measured speed-up,
     the core-seconds of work finished per second of wall time: the time left is the work left
     divided by that measured rate, never by the number of workers (two workers on a shared
-    machine may give 1.2x, not 2x). ``clock`` replaces ``time.monotonic`` (tests).
+    machine may give 1.2x, not 2x), measured from the first finished update on (the start-up
+    of worker processes is not the speed of the work); :meth:`expect_left` corrects the work
+    left as units are measured. ``clock`` replaces ``time.monotonic`` (tests).
     """
 
     def __init__(self, total: int | None, desc: str = "", *, show: bool | None = None,
@@ -131,6 +133,7 @@ class Progress:
                 self._bar = tqdm(total=total, desc=desc, file=sys.stderr, leave=False)
             self._every = None
         self._start = self._last = self._t_done = self._clock()
+        self._first = None  # (time, work done) at the first finished update
         if self._every is not None and ticker:
             self._thread = threading.Thread(target=self._tick, name="causalsynth-heartbeat", daemon=True)
             self._thread.start()
@@ -156,12 +159,10 @@ class Progress:
             self.work = self.work_done + max(float(work), 0.0)
 
     def speedup(self) -> float | None:
-        """Seconds of one core's work finished per second of wall time (``work_seconds``), up
-        to the last finished unit; None before two units finished or without work in seconds."""
-        spent = self._t_done - self._start
-        if not self.work_seconds or self.done < 2 or spent <= 0 or self.work_done <= 0:
-            return None
-        return self.work_done / spent
+        """Seconds of one core's work finished per second of wall time (``work_seconds``),
+        between the first and the last finished update; None before two updates or without
+        work in seconds."""
+        return self._rate() if self.done >= 2 else None
 
     def time_left(self, now: float | None = None) -> float | None:
         """Seconds left, or None when no estimate can be right.
@@ -180,11 +181,26 @@ class Progress:
             fraction = self.done / self.total
         if not 0 < fraction < 1:
             return None
+        rate = self._rate()
+        if rate is not None:  # work in seconds: what is left at the measured speed
+            left = (self.work - self.work_done) / rate - (now - self._t_done)
+            return left if left > 0 else None
         spent = self._t_done - self._start  # the time the finished work took
         if spent <= 0:
             return None
         left = spent / fraction * (1 - fraction) - (now - self._t_done)
         return left if left > 0 else None
+
+    def _rate(self) -> float | None:
+        """Work finished per second of wall time, measured from the first finished update to
+        the last (``work_seconds``): the start-up before the first unit (worker processes
+        starting, imports) is not the speed of the work. None before two updates."""
+        if not self.work_seconds or self._first is None:
+            return None
+        t_first, w_first = self._first
+        if self._t_done <= t_first or self.work_done <= w_first:
+            return None
+        return (self.work_done - w_first) / (self._t_done - t_first)
 
     def _maybe_beat(self, *, force: bool = False) -> None:
         if self._every is None:
@@ -209,6 +225,8 @@ class Progress:
         self.work_done += float(work) if work is not None else 0.0
         if n > 0:
             self._t_done = self._clock()
+            if self._first is None:
+                self._first = (self._t_done, self.work_done)
         if self._bar is not None:
             self._bar.update(n)
         self._maybe_beat()

@@ -136,13 +136,28 @@ def test_an_eta_from_the_worker_count_would_miss_by_more_than_25_percent():
 def test_line_shows_the_measured_speed_up(capsys):
     clock = FakeClock()
     bar = Progress(10, "replicates", clock=clock, ticker=False, show=False, work=10.0, work_seconds=True)
+    clock.now = 2.0
+    bar.update(1, work=2.4)
+    assert bar.speedup() is None and bar.time_left() is None  # one update says nothing of the speed
     clock.now = 5.0
-    bar.update(3, work=6.0)  # 6 s of one core's work in 5 s of wall time
+    bar.update(2, work=3.6)  # 3.6 s of one core's work in the 3 s since the first update
     assert bar.speedup() == pytest.approx(1.2)
     assert bar.line().endswith("about 3 s left (running at 1.2x one core)")
     plain = Progress(10, "replicates", clock=clock, ticker=False, show=False, work=10.0)
     plain.update(3, work=6.0)
     assert plain.speedup() is None and "one core" not in plain.line()
+
+
+def test_worker_start_up_is_not_the_speed_of_the_work():
+    """Workers take 8 s to start (processes, imports), then finish 1 s of work a second: the
+    time left counts from the first finished unit, not from the start."""
+    clock = FakeClock()
+    bar = Progress(100, "replicates", clock=clock, ticker=False, show=False, work=100.0, work_seconds=True)
+    for k in range(10):
+        clock.now = 8.0 + k + 1
+        bar.update(1, work=1.0)
+    assert bar.time_left() == pytest.approx(90.0)
+    assert bar.speedup() == pytest.approx(1.0)
 
 
 def _tiny_data(n=300, seed=0):

@@ -35,12 +35,13 @@ def spread(items: list, kind: Callable) -> list:
 
 def measured_seconds(rows: pd.DataFrame) -> dict:
     """Seconds of one core per replicate in ``rows`` (one row per configuration x estimator):
-    drawing it once, each configuration's nuisance fit once, every estimator. Keyed by
+    drawing it (shared out over its rows), each configuration's nuisance fit once (every
+    estimator row repeats it), every estimator. Keyed by
     (world, scenario, n, rep)."""
     if not len(rows) or "seconds_nuisance" not in rows:
         return {}
     keys = ["world", "scenario", "n", "rep"]
-    draw = rows.drop_duplicates(keys).set_index(keys)["seconds_draw"].fillna(0.0)
+    draw = rows.groupby(keys)["seconds_draw"].sum(min_count=1).fillna(0.0)  # each row holds a share
     fits = rows.drop_duplicates([*keys, "learner"]).groupby(keys)["seconds_nuisance"].sum(min_count=1).fillna(0.0)
     est = rows.groupby(keys)["seconds_estimator"].sum(min_count=1).fillna(0.0)
     total = draw.add(fits, fill_value=0.0).add(est, fill_value=0.0)

@@ -195,8 +195,8 @@ def _refit_costs(original):
     cols = {"seconds_draw", "seconds_nuisance", "seconds_estimator"}
     draw, fit = {}, {}
     if len(reps) and cols <= set(reps.columns):
-        one = reps.drop_duplicates(["world", "scenario", "n", "rep"])
-        draw = one.groupby("world")["seconds_draw"].mean().to_dict()
+        # each row holds a share of its replicate's draw
+        draw = reps.groupby(["world", "scenario", "n", "rep"])["seconds_draw"].sum().groupby("world").mean().to_dict()
         per = reps.groupby(["world", "learner", "scenario", "n", "rep"]).agg(
             nuisance=("seconds_nuisance", "first"), estimator=("seconds_estimator", "sum"))
         fit = (per["nuisance"].fillna(0) + per["estimator"].fillna(0)).groupby(["world", "learner"]).mean().to_dict()
