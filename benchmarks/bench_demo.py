@@ -52,6 +52,24 @@ class _Stamped(io.TextIOBase):
         return len(text)
 
 
+def _cpu_seconds() -> float | None:
+    """CPU seconds (user + system) of this process and its live workers (loky keeps them)."""
+    try:
+        import psutil
+    except ImportError:
+        return None
+    me = psutil.Process()
+    procs = [me, *me.children(recursive=True)]
+    total = 0.0
+    for proc in procs:
+        try:
+            t = proc.cpu_times()
+            total += t.user + t.system
+        except psutil.Error:
+            pass
+    return total
+
+
 def _seconds(text: str) -> float:
     value, unit = text.split()
     return float(value) * {"s": 1, "min": 60, "h": 3600}[unit]
@@ -93,6 +111,7 @@ def main(argv=None) -> int:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             code = cli(["demo", "--json", "--out", tmp, *args.extra])
         wall = time.perf_counter() - t0
+        cpu = _cpu_seconds()
     if code != 0:
         print(out.getvalue()[-2000:])
         return code
@@ -110,13 +129,17 @@ def main(argv=None) -> int:
                "cores": os.cpu_count(), "worlds": worlds, "plan": doc["plan"],
                "recommended": doc["recommended"], "generator_uncertainty": (doc["generator_uncertainty"] or {}).get("verdict"),
                "floor_note": "floor = nuisance fits alone, from the replicate rows (seconds_nuisance)",
-               "eta": eta_errors(err.lines), "load_before": os.getloadavg(), "argv": args.extra}
+               "eta": eta_errors(err.lines), "load_after": os.getloadavg(), "argv": args.extra,
+               "cpu_seconds": cpu}
     path = write("demo", payload)
     print(f"demo: {wall:.0f} s wall on {os.cpu_count()} cores (target {TARGET_SECONDS:.0f} s): "
           f"{'within' if wall <= TARGET_SECONDS else 'OVER'} target")
     for w in payload["worlds"]:
         print(f"  {w['world']:<9} fit {w['fit_seconds']:6.1f} s; replicates {w['replicate_cpu_seconds']:7.1f} CPU s, "
               f"floor {w['floor_cpu_seconds']:7.1f} s ({w['cost_over_floor']:.2f}x)")
+    if cpu:
+        print(f"  CPU seconds of the demo and its workers: {cpu:.0f} (load average after: "
+              f"{', '.join(f'{x:.1f}' for x in os.getloadavg())})")
     for e in payload["eta"]:
         worst = e["max_rel_error_10_90"]
         print(f"  ETA of {e['stage']!r} ({e['seconds']:.0f} s, {len(e['lines'])} lines): printed time left vs truth "

@@ -72,12 +72,16 @@ def main(argv=None) -> dict:
     args = ap.parse_args(argv)
     sizes = [2000, 20000] if args.quick else [int(s) for s in args.sizes.split(",")]
     rows, runs = [], {}
+    dask = None
+    big = [n for n in sizes if n >= 10_000]
+    name = "selection_scale" + ("_quick" if args.quick else "")
     for n in sizes:
         row, runs[n] = one_size(n, args.reps)
         rows.append(row)
-    dask = None
-    big = [n for n in sizes if n >= 10_000]
-    if big:
+        write(name, {"rows": rows, "partial": True})  # a long run keeps what it measured
+        if not big or n != big[0]:
+            runs.pop(n)  # keep only the run the Dask part repeats (memory)
+            continue
         n = big[0]
         sim, serial = runs[n]
         t0 = time.perf_counter()
@@ -88,7 +92,8 @@ def main(argv=None) -> dict:
                 "seconds": t_dask, "serial_seconds": next(r for r in rows if r["n"] == n)["simulate_seconds"],
                 "identical": bool(same)}
         print(f"dask at n={n:,}: {t_dask:.1f} s on {args.workers} worker processes (serial {dask['serial_seconds']:.1f} s); "
-              f"identical replicates: {same}")
+              f"identical replicates: {same}", flush=True)
+        runs.pop(n)
     curve = [{"n": r["n"], **{f"reps_{k}": r["fit_worlds_seconds"] + k * 2 * r["seconds_per_replicate_per_world"]
                               for k in (args.reps, 10, 20, 50, 200)}} for r in rows]
     payload = {"design": "NonlinearHeterogeneousDesign", "worlds": ["flexible", "placebo"], "panel": PANEL,
@@ -96,7 +101,7 @@ def main(argv=None) -> dict:
                "note": f"{args.reps} replicates per world measured at each n; other replicate counts are "
                        "world fits + R x measured seconds per replicate (linear in R: replicates are independent)"}
     _plot(rows, args.reps)
-    print(f"wrote {write('selection_scale' + ('_quick' if args.quick else ''), payload)}")
+    print(f"wrote {write(name, payload)}")
     if dask and not dask["identical"]:
         raise SystemExit("the Dask run's replicates differ from the serial run's")
     return payload
