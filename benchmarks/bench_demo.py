@@ -130,7 +130,7 @@ def main(argv=None) -> int:
                "recommended": doc["recommended"], "generator_uncertainty": (doc["generator_uncertainty"] or {}).get("verdict"),
                "floor_note": "floor = nuisance fits alone, from the replicate rows (seconds_nuisance)",
                "eta": eta_errors(err.lines), "load_after": os.getloadavg(), "argv": args.extra,
-               "cpu_seconds": cpu}
+               "cpu_seconds": cpu, "real_estimate": doc.get("real_estimate")}
     path = write("demo", payload)
     print(f"demo: {wall:.0f} s wall on {os.cpu_count()} cores (target {TARGET_SECONDS:.0f} s): "
           f"{'within' if wall <= TARGET_SECONDS else 'OVER'} target")
