@@ -69,7 +69,13 @@ def main(argv=None) -> dict:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--scheduler", default=None, help="Dask scheduler address (default: a LocalCluster)")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--plot-only", action="store_true", help="redraw the plot from results/selection_scale.json")
     args = ap.parse_args(argv)
+    if args.plot_only:
+        import json
+        doc = json.loads((RESULTS / "selection_scale.json").read_text())
+        _plot(doc["rows"], doc["rows"][0]["reps"])
+        return doc
     sizes = [2000, 20000] if args.quick else [int(s) for s in args.sizes.split(",")]
     rows, runs = [], {}
     dask = None
@@ -126,7 +132,7 @@ def _plot(rows, measured_reps):
         b.loglog([measured_reps], [total[0] / 60], "ko")
     b.set_xlabel("replicates per world (2 worlds)")
     b.set_ylabel("minutes, one core")
-    b.set_title(f"cost against replicates ({measured_reps} measured, dot; rest extrapolated)")
+    b.set_title(f"cost against replicates (dots: {measured_reps} measured)")
     b.legend()
     fig.tight_layout()
     path = RESULTS / "selection_scale.png"
