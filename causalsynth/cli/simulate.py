@@ -184,7 +184,7 @@ def _simulate(args, data, worlds, learners, estimators, n, say, show):
         f"n={n}; deciding worlds: {', '.join(sim.decision_worlds)}")
     say("      plan: " + str(plan).replace("\n", "\n      "))
     jobs = max(args.n_jobs, 1)
-    say(f"      ETA {format_seconds(plan.estimated_seconds / jobs)} if the {jobs} worker(s) each get a whole core, "
+    say(f"      ETA about {format_seconds(plan.estimated_seconds / jobs)} if the {jobs} worker(s) each get a whole core, "
         f"up to {format_seconds(plan.estimated_seconds)} on a busy machine; the progress lines (on stderr when it "
         "is not a terminal) give the time left at the workers' measured speed")
     result = sim.run(n_jobs=args.n_jobs, backend=args.backend, scheduler=args.scheduler,
