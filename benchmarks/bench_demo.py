@@ -52,22 +52,51 @@ class _Stamped(io.TextIOBase):
         return len(text)
 
 
-def _cpu_seconds() -> float | None:
-    """CPU seconds (user + system) of this process and its live workers (loky keeps them)."""
-    try:
-        import psutil
-    except ImportError:
-        return None
-    me = psutil.Process()
-    procs = [me, *me.children(recursive=True)]
-    total = 0.0
-    for proc in procs:
+class _CpuMeter:
+    """CPU seconds (user + system) of this process and every worker process it started,
+    sampled every half second (workers come and go; each keeps its last reading)."""
+
+    def __init__(self):
+        import threading
+        self.seen, self.errors, self._stop = {}, [], threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self):
         try:
-            t = proc.cpu_times()
-            total += t.user + t.system
+            import psutil
+        except ImportError:
+            return
+        me = psutil.Process()
+        try:
+            procs = [me, *me.children(recursive=True)]
         except psutil.Error:
-            pass
-    return total
+            procs = [me]
+        for proc in procs:
+            try:
+                t = proc.cpu_times()
+                self.seen[proc.pid] = t.user + t.system
+            except psutil.Error:
+                pass
+
+    def _run(self):
+        while not self._stop.wait(0.5):
+            try:
+                self._sample()
+            except Exception as exc:  # pragma: no cover - keep sampling
+                self.errors.append(repr(exc))
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+    @property
+    def total(self) -> float | None:
+        return sum(self.seen.values()) or None
 
 
 def _seconds(text: str) -> float:
@@ -108,10 +137,12 @@ def main(argv=None) -> int:
         out = io.StringIO()
         t0 = time.perf_counter()
         err = _Stamped()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), _CpuMeter() as meter:
             code = cli(["demo", "--json", "--out", tmp, *args.extra])
         wall = time.perf_counter() - t0
-        cpu = _cpu_seconds()
+        cpu_total = meter.total
+        if meter.errors:
+            print("CPU meter:", meter.errors[:3])
     if code != 0:
         print(out.getvalue()[-2000:])
         return code
@@ -130,15 +161,15 @@ def main(argv=None) -> int:
                "recommended": doc["recommended"], "generator_uncertainty": (doc["generator_uncertainty"] or {}).get("verdict"),
                "floor_note": "floor = nuisance fits alone, from the replicate rows (seconds_nuisance)",
                "eta": eta_errors(err.lines), "load_after": os.getloadavg(), "argv": args.extra,
-               "cpu_seconds": cpu, "real_estimate": doc.get("real_estimate")}
+               "cpu_seconds": cpu_total, "real_estimate": doc.get("real_estimate")}
     path = write("demo", payload)
     print(f"demo: {wall:.0f} s wall on {os.cpu_count()} cores (target {TARGET_SECONDS:.0f} s): "
           f"{'within' if wall <= TARGET_SECONDS else 'OVER'} target")
     for w in payload["worlds"]:
         print(f"  {w['world']:<9} fit {w['fit_seconds']:6.1f} s; replicates {w['replicate_cpu_seconds']:7.1f} CPU s, "
               f"floor {w['floor_cpu_seconds']:7.1f} s ({w['cost_over_floor']:.2f}x)")
-    if cpu:
-        print(f"  CPU seconds of the demo and its workers: {cpu:.0f} (load average after: "
+    if cpu_total:
+        print(f"  CPU seconds of the demo and its workers: {cpu_total:.0f} (load average after: "
               f"{', '.join(f'{x:.1f}' for x in os.getloadavg())})")
     for e in payload["eta"]:
         worst = e["max_rel_error_10_90"]
