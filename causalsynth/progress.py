@@ -105,8 +105,9 @@ class Progress:
     one core (``work_seconds=True``: pilot timings), the line also shows the measured speed-up,
     the core-seconds of work finished per second of wall time: the time left is the work left
     divided by that measured rate, never by the number of workers (two workers on a shared
-    machine may give 1.2x, not 2x), measured from the first finished update on (the start-up
-    of worker processes is not the speed of the work); :meth:`expect_left` corrects the work
+    machine may give 1.2x, not 2x), measured over the later half of the time since the first
+    finished update (the start-up of worker processes is not the speed of the work, and the
+    speed follows a machine whose load changes); :meth:`expect_left` corrects the work
     left as units are measured. ``clock`` replaces ``time.monotonic`` (tests).
     """
 
@@ -134,6 +135,7 @@ class Progress:
             self._every = None
         self._start = self._last = self._t_done = self._clock()
         self._first = None  # (time, work done) at the first finished update
+        self._history: list = []  # (time, work done) at the later updates, with work_seconds
         if self._every is not None and ticker:
             self._thread = threading.Thread(target=self._tick, name="causalsynth-heartbeat", daemon=True)
             self._thread.start()
@@ -192,15 +194,25 @@ class Progress:
         return left if left > 0 else None
 
     def _rate(self) -> float | None:
-        """Work finished per second of wall time, measured from the first finished update to
-        the last (``work_seconds``): the start-up before the first unit (worker processes
-        starting, imports) is not the speed of the work. None before two updates."""
+        """Work finished per second of wall time (``work_seconds``), measured over the later
+        half of the time since the first finished update: the start-up before the first unit
+        (worker processes starting, imports) is not the speed of the work, and a machine
+        whose load changes (a neighbour's job ends) is followed. None before two updates."""
         if not self.work_seconds or self._first is None:
             return None
-        t_first, w_first = self._first
-        if self._t_done <= t_first or self.work_done <= w_first:
+        t_first = self._first[0]
+        if self._t_done <= t_first:
             return None
-        return (self.work_done - w_first) / (self._t_done - t_first)
+        since = self._t_done - (self._t_done - t_first) / 2
+        # the last update at or before ``since`` (the history is in time order)
+        t0, w0 = self._first
+        for t, w in self._history:
+            if t > since:
+                break
+            t0, w0 = t, w
+        if self._t_done <= t0 or self.work_done <= w0:
+            return None
+        return (self.work_done - w0) / (self._t_done - t0)
 
     def _maybe_beat(self, *, force: bool = False) -> None:
         if self._every is None:
@@ -227,6 +239,8 @@ class Progress:
             self._t_done = self._clock()
             if self._first is None:
                 self._first = (self._t_done, self.work_done)
+            elif self.work_seconds:
+                self._history.append((self._t_done, self.work_done))
         if self._bar is not None:
             self._bar.update(n)
         self._maybe_beat()

@@ -160,6 +160,25 @@ def test_worker_start_up_is_not_the_speed_of_the_work():
     assert bar.speedup() == pytest.approx(1.0)
 
 
+def test_time_left_follows_a_machine_that_gets_quieter():
+    """A neighbour's job ends a quarter in: the workers go from 0.8x to 1.6x one core. The
+    speed is measured over the later half of the time since the first unit, so once that half
+    is past the change the time left is the truth; averaged from the start it stayed 25% high."""
+    clock = FakeClock()
+    bar = Progress(200, "replicates", clock=clock, ticker=False, show=False, work=200.0, work_seconds=True)
+    t, errors, from_start = 0.0, [], []
+    for k in range(200):
+        t += 1 / (0.8 if k < 50 else 1.6)
+        clock.now = t
+        bar.update(1, work=1.0)
+        if 150 <= k < 190:
+            truth = (199 - k) / 1.6
+            errors.append(abs(bar.time_left() - truth) / truth)
+            from_start.append(abs((199 - k) / ((k + 1 - 1) / (t - 1 / 0.8)) - truth) / truth)
+    assert max(errors) <= 0.01
+    assert min(from_start) > 0.2
+
+
 def _tiny_data(n=300, seed=0):
     from causalsynth.data import CausalData
     rng = np.random.default_rng(seed)
