@@ -101,14 +101,21 @@ class Progress:
     enabled, a line at least every interval: from ``update`` and, when ``ticker`` (default),
     from a background thread while no unit finishes. Units of unequal cost: give ``work``, the
     total expected cost (any unit, e.g. pilot seconds), and ``update(n, work=cost)``; the time
-    left is then estimated from the work done, not the count. ``clock`` replaces
-    ``time.monotonic`` (tests).
+    left is then estimated from the work done, not the count. When that work is in seconds of
+    one core (``work_seconds=True``: pilot timings), the line also shows the measured speed-up,
+    the core-seconds of work finished per second of wall time: the time left is the work left
+    divided by that measured rate, never by the number of workers (two workers on a shared
+    machine may give 1.2x, not 2x), measured over the later half of the time since the first
+    finished update (the start-up of worker processes is not the speed of the work, and the
+    speed follows a machine whose load changes); :meth:`expect_left` corrects the work
+    left as units are measured. ``clock`` replaces ``time.monotonic`` (tests).
     """
 
     def __init__(self, total: int | None, desc: str = "", *, show: bool | None = None,
                  clock: Callable[[], float] | None = None, ticker: bool = True,
-                 every: float | None = None, work: float | None = None) -> None:
+                 every: float | None = None, work: float | None = None, work_seconds: bool = False) -> None:
         self.total, self.desc, self.done = total, desc, 0
+        self.work_seconds = bool(work_seconds and work)
         self.work, self.work_done = (float(work) if work else None), 0.0
         self._clock = clock or time.monotonic
         self._bar = None
@@ -127,6 +134,8 @@ class Progress:
                 self._bar = tqdm(total=total, desc=desc, file=sys.stderr, leave=False)
             self._every = None
         self._start = self._last = self._t_done = self._clock()
+        self._first = None  # (time, work done) at the first finished update
+        self._history: list = []  # (time, work done) at the later updates, with work_seconds
         if self._every is not None and ticker:
             self._thread = threading.Thread(target=self._tick, name="causalsynth-heartbeat", daemon=True)
             self._thread.start()
@@ -140,7 +149,22 @@ class Progress:
         left = self.time_left(now)
         if left is not None:
             text += f", about {format_seconds(left)} left"
+            speed = self.speedup()
+            if speed is not None:
+                text += f" (running at {speed:.1f}x one core)"
         return text
+
+    def expect_left(self, work: float) -> None:
+        """Re-estimate the work left (same unit as ``work``): the expected total becomes the
+        work done plus ``work`` (a caller that measures its units corrects its first guess)."""
+        if self.work is not None:
+            self.work = self.work_done + max(float(work), 0.0)
+
+    def speedup(self) -> float | None:
+        """Seconds of one core's work finished per second of wall time (``work_seconds``),
+        between the first and the last finished update; None before two updates or without
+        work in seconds."""
+        return self._rate() if self.done >= 2 else None
 
     def time_left(self, now: float | None = None) -> float | None:
         """Seconds left, or None when no estimate can be right.
@@ -159,11 +183,36 @@ class Progress:
             fraction = self.done / self.total
         if not 0 < fraction < 1:
             return None
+        rate = self._rate()
+        if rate is not None:  # work in seconds: what is left at the measured speed
+            left = (self.work - self.work_done) / rate - (now - self._t_done)
+            return left if left > 0 else None
         spent = self._t_done - self._start  # the time the finished work took
         if spent <= 0:
             return None
         left = spent / fraction * (1 - fraction) - (now - self._t_done)
         return left if left > 0 else None
+
+    def _rate(self) -> float | None:
+        """Work finished per second of wall time (``work_seconds``), measured over the later
+        half of the time since the first finished update: the start-up before the first unit
+        (worker processes starting, imports) is not the speed of the work, and a machine
+        whose load changes (a neighbour's job ends) is followed. None before two updates."""
+        if not self.work_seconds or self._first is None:
+            return None
+        t_first = self._first[0]
+        if self._t_done <= t_first:
+            return None
+        since = self._t_done - (self._t_done - t_first) / 2
+        # the last update at or before ``since`` (the history is in time order)
+        t0, w0 = self._first
+        for t, w in self._history:
+            if t > since:
+                break
+            t0, w0 = t, w
+        if self._t_done <= t0 or self.work_done <= w0:
+            return None
+        return (self.work_done - w0) / (self._t_done - t0)
 
     def _maybe_beat(self, *, force: bool = False) -> None:
         if self._every is None:
@@ -188,6 +237,10 @@ class Progress:
         self.work_done += float(work) if work is not None else 0.0
         if n > 0:
             self._t_done = self._clock()
+            if self._first is None:
+                self._first = (self._t_done, self.work_done)
+            elif self.work_seconds:
+                self._history.append((self._t_done, self.work_done))
         if self._bar is not None:
             self._bar.update(n)
         self._maybe_beat()

@@ -172,7 +172,7 @@ def _panel(args, data):
 
 def _simulate(args, data, worlds, learners, estimators, n, say, show):
     """Step 2: the plan and its ETA, printed before the run starts; then the run."""
-    from ..progress import step
+    from ..progress import format_seconds, step
     from ..simulate import Simulation
     sim = Simulation(worlds, estimators=estimators, n=n, n_reps=args.n_reps, learners=learners,
                      estimand=args.estimand, trim_bounds=parse_bounds(args.trim_bounds, "--trim-bounds"),
@@ -183,8 +183,10 @@ def _simulate(args, data, worlds, learners, estimators, n, say, show):
     say(f"[2/4] simulating {', '.join(estimators)} x learners {list(learners)} in {len(worlds)} world(s), "
         f"n={n}; deciding worlds: {', '.join(sim.decision_worlds)}")
     say("      plan: " + str(plan).replace("\n", "\n      "))
-    say(f"      ETA about {plan.estimated_seconds / max(args.n_jobs, 1) / 60:.1f} min on {args.n_jobs} worker(s); "
-        "progress lines follow on stderr when it is not a terminal")
+    jobs = max(args.n_jobs, 1)
+    say(f"      ETA about {format_seconds(plan.estimated_seconds / jobs)} if the {jobs} worker(s) each get a whole core, "
+        f"up to {format_seconds(plan.estimated_seconds)} on a busy machine; the progress lines (on stderr when it "
+        "is not a terminal) give the time left at the workers' measured speed")
     result = sim.run(n_jobs=args.n_jobs, backend=args.backend, scheduler=args.scheduler,
                      checkpoint=args.checkpoint, resume=args.resume)
     show(str(result))
@@ -343,7 +345,7 @@ def register(sub) -> None:
                   "causalsynth demo --n-reps 10 --reps-per-config glm=20 --generators 0 --out quick/",
                   "causalsynth demo --learners glm,gbm --n-jobs 4 --json > demo.json"])
     # sized to finish within 4 minutes on 2 cores (benchmarks/bench_demo.py); simulate takes more
-    _add_sim_args(p, reps=10, learners="glm,gbm", reps_per_config="glm=80", generators=2, refit_reps=5)
+    _add_sim_args(p, reps=20, learners="glm,gbm", reps_per_config="glm=160", generators=2, refit_reps=10)
     p.set_defaults(func=cmd_demo)
     p = add_command(
         sub, "simulate", help="choose an estimator on synthetic replicates with known truth",

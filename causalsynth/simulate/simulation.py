@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from ..data import CausalData
 from ..errors import CheckpointError, SpecError
 from ..progress import Progress
 from ..sample import population_truth
+from .costs import WorkModel, measured_seconds, spread
 from .fingerprint import run_settings, settings_fingerprint
 from .results import SimulationResult
 from .run import apply_knobs, execute, run_batch
@@ -194,7 +195,8 @@ class Simulation:
                               costs, {name: w.seconds_to_fit for name, w in self.worlds.items()})
 
     def run(self, *, n_jobs: int = 1, backend: str = "joblib", scheduler=None, checkpoint=None,
-            resume: bool = False, show_progress: bool | None = None) -> SimulationResult:
+            resume: bool = False, show_progress: bool | None = None, progress: Progress | None = None,
+            task_cost=None, work_model: WorkModel | None = None, work_later=None) -> SimulationResult:
         """Run the grid.
 
         Parameters
@@ -212,13 +214,23 @@ class Simulation:
             (their fitted state), grid and package version; otherwise a
             :class:`~causalsynth.errors.CheckpointMismatchError` names what differs.
             ``batch_size`` may differ: it changes neither the rows nor the checkpoint.
+        progress : an open :class:`~causalsynth.progress.Progress` to report finished replicates
+            to (work in seconds of one core), instead of a bar of the run's own: a caller that
+            runs several simulations (the refits of :func:`generator_uncertainty`) shows one
+            time left for all of them. ``task_cost(world, learners)`` gives the expected
+            seconds of a replicate of ``world`` fitting the configurations ``learners``
+            (default: the pilot timings of :meth:`plan`). The expected cost of the work left is
+            re-estimated from the replicates measured so far (:mod:`causalsynth.simulate.costs`),
+            in ``work_model`` when given (shared over several runs); ``work_later()`` adds the
+            expected seconds of work the caller will run after this run.
         """
         if backend not in BACKENDS:
             raise SpecError(f"backend must be one of {BACKENDS}; got {backend!r}")
         check_int("n_jobs", n_jobs)
         if resume and checkpoint is None:
             raise SpecError("resume=True needs the checkpoint folder of the interrupted run")
-        options = {"n_jobs": int(n_jobs), "backend": backend, "scheduler": scheduler, "show_progress": show_progress}
+        options = {"n_jobs": int(n_jobs), "backend": backend, "scheduler": scheduler, "show_progress": show_progress,
+                   "progress": progress, "task_cost": task_cost, "work_model": work_model, "work_later": work_later}
         if checkpoint is None:
             return self._run(None, pd.DataFrame(), **options)
         store = CheckpointStore(checkpoint)
@@ -242,7 +254,8 @@ class Simulation:
                 "note": "batch_size groups tasks only: it changes neither the rows nor the fingerprint"}
 
     def _run(self, store: CheckpointStore | None, done_rows: pd.DataFrame, *, n_jobs: int, backend: str,
-             scheduler, show_progress) -> SimulationResult:
+             scheduler, show_progress, progress=None, task_cost=None, work_model=None,
+             work_later=None) -> SimulationResult:
         spec = self.spec
         entropy = seed_parts(self._seed)
         t0 = time.perf_counter()
@@ -262,14 +275,39 @@ class Simulation:
                 finished(tasks, rows)
                 piloted.update(tasks)
                 open_tasks.difference_update(tasks)
-        todo = [t for t in todo if t not in piloted]
+        # every kind of replicate (world, scenario, n, configurations fitted) spread evenly over
+        # the run: the work measured early is a sample of the whole, so the time left is right
+        # even where the pilot misjudged one kind. Each task has its own seed: the order changes no row.
+        todo = spread(sorted((t for t in todo if t not in piloted), key=lambda t: (t.rep, t.world, t.scenario, t.size)),
+                      lambda t: task_kind(spec, t))
         batches = [todo[i:i + spec.batch_size] for i in range(0, len(todo), spec.batch_size)]
-        cost = self._task_costs()
-        with Progress(len(todo), "replicates", show=show_progress, work=sum(cost(t) for t in todo)) as bar:
+        cost = self._task_costs(task_cost)
+        kinds = {t: task_kind(spec, t) for t in todo}
+        priors = {}
+        for t in todo:
+            priors.setdefault(kinds[t], cost(t))
+        model = work_model or WorkModel(lambda kind: priors.get(kind, 1.0))
+        remaining = Counter(kinds.values())
+        own = progress is None
+        bar = Progress(len(todo), "replicates", show=show_progress, work=model.left(remaining.items()),
+                       work_seconds=True) if own else progress
+        try:
             for batch, rows in execute(dgps, spec, entropy, batches, n_jobs=n_jobs, backend=backend,
                                        scheduler=scheduler):
                 finished(batch, rows)
-                bar.update(len(batch), work=sum(cost(t) for t in batch))
+                measured, work = measured_seconds(rows), 0.0
+                for t in batch:
+                    sec = measured.get((spec.worlds[t.world], spec.scenarios[t.scenario].name, spec.sizes[t.size], t.rep))
+                    if sec is not None:
+                        model.observe(kinds[t], sec)
+                    work += sec if sec is not None else model.expect(kinds[t])
+                    remaining[kinds[t]] -= 1
+                bar.update(len(batch), work=work)
+                # the work left, re-estimated from the replicates measured so far
+                bar.expect_left(model.left(remaining.items()) + (work_later() if work_later else 0.0))
+        finally:
+            if own:
+                bar.close()
         reps = _ordered(spec, pd.concat(parts, ignore_index=True) if parts else pd.DataFrame())
         pates = {(w, s.name): population_truth(d, spec.estimand) if spec.estimand != "ate"
                  else float(getattr(d, "population_ate_", np.nan))
@@ -279,10 +317,14 @@ class Simulation:
                                 decision_worlds=tuple(self.decision_worlds))
 
 
-    def _task_costs(self):
+    def _task_costs(self, task_cost=None):
         """Expected cost of a task, for the time left in progress lines: the pilot seconds per
-        replicate of the configurations the task still fits (from plan(); 1 each without it)."""
+        replicate of the configurations the task still fits (from plan(); 1 each without it),
+        or ``task_cost(world name, configuration names)`` when given."""
         spec = self.spec
+        if task_cost is not None:
+            return lambda t: task_cost(spec.worlds[t.world], tuple(lc.name for lc in spec.learners
+                                                                    if t.rep < spec.reps_of(lc)))
         costs = getattr(self, "_plan_costs", None)
         table = {} if costs is None or not len(costs) else {
             (r.world, r.scenario, r.n, r.learner): max(float(r.seconds_per_replicate), 1e-6) for r in costs.itertuples()}
@@ -292,6 +334,12 @@ class Simulation:
             return table.get((*key, DRAWS), 0.0) + sum(table.get((*key, lc.name), 1.0) for lc in spec.learners
                                                         if t.rep < spec.reps_of(lc))
         return cost
+
+
+def task_kind(spec: SimulationSpec, t: Task) -> tuple:
+    """What decides a replicate's cost: (world, scenario, n, the configurations it fits)."""
+    return (spec.worlds[t.world], spec.scenarios[t.scenario].name, spec.sizes[t.size],
+            tuple(lc.name for lc in spec.learners if t.rep < spec.reps_of(lc)))
 
 
 def _done_tasks(spec: SimulationSpec, done_rows: pd.DataFrame) -> set:

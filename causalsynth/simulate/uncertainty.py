@@ -11,6 +11,7 @@ report on the real data when the original choice does not survive.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,8 +22,9 @@ from .._checks import check_int
 from .._random import RandomState, as_seed_sequence
 from .._resample import bootstrap_within_arms
 from ..data import CausalData, check_data
-from ..progress import progress
-from .simulation import Simulation
+from ..progress import Progress
+from .costs import WorkModel
+from .simulation import Simulation, task_kind
 from .spec import SimulationSpec
 
 __all__ = ["GeneratorUncertainty", "generator_uncertainty"]
@@ -151,17 +153,67 @@ def generator_uncertainty(data: CausalData, synthesizer=None, *, worlds=("flexib
     rows, choices = [], []
     _collect("original", original, rows, choices)
     rng = np.random.default_rng(boot_seed)
-    for g, child in progress(list(enumerate(boot_seed.spawn(n_generators))), desc="generator refits",
-                             show=show_progress):
-        f_seed, s_seed = child.spawn(2)
-        source, w, seed = world_spec(_resample(data, rng), f_seed)
-        result = Simulation(source, worlds=w, random_state=s_seed, **kw).run(n_jobs=n_jobs, show_progress=False)
-        _collect(f"refit {g + 1}", result, rows, choices)
+    fit_cost, task_cost = _refit_costs(original)
+    world_names = ("given",) if synthesizer is not None else tuple(worlds)
+    spec = SimulationSpec.build(estimators=estimators, n=n, n_reps=n_reps, learners=learners, worlds=world_names)
+    refit_kinds = Counter(task_kind(spec, t) for t in spec.tasks())
+    fits = Counter(("fit", w) for w in world_names)
+    # one time left for all the refits: world fits (in this process) and replicates (on the
+    # workers), first from their cost in the original simulation, then as measured here
+    model = WorkModel(lambda kind: fit_cost(kind[1]) if kind[0] == "fit" else task_cost(kind[0], kind[3]))
+
+    def per_refit() -> float:
+        return model.left(fits.items()) + model.left(refit_kinds.items())
+    with Progress(n_generators * (len(world_names) + len(spec.tasks())), "refit units (world fits and replicates)",
+                  show=show_progress, work=n_generators * per_refit(), work_seconds=True) as bar:
+        for g, child in enumerate(boot_seed.spawn(n_generators)):
+            f_seed, s_seed = child.spawn(2)
+            source, w, seed = world_spec(_resample(data, rng), f_seed)
+            sim = Simulation(source, worlds=w, random_state=s_seed, **kw)
+            later = n_generators - g - 1
+            for name, world in sim.worlds.items():
+                sec = world.seconds_to_fit if np.isfinite(world.seconds_to_fit) else fit_cost(name)
+                model.observe(("fit", name), sec)
+            bar.update(len(sim.worlds), work=sum(world.seconds_to_fit for world in sim.worlds.values()
+                                                 if np.isfinite(world.seconds_to_fit)))
+            result = sim.run(n_jobs=n_jobs, show_progress=False, progress=bar, task_cost=task_cost,
+                             work_model=model, work_later=lambda: later * per_refit())
+            _collect(f"refit {g + 1}", result, rows, choices)
     table, choices = pd.DataFrame(rows), pd.DataFrame(choices, columns=["generator", "learner", "estimator"])
     first = choices[choices["generator"] == "original"]
     best = (first["learner"].iloc[0], first["estimator"].iloc[0]) if len(first) else ("", "")
     deciding = tuple(original.decision_worlds) or tuple(dict.fromkeys(table["world"]))
     return GeneratorUncertainty(table, choices, best, _robust_choice(table, deciding), deciding)
+
+
+def _refit_costs(original):
+    """Expected seconds of one core, from the original simulation: of fitting a world
+    (``fit_cost(world)``) and of one replicate of a world fitting some configurations
+    (``task_cost(world, learners)``: drawing it plus the configurations' fits and estimators)."""
+    reps = original.replicates
+    fits = {r.get("world"): float(r.get("fit_seconds", 0.0) or 0.0) for r in (original.worlds or [])}
+    cols = {"seconds_draw", "seconds_nuisance", "seconds_estimator"}
+    draw, fit = {}, {}
+    if len(reps) and cols <= set(reps.columns):
+        # each row holds a share of its replicate's draw
+        draw = reps.groupby(["world", "scenario", "n", "rep"])["seconds_draw"].sum().groupby("world").mean().to_dict()
+        per = reps.groupby(["world", "learner", "scenario", "n", "rep"]).agg(
+            nuisance=("seconds_nuisance", "first"), estimator=("seconds_estimator", "sum"))
+        fit = (per["nuisance"].fillna(0) + per["estimator"].fillna(0)).groupby(["world", "learner"]).mean().to_dict()
+    mean_fit = {}
+    for (w, lc), sec in fit.items():
+        mean_fit.setdefault(lc, []).append(sec)
+    mean_fit = {lc: float(np.mean(v)) for lc, v in mean_fit.items()}
+    mean_draw = float(np.mean(list(draw.values()))) if draw else 0.0
+
+    def fit_cost(world: str) -> float:
+        sec = fits.get(world, 0.0)
+        return sec if np.isfinite(sec) else 0.0
+
+    def task_cost(world: str, learners: tuple) -> float:
+        return float(np.nan_to_num(draw.get(world, mean_draw))) + sum(
+            float(np.nan_to_num(fit.get((world, lc), mean_fit.get(lc, 1.0)))) for lc in learners)
+    return fit_cost, task_cost
 
 
 def _restricted(result, keep):
