@@ -160,12 +160,12 @@ def generator_uncertainty(data: CausalData, synthesizer=None, *, worlds=("flexib
     fit_seed, sim_seed, boot_seed = ss.spawn(3)
     kw = dict(estimators=estimators, n=n, n_reps=n_reps, learners=learners, covariates=covariates)
 
-    names = [worlds] if isinstance(worlds, str) else list(worlds)
+    world_names = [worlds] if isinstance(worlds, str) else list(worlds)
     used = []
 
     def world_spec(frame: CausalData, seed):
         if synthesizer is None:
-            built = build_worlds(frame, names, recipe=recipe, random_state=seed)
+            built = build_worlds(frame, world_names, recipe=recipe, random_state=seed)
             used.append(recipe)
             return built, None, seed
         return clone(synthesizer).set_params(random_state=seed).fit(frame), None, seed

@@ -131,18 +131,19 @@ def calibrate_world(dgp: Any, real: dict) -> tuple[Any, dict]:
         return expected_auc(np.clip(expit(b + s * le), 1e-6, 1 - 1e-6))
 
     target = float(real["auc"])
-    base = float(dgp.overlap)
-    info = {"auc_target": target, "auc_before": auc_at(base)}
+    base = float(dgp.overlap)  # the reference propensity already carries it: s below is relative to it
+    info = {"auc_target": target, "auc_before": auc_at(1.0)}
     knobs = {}
+    s = 1.0
     if np.isfinite(target) and target > 0.5:
-        lo, hi = 0.05, 8.0
+        lo, hi = 0.05 / max(base, 1e-3), 20.0 / max(base, 1e-3)
         if auc_at(lo) > target:
             s = lo
         elif auc_at(hi) < target:
             s = hi
         else:
             s = brentq(lambda s: auc_at(s) - target, lo, hi, xtol=1e-3)
-        knobs["overlap"] = float(s)
+        knobs["overlap"] = float(min(base * s, 20.0))
     info["overlap"] = knobs.get("overlap", base)
     if getattr(dgp, "noise_", None) in ("residuals", "gaussian", "heteroscedastic") and hasattr(dgp, "noise_sd_"):
         factors = []
@@ -155,7 +156,7 @@ def calibrate_world(dgp: Any, real: dict) -> tuple[Any, dict]:
     if not knobs:
         return dgp, info
     new = dgp.with_knobs(**knobs)
-    info["auc_after"] = auc_at(info["overlap"])
+    info["auc_after"] = auc_at(s)
     return new, info
 
 
