@@ -4,8 +4,9 @@ A world that is easier than the real data flatters whatever wins there. What dec
 the candidates compare is measured the same way on the real data and on each world
 (:func:`fidelity_table`), one row per source:
 
-* **overlap**: the cross-fitted propensity :math:`\hat e` (for a world: its true propensity
-  on a large sample): quantiles of :math:`\hat e`, the share outside [0.02, 0.98] and
+* **overlap**: the cross-fitted propensity :math:`\hat e` (for a world: the same cross-fit on a
+  sample of the real data's size, so that both carry the same estimation noise; its true
+  propensity's AUC is ``auc_true``): quantiles of :math:`\hat e`, the share outside [0.02, 0.98] and
   [0.05, 0.95], the AUC of :math:`\hat e` for the treatment, and the effective sample size
   of the inverse-probability weights per arm as a share of the arm,
   :math:`\mathrm{ESS}_1 = (\sum_{A=1} 1/\hat e)^2 / \sum_{A=1} \hat e^{-2} / n_1` (and with
@@ -44,7 +45,7 @@ from ..errors import CausalSynthWarning
 from ..learners import resolve_learner
 from ..nuisance import cross_fit_outcome, cross_fit_propensity
 
-__all__ = ["WorldFidelityWarning", "TOLERANCES", "data_difficulty", "sample_difficulty", "world_difficulty",
+__all__ = ["WorldFidelityWarning", "TOLERANCES", "data_difficulty", "crossfit_propensity", "sample_difficulty", "world_difficulty",
            "fidelity_table", "check_fidelity", "expected_auc", "QUANTILES"]
 
 #: Quantiles of the propensity reported.
@@ -54,10 +55,11 @@ QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 #: ``auc``: world AUC below the real one by more than this; ``tail``: world share outside
 #: [0.05, 0.95] below this fraction of the real share (when the real share is at least
 #: ``tail_floor``); ``ess``: world ESS share of an arm above the real one times this (when
-#: the real one is below 0.8); ``confounding``: world |standardized confounding| below this
+#: the real one is below 0.8; the ESS of 1,000 rows hangs on a few extreme weights, hence the wide
+#: tolerance); ``confounding``: world |standardized confounding| below this
 #: fraction of the real one (when the real one is at least ``confounding_floor``); ``noise``:
 #: world noise variance of an arm above the real estimate times this.
-TOLERANCES = {"auc": 0.05, "tail": 0.5, "tail_floor": 0.02, "ess": 1.25, "confounding": 0.5,
+TOLERANCES = {"auc": 0.05, "tail": 0.5, "tail_floor": 0.02, "ess": 2.0, "confounding": 0.5,
               "confounding_floor": 0.05, "noise": 1.5}
 
 
@@ -106,22 +108,31 @@ def _nn_difference(X: np.ndarray, r: np.ndarray) -> float:
     return float(np.mean((r - r[idx]) ** 2) / 2)
 
 
+def crossfit_propensity(data: CausalData, folds: np.ndarray, seed) -> np.ndarray:
+    """The out-of-fold propensity of the better (by out-of-fold log loss) of a main-terms
+    logistic model and gradient boosting: what the candidates' own propensity fits see."""
+    a = data.a
+    best_e, best_loss = None, np.inf
+    n_folds = int(folds.max()) + 1
+    for spec in ("logistic", "gbm"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            e, _ = cross_fit_propensity(resolve_learner(spec, role="propensity", data=data), data, folds,
+                                        seed.spawn(n_folds))
+        ec = np.clip(e, 1e-4, 1 - 1e-4)
+        loss = -float(np.mean(a * np.log(ec) + (1 - a) * np.log(1 - ec)))
+        if loss < best_loss:
+            best_e, best_loss = e, loss
+    return best_e
+
+
 def data_difficulty(data: CausalData, *, n_folds: int = 5, random_state: RandomState = None) -> dict:
     """The difficulty quantities of real data (estimates; see the module notes), with the
     cross-fitted propensity itself under ``"_e"`` (for calibrating the worlds)."""
     s_fold, s_prop, s_out = as_seed_sequence(random_state).spawn(3)
     a, y = data.a, data.y
     folds = make_folds(a, n_folds, s_fold)
-    best_e, best_loss = None, np.inf
-    for k, spec in enumerate(("logistic", "gbm")):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            e, _ = cross_fit_propensity(resolve_learner(spec, role="propensity", data=data), data, folds,
-                                        s_prop.spawn(n_folds))
-        ec = np.clip(e, 1e-4, 1 - 1e-4)
-        loss = -float(np.mean(a * np.log(ec) + (1 - a) * np.log(1 - ec)))
-        if loss < best_loss:
-            best_e, best_loss = e, loss
+    best_e = crossfit_propensity(data, folds, s_prop)
     out = _overlap(best_e, a)
     continuous = data.outcome_type != "binary"
     best, best_mse = None, np.inf
@@ -154,13 +165,26 @@ def data_difficulty(data: CausalData, *, n_folds: int = 5, random_state: RandomS
     return out
 
 
-def sample_difficulty(sample) -> dict:
-    """The difficulty quantities of a synthetic sample with its truth (the known values)."""
+def sample_difficulty(sample, *, n_like: int | None = None, random_state: RandomState = 0) -> dict:
+    """The difficulty quantities of a synthetic sample with its truth (the known values).
+
+    With ``n_like``, the overlap quantities are those of the cross-fitted propensity on the
+    sample's first ``n_like`` rows (the same procedure as :func:`data_difficulty` at the real
+    data's size: estimation noise widens the tails of an estimated propensity, and the
+    candidates see the estimated one), and ``auc_true`` is the AUC of the true propensity.
+    """
     data, truth = sample.data, sample.truth
     a, y = data.a, data.y
     e = truth["propensity"].to_numpy(dtype=float)
-    out = _overlap(e, None) if np.all(np.isfinite(e)) else _overlap(
-        data_difficulty(data, random_state=0)["_e"], a)
+    known_e = bool(np.all(np.isfinite(e)))
+    if n_like is not None or not known_e:
+        m = min(int(n_like or len(a)), len(a))
+        part = data.subset(np.arange(m))
+        s_fold, s_prop = as_seed_sequence(random_state).spawn(2)
+        out = _overlap(crossfit_propensity(part, make_folds(part.a, 5, s_fold), s_prop), part.a)
+    else:
+        out = _overlap(e, None)
+    out["auc_true"] = expected_auc(e) if known_e else float("nan")
     mu = np.where(a == 1, truth["mu1"].to_numpy(dtype=float), truth["mu0"].to_numpy(dtype=float))
     known = np.all(np.isfinite(mu)) and data.outcome_type != "binary"
     for arm, name in ((0, "noise_var_control"), (1, "noise_var_treated")):
@@ -172,24 +196,28 @@ def sample_difficulty(sample) -> dict:
     return out
 
 
-def world_difficulty(dgp, *, n: int = 10_000, random_state: RandomState = 0) -> dict:
-    """The difficulty quantities of a world, from one large sample of it with its truth."""
-    return sample_difficulty(dgp.sample(n, random_state=random_state))
+def world_difficulty(dgp, *, n: int = 10_000, n_like: int | None = None, random_state: RandomState = 0) -> dict:
+    """The difficulty quantities of a world, from one large sample of it with its truth
+    (overlap from the cross-fitted propensity on ``n_like`` of its rows when given)."""
+    return sample_difficulty(dgp.sample(n, random_state=random_state), n_like=n_like, random_state=random_state)
 
 
-_COLUMNS = ("auc", "share_out_02", "share_out_05", "e_q01", "e_q05", "e_q50", "e_q95", "e_q99", "ess_treated",
+_COLUMNS = ("auc", "auc_true", "share_out_02", "share_out_05", "e_q01", "e_q05", "e_q50", "e_q95", "e_q99", "ess_treated",
             "ess_control", "noise_var_control", "noise_var_treated", "cate_var", "confounding", "confounding_std")
 
 
 def fidelity_table(data: CausalData, worlds: Mapping, *, real: dict | None = None, n: int = 10_000,
-                   random_state: RandomState = 0) -> pd.DataFrame:
+                   crossfit: bool = True, random_state: RandomState = 0) -> pd.DataFrame:
     """One row for the real data (estimates) and one per world (known values); ``worlds`` maps
-    names to :class:`~causalsynth.simulate.worlds.World` objects or samplers."""
+    names to :class:`~causalsynth.simulate.worlds.World` objects or samplers. With
+    ``crossfit`` (default) a world's overlap quantities come from the cross-fitted propensity
+    on a sample of the real data's size, as the real ones do (``auc_true``: its true AUC)."""
     real = data_difficulty(data, random_state=random_state) if real is None else real
     rows = [{"source": "real data (estimate)", **{k: real.get(k, np.nan) for k in _COLUMNS}}]
     for name, world in worlds.items():
         dgp = getattr(world, "dgp", world)
-        d = world_difficulty(dgp, n=n, random_state=random_state)
+        d = world_difficulty(dgp, n=max(n, data.n_obs), n_like=data.n_obs if crossfit else None,
+                             random_state=random_state)
         rows.append({"source": str(name), **{k: d.get(k, np.nan) for k in _COLUMNS}})
     return pd.DataFrame(rows)
 

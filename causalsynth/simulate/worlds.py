@@ -101,7 +101,8 @@ def world_classes(dgp: Any) -> frozenset:
     return frozenset(classes)
 
 
-def calibrate_world(dgp: Any, real: dict) -> tuple[Any, dict]:
+def calibrate_world(dgp: Any, real: dict, *, n_like: int | None = None, random_state: RandomState = 0
+                    ) -> tuple[Any, dict]:
     """A hybrid world calibrated to the real data's difficulty (``real``: the output of
     :func:`~causalsynth.simulate.difficulty.data_difficulty`), and what was changed.
 
@@ -109,7 +110,10 @@ def calibrate_world(dgp: Any, real: dict) -> tuple[Any, dict]:
       propensities are smoother than the truth), so the world's overlap is better than the
       data's. The world's logit propensity is stretched by the factor ``overlap`` (the
       intercept re-solved so the treated share is kept) chosen so that the world's expected
-      AUC equals the AUC of the real cross-fitted propensity.
+      AUC equals the AUC of the real cross-fitted propensity; with ``n_like`` (the real
+      size) one correction step follows: the world's own cross-fitted AUC on a sample of that
+      size is measured and the target moved by its gap to the real one, so that the
+      cross-fitted distributions (what the candidates see) match, not only the truths.
     * noise: resampled out-of-fold residuals carry the fold models' prediction error, so the
       world is noisier than the data. Each arm's noise is scaled to the de-biased real noise
       variance (never up: the factor is at most 1).
@@ -144,6 +148,24 @@ def calibrate_world(dgp: Any, real: dict) -> tuple[Any, dict]:
         else:
             s = brentq(lambda s: auc_at(s) - target, lo, hi, xtol=1e-3)
         knobs["overlap"] = float(min(base * s, 20.0))
+    if "overlap" in knobs and n_like is not None:
+        from .._resample import make_folds
+        from .difficulty import crossfit_propensity
+        try:
+            part = dgp.with_knobs(overlap=knobs["overlap"]).sample(int(n_like), random_state=random_state).data
+            s_fold, s_prop = as_seed_sequence(random_state).spawn(2)
+            e_cf = crossfit_propensity(part, make_folds(part.a, 5, s_fold), s_prop)
+            from sklearn.metrics import roc_auc_score
+            gap = target - float(roc_auc_score(part.a, e_cf))
+            info["auc_crossfit_first"] = target - gap
+            target2 = float(np.clip(target + gap, 0.501, 0.995))
+            lo, hi = 0.05 / max(base, 1e-3), 20.0 / max(base, 1e-3)
+            s = lo if auc_at(lo) > target2 else hi if auc_at(hi) < target2 else brentq(
+                lambda s: auc_at(s) - target2, lo, hi, xtol=1e-3)
+            knobs["overlap"] = float(min(base * s, 20.0))
+            info["auc_true_target"] = target2
+        except (ValueError, RuntimeError) as exc:  # a draw with one arm, a failed fit: keep the first step
+            info["correction_failed"] = str(exc)
     info["overlap"] = knobs.get("overlap", base)
     if getattr(dgp, "noise_", None) in ("residuals", "gaussian", "heteroscedastic") and hasattr(dgp, "noise_sd_"):
         factors = []
@@ -179,7 +201,7 @@ def _build_one(name: str, data: CausalData, seed, recipe: WorldRecipe, real: dic
         classes = frozenset({learner_class(propensity), learner_class(outcome)})
     calibration = {}
     if recipe.calibrate and real is not None:
-        dgp, calibration = calibrate_world(dgp, real)
+        dgp, calibration = calibrate_world(dgp, real, n_like=data.n_obs, random_state=child_seed(seed, 7))
     return World(name, dgp, WORLDS[name], classes, name, time.perf_counter() - start, recipe, calibration)
 
 

@@ -73,7 +73,7 @@ def test_calibration_restores_the_real_propensity_distribution_and_noise(data, r
     # an inflated noise: residuals twice as wide as the fitted model's
     shrunk.residuals_ = {k: 2.0 * v for k, v in glm_world.residuals_.items()}
     shrunk.noise_sd_ = {k: 2.0 * v for k, v in glm_world.noise_sd_.items()}
-    fixed, info = calibrate_world(shrunk, real)
+    fixed, info = calibrate_world(shrunk, real, n_like=data.n_obs)
     assert info["auc_before"] < real["auc"] - 0.1
     t = fidelity_table(data, {"fixed": fixed}, real=real, n=20_000).set_index("source")
     w, r = t.loc["fixed"], t.loc["real data (estimate)"]
