@@ -57,7 +57,8 @@ QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 #: ``tail_floor``); ``ess``: world ESS share of an arm above the real one times this (when
 #: the real one is below 0.8; the ESS of 1,000 rows hangs on a few extreme weights, hence the wide
 #: tolerance); ``confounding``: world |standardized confounding| below this
-#: fraction of the real one (when the real one is at least ``confounding_floor``); ``noise``:
+#: fraction of the real one (when the real one is at least ``confounding_floor`` and twice its
+#: standard error: an estimate indistinguishable from 0 says nothing); ``noise``:
 #: world noise variance of an arm above the real estimate times this.
 TOLERANCES = {"auc": 0.05, "tail": 0.5, "tail_floor": 0.02, "ess": 2.0, "confounding": 0.5,
               "confounding_floor": 0.05, "noise": 1.5}
@@ -157,9 +158,14 @@ def data_difficulty(data: CausalData, *, n_folds: int = 5, random_state: RandomS
     tau = best.mu1 - best.mu0
     out["cate_var"] = max(float(np.var(tau, ddof=1)) - pred_error, 0.0)
     ec = np.clip(best_e, 0.01, 0.99)
-    aipw = float(np.mean(tau + a * (y - best.mu1) / ec - (1 - a) * (y - best.mu0) / (1 - ec)))
+    phi = tau + a * (y - best.mu1) / ec - (1 - a) * (y - best.mu0) / (1 - ec)
+    aipw = float(np.mean(phi))
     naive = float(y[a == 1].mean() - y[a == 0].mean())
     out["confounding"] = naive - aipw
+    # its standard error: the influence function of naive minus AIPW
+    p1 = float(a.mean())
+    phi_naive = a * (y - y[a == 1].mean()) / p1 - (1 - a) * (y - y[a == 0].mean()) / (1 - p1)
+    out["confounding_se"] = float(np.std(phi_naive - (phi - aipw), ddof=1) / np.sqrt(len(y)))
     out["confounding_std"] = out["confounding"] / float(np.std(y, ddof=1))
     out["_e"] = best_e
     return out
@@ -203,7 +209,7 @@ def world_difficulty(dgp, *, n: int = 10_000, n_like: int | None = None, random_
 
 
 _COLUMNS = ("auc", "auc_true", "share_out_02", "share_out_05", "e_q01", "e_q05", "e_q50", "e_q95", "e_q99", "ess_treated",
-            "ess_control", "noise_var_control", "noise_var_treated", "cate_var", "confounding", "confounding_std")
+            "ess_control", "noise_var_control", "noise_var_treated", "cate_var", "confounding", "confounding_se", "confounding_std")
 
 
 def fidelity_table(data: CausalData, worlds: Mapping, *, real: dict | None = None, n: int = 10_000,
@@ -247,7 +253,9 @@ def check_fidelity(table: pd.DataFrame, *, warn: bool = True, tolerances: Mappin
                 add(name, f"ess_{arm}", "easier", f"effective sample size of the {arm} {v:.0%} of the arm against "
                     f"{r:.0%} in the real data (tolerance x{tol['ess']:g})")
         rc, wc = abs(real["confounding_std"]), abs(w["confounding_std"])
-        if rc >= tol["confounding_floor"] and wc < tol["confounding"] * rc:
+        se = real.get("confounding_se", 0.0)
+        significant = not (np.isfinite(se) and abs(real["confounding"]) < 2 * se)
+        if significant and rc >= tol["confounding_floor"] and wc < tol["confounding"] * rc:
             add(name, "confounding", "easier", f"confounding (naive minus adjusted, in outcome SDs) {wc:.3f} "
                 f"against {rc:.3f} in the real data (tolerance: at least {tol['confounding']:g} of it)")
         for arm in ("control", "treated"):

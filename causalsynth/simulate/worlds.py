@@ -123,8 +123,11 @@ def calibrate_world(dgp: Any, real: dict, *, n_like: int | None = None, random_s
     from scipy.special import expit, logit
 
     from .difficulty import expected_auc
-    if not hasattr(dgp, "with_knobs") or not hasattr(dgp, "reference_propensity_"):
+    placebo = hasattr(dgp, "with_overlap")
+    if not placebo and (not hasattr(dgp, "with_knobs") or not hasattr(dgp, "reference_propensity_")):
         return dgp, {}
+    if placebo:  # the placebo world: its propensity over the real control rows
+        dgp = _PlaceboKnobs(dgp)
     e_ref = np.asarray(dgp.reference_propensity_, dtype=float)[:20_000]
     le = logit(np.clip(e_ref, 1e-6, 1 - 1e-6))
     le = le - le.mean()
@@ -176,10 +179,27 @@ def calibrate_world(dgp: Any, real: dict, *, n_like: int | None = None, random_s
         knobs["noise_scale"] = tuple(factors)
         info["noise_scale"] = tuple(factors)
     if not knobs:
-        return dgp, info
+        return (dgp.inner if placebo else dgp), info
     new = dgp.with_knobs(**knobs)
     info["auc_after"] = auc_at(s)
-    return new, info
+    return (new.inner if placebo else new), info
+
+
+class _PlaceboKnobs:
+    """The placebo world seen through the hybrid's knob interface (overlap only)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.reference_propensity_ = inner.propensity_
+        self.treated_share_ = inner.treated_share_
+        self.overlap = 1.0
+        self.noise_ = None
+
+    def with_knobs(self, overlap: float = 1.0, **_ignored):
+        return _PlaceboKnobs(self.inner.with_overlap(overlap))
+
+    def sample(self, n, *, random_state=None):
+        return self.inner.sample(n, random_state=random_state)
 
 
 def _build_one(name: str, data: CausalData, seed, recipe: WorldRecipe, real: dict | None):
@@ -200,7 +220,10 @@ def _build_one(name: str, data: CausalData, seed, recipe: WorldRecipe, real: dic
                                 random_state=seed).fit(data)
         classes = frozenset({learner_class(propensity), learner_class(outcome)})
     calibration = {}
-    if recipe.calibrate and real is not None:
+    if recipe.calibrate and real is None:
+        from .difficulty import data_difficulty
+        real = data_difficulty(data, random_state=child_seed(seed, 99))
+    if recipe.calibrate:
         dgp, calibration = calibrate_world(dgp, real, n_like=data.n_obs, random_state=child_seed(seed, 7))
     return World(name, dgp, WORLDS[name], classes, name, time.perf_counter() - start, recipe, calibration)
 
@@ -230,7 +253,7 @@ def build_worlds(data: CausalData, worlds: Sequence[str] = DEFAULT_WORLDS, *, co
     if len(set(names)) != len(names):
         raise SpecError(f"worlds lists a name twice: {names}")
     ss = as_seed_sequence(random_state)
-    if recipe.calibrate and real is None and any(n != "placebo" for n in names):
+    if recipe.calibrate and real is None:
         from .difficulty import data_difficulty
         real = data_difficulty(data, random_state=child_seed(ss, 0x3021D, 99))
     out = {}

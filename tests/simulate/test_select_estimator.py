@@ -69,7 +69,7 @@ def test_coverage_in_an_unfaithful_world_does_not_discard_the_best_configuration
     kw = dict(scenario="", n=100, level=0.95, decision_worlds=("w",), truth_col="pate", n_boot=50)
     strict = recommend(rows, **kw)
     assert strict.choice == ("x", "other")
-    assert "Excluded as unfit: BEST ('x') in w (coverage 0.8" in str(strict)
+    assert "Excluded as unfit: BEST with the 'x' learners in w (coverage 0.9" in str(strict)
     relaxed = recommend(rows, coverage_allowance={"w": 0.10}, **kw)
     assert relaxed.choice == ("x", "best")
     assert "judged against a lower level in w (85%)" in str(relaxed)
