@@ -39,7 +39,7 @@ from ..errors import SpecError
 from ..progress import progress
 from .simulation import simulate
 
-__all__ = ["selection_study", "SelectionStudy", "DEFAULT_PANEL", "FIXED_RULES"]
+__all__ = ["selection_study", "SelectionStudy", "DEFAULT_PANEL", "FIXED_RULES", "selection_designs"]
 
 #: The candidate panel scored by default: main-terms GLMs, and gradient boosting cross-fitted.
 DEFAULT_PANEL = {"glm": {"propensity": "logistic", "outcome": None},
@@ -206,8 +206,9 @@ def selection_study(design: Any, *, n: int = 1000, n_real: int = 200, n_observed
                           pd.DataFrame(rows), settings)
 
 
-#: The designs of docs/selection.md, by the names the command line takes.
-def _designs() -> dict:
+def selection_designs() -> dict:
+    """The designs of docs/selection.md and the ACIC 2016 development instances, by command-line name:
+    name -> (design, n)."""
     from ..datasets.designs import (ACIC2016, ACIC_DEVELOPMENT, IHDPSurfaceB, KangSchafer2007, LinearLogisticDesign,
                                     NonlinearHeterogeneousDesign, PoorOverlapDesign)
     designs = {"kang_schafer_x": (KangSchafer2007(effect=10, covariates="X"), 1000),
@@ -226,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     import json
     import os
     os.environ.setdefault("CAUSALSYNTH_PROGRESS", "0")
-    designs = _designs()
+    designs = selection_designs()
     p = argparse.ArgumentParser(prog="python -m causalsynth.simulate.selection", description=main.__doc__)
     p.add_argument("--design", required=True, choices=sorted(designs))
     p.add_argument("--n-real", type=int, default=200)

@@ -48,7 +48,7 @@ def test_instance_is_checked():
 
 
 def test_the_selection_study_lists_the_development_instances_only():
-    from causalsynth.simulate.selection import _designs
-    names = set(_designs())
+    from causalsynth.simulate.selection import selection_designs
+    names = set(selection_designs())
     assert {f"acic_{i}" for i in ACIC_DEVELOPMENT} <= names
     assert not {f"acic_{i}" for i in set(range(1, 11)) - set(ACIC_DEVELOPMENT)} & names
