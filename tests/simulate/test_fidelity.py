@@ -85,3 +85,14 @@ def test_calibration_restores_the_real_propensity_distribution_and_noise(data, r
     for arm in ("control", "treated"):
         assert w[f"noise_var_{arm}"] == pytest.approx(r[f"noise_var_{arm}"], rel=0.1)
     assert not check_fidelity(t.reset_index(), warn=False)
+
+
+def test_the_placebo_world_is_calibrated_too(data, real):
+    from causalsynth.synth.placebo import PlaceboSynthesizer
+    placebo = PlaceboSynthesizer(propensity="logistic", random_state=0).fit(data)
+    shrunk = placebo.with_overlap(0.3)
+    assert expected_auc(shrunk.propensity_) < real["auc"] - 0.1
+    fixed, info = calibrate_world(shrunk, real)
+    assert isinstance(fixed, PlaceboSynthesizer) and info["overlap"] > 1
+    assert expected_auc(fixed.propensity_) == pytest.approx(real["auc"], abs=0.01)
+    assert fixed.propensity_.mean() == pytest.approx(placebo.treated_share_, abs=1e-6)
