@@ -150,7 +150,7 @@ def selection_study(design: Any, *, n: int = 1000, n_real: int = 200, n_observed
                     n_reps: int = 100, primary_world: str = "flexible", rules: dict | None = None,
                     covariates: Any = "copula", n_jobs: int = 1, show_progress: bool | None = None,
                     real: pd.DataFrame | None = None, generators: int = 0, refit_reps: int | None = None,
-                    random_state: RandomState = None) -> SelectionStudy:
+                    calibrate: bool = True, random_state: RandomState = None) -> SelectionStudy:
     """Score the engine on ``design``: real performance from ``n_real`` draws against its
     recommendation from each of ``n_observed`` single draws (see the module notes).
 
@@ -190,7 +190,7 @@ def selection_study(design: Any, *, n: int = 1000, n_real: int = 200, n_observed
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             sel = select_estimator(data, worlds=names, learners=learners, estimators=estimators, n=n, n_reps=n_reps,
-                                   recipe=WorldRecipe.of(covariates), generators=generators,
+                                   recipe=WorldRecipe.of(covariates, calibrate=calibrate), generators=generators,
                                    refit_reps=refit_reps or max(n_reps // 2, 10), n_jobs=n_jobs,
                                    estimate_real=False, random_state=s_engine)
         row, pred = _score_draw(sel, sel.result, real, primary_world, rules)
@@ -200,7 +200,7 @@ def selection_study(design: Any, *, n: int = 1000, n_real: int = 200, n_observed
                 "worlds": names, "primary_world": primary_world, "estimators": list(estimators),
                 "learners": {k: str(v) for k, v in (learners.items() if isinstance(learners, dict) else [])},
                 "rules": {k: list(v) for k, v in rules.items()}, "seconds_real": seconds_real,
-                "generators": generators,
+                "generators": generators, "calibrate": calibrate,
                 "seconds": time.perf_counter() - t0}
     return SelectionStudy(real.reset_index(drop=True), pd.concat(predicted, ignore_index=True),
                           pd.DataFrame(rows), settings)
@@ -237,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--worlds", default="flexible,placebo")
     p.add_argument("--generators", type=int, default=0, help="bootstrap refits of the worlds per draw")
     p.add_argument("--refit-reps", type=int, default=None, help="replicates per world on each refit")
+    p.add_argument("--no-calibrate", action="store_true", help="worlds as fitted (the engine before issue 17's calibration)")
     p.add_argument("--n-jobs", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", default=None, help="also write the study as JSON here")
@@ -245,7 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     panel = {"glm": {**DEFAULT_PANEL["glm"], "n_reps": args.glm_reps}, "gbm": dict(DEFAULT_PANEL["gbm"])}
     study = selection_study(design, n=n, n_real=args.n_real, n_observed=args.n_observed, n_reps=args.n_reps,
                             learners=panel, worlds=tuple(args.worlds.split(",")), n_jobs=args.n_jobs,
-                            generators=args.generators, refit_reps=args.refit_reps, random_state=args.seed)
+                            generators=args.generators, refit_reps=args.refit_reps, calibrate=not args.no_calibrate,
+                            random_state=args.seed)
     print(study)
     print(study.scores().to_string(index=False))
     if args.json:
