@@ -34,7 +34,7 @@ from .errors import (
 __all__ = [
     "CausalData", "estimate", "EstimateResult", "ESTIMATORS", "pooled",
     "HybridSynthesizer", "SyntheticSample", "dcr",
-    "simulate", "Simulation", "SimulationResult",
+    "simulate", "Simulation", "SimulationResult", "select_estimator", "Selection",
     "audit", "diagnose_positivity", "augment_positivity",
     "CausalSynthError", "DataError", "DataFileError", "RoleError", "SpecError", "NotFittedError",
     "EstimationError",
@@ -78,6 +78,10 @@ def __getattr__(name: str):
         from .simulate import Simulation as value
     elif name == "SimulationResult":
         from .simulate import SimulationResult as value
+    elif name == "select_estimator":
+        from .simulate import select_estimator as value
+    elif name == "Selection":
+        from .simulate import Selection as value
     elif name == "audit":
         from .audit import audit as value
     elif name == "diagnose_positivity":

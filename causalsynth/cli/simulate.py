@@ -85,77 +85,6 @@ def _check_args(args) -> None:
     check_outputs(args, folders=[("--out", args.out, "report")])
 
 
-def _fit_worlds(args, data, say):
-    """Step 1: the worlds, and the privacy check of the flexible world's covariates."""
-    from ..progress import step
-    from ..simulate.worlds import build_worlds
-    names = split_names(args.worlds) or []
-    say(args.data_line)
-    say(f"[1/4] fitting {len(names)} world(s) to {data.n_obs} rows: {', '.join(names)} ...")
-    if len(set(names)) != len(names) or not names:
-        build_worlds(data, names)  # the library's message for an empty or repeated list
-    worlds = {}
-    for name in names:  # one at a time (each world has its own seed stream: the same worlds)
-        with step(f"fitting world {name}"):
-            worlds.update(build_worlds(data, [name], covariates=args.generator, holdout=0.2, min_dcr="auto",
-                                       n_reference=100_000, random_state=args.seed))
-    hybrid = next((w.dgp for w in worlds.values() if hasattr(w.dgp, "dcr_report")), None)
-    with step("privacy check (distance to closest record)"):
-        report = hybrid.dcr_report(random_state=args.seed) if hybrid is not None else None
-    for w in worlds.values():
-        say(f"      {w.name}: {w.description} (fitted in {w.seconds_to_fit:.1f} s)")
-    if report is not None:
-        say(f"      DCR of synthetic covariates: exact copies {report.exact_copy_share:.3f}, closer-to-train share "
-            f"{report.closer_to_train_share:.3f} (ideal 0.5), membership AUC {report.membership_auc:.3f} (ideal 0.5)")
-    return worlds, report
-
-
-def _final_choice(result, unc, say):
-    """Step 4's configuration: the recommendation, or the robust choice when it does not survive."""
-    rec = result.recommendation()
-    choice, why = rec.choice, "recommended"
-    if unc is None or unc.verdict != "does not survive" or not unc.robust_choice:
-        return rec, choice, why
-    if tuple(unc.robust_choice) == tuple(rec.choice):
-        say("      the recommendation is rarely chosen again on the refits of the worlds, but it keeps the least "
-            "worst-case regret across the original worlds and every refit: step 4 keeps it (a fragile lead)")
-        return rec, choice, "recommended (fragile across refits of the worlds)"
-    choice, why = unc.robust_choice, "robust across refits of the worlds"
-    say(f"      the recommendation does not survive refitting the worlds: step 4 uses the robust choice "
-        f"{choice[1].upper()} ('{choice[0]}')")
-    return rec, choice, why
-
-
-def _real_estimate(args, data, result, rec, choice, why, say):
-    import warnings
-
-    from ..estimators import estimate
-    cfg = {c.name: c for c in result.spec.learners}[choice[0]]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        real = estimate(data, estimators=(choice[1],), propensity=cfg.propensity, outcome=cfg.outcome,
-                        n_folds=cfg.n_folds, estimand=result.spec.estimand, trim_bounds=result.spec.trim_bounds,
-                        propensity_bounds=result.spec.bounds_of(cfg), random_state=args.seed)
-    row = real.summary().iloc[0]
-    say(f"[4/4] real data, {why} {choice[1].upper()} ('{cfg.name}' learners): {real.estimand_label} "
-        f"{row['ate']:.3f} (95% CI {row['ci_lower']:.3f} to {row['ci_upper']:.3f})")
-    mine = rec.table[(rec.table["learner"] == choice[0]) & (rec.table["estimator"] == choice[1]) & rec.table["decides"]]
-    caveats = []
-    if mine["unfit"].any():
-        caveats.append("its intervals under-covered significantly in the simulation (in "
-                       f"{', '.join(mine.loc[mine['unfit'], 'world'])}): do not read this interval at face value.")
-    if real.overlap and not real.overlap["intervals_trusted"]:
-        from ..estimators import untrusted_message
-        caveats.append(untrusted_message(real.overlap, real.estimand))
-    elif real.n_clipped:
-        lo, hi = real.propensity_bounds
-        caveats.append(f"{real.n_clipped} real units had propensities clipped to [{lo:.3g}, {hi:.3g}]: see "
-                       "the positivity section of the report (causalsynth diagnose) for where overlap fails.")
-    for c in caveats:
-        say("      caveat: " + c)
-    return real, cfg, caveats
-
-
 def _printers(args):
     """(say, show): ``say`` for the plan and progress (stderr with --json), ``show`` for results
     (nothing with --json: they are in the JSON document)."""
@@ -170,47 +99,21 @@ def _panel(args, data):
     return learners, estimators, args.n or data.n_obs
 
 
-def _simulate(args, data, worlds, learners, estimators, n, say, show):
-    """Step 2: the plan and its ETA, printed before the run starts; then the run."""
-    from ..progress import format_seconds, step
-    from ..simulate import Simulation
-    sim = Simulation(worlds, estimators=estimators, n=n, n_reps=args.n_reps, learners=learners,
-                     estimand=args.estimand, trim_bounds=parse_bounds(args.trim_bounds, "--trim-bounds"),
-                     propensity_bounds=parse_bounds(args.propensity_bounds, "--propensity-bounds"),
-                     random_state=args.seed)
-    with step("timing one pilot replicate per world and configuration"):
-        plan = sim.plan(pilot_reps=1)
-    say(f"[2/4] simulating {', '.join(estimators)} x learners {list(learners)} in {len(worlds)} world(s), "
-        f"n={n}; deciding worlds: {', '.join(sim.decision_worlds)}")
-    say("      plan: " + str(plan).replace("\n", "\n      "))
-    jobs = max(args.n_jobs, 1)
-    say(f"      ETA about {format_seconds(plan.estimated_seconds / jobs)} if the {jobs} worker(s) each get a whole core, "
-        f"up to {format_seconds(plan.estimated_seconds)} on a busy machine; the progress lines (on stderr when it "
-        "is not a terminal) give the time left at the workers' measured speed")
-    result = sim.run(n_jobs=args.n_jobs, backend=args.backend, scheduler=args.scheduler,
-                     checkpoint=args.checkpoint, resume=args.resume)
-    show(str(result))
-    return sim, plan, result
-
-
-def _refit(args, data, sim, worlds, result, learners, estimators, n, say, show):
-    """Step 3: does the choice survive refitting the deciding worlds? (None when skipped)"""
-    from ..simulate.uncertainty import generator_uncertainty
-    rec = result.recommendation()
-    if args.generators <= 1 or rec.choice is None:
-        return None
-    keep = {rec.choice[0]} | ({rec.runner_up[0]} if rec.runner_up else set())
-    # a configuration with its own replicate count keeps its ratio to --n-reps on the refits
-    panel = {k: ({**v, "n_reps": max(args.refit_reps, round(v["n_reps"] * args.refit_reps / args.n_reps))}
-                 if "n_reps" in v else dict(v)) for k, v in learners.items() if k in keep}
-    deciding = [w for w in sim.decision_worlds if worlds[w].builder]
-    say(f"[3/4] refitting the deciding worlds ({', '.join(deciding)}) on {args.generators} bootstrap resamples "
-        f"of the real data, learners {list(panel)} ...")
-    unc = generator_uncertainty(data, worlds=deciding, n_generators=args.generators, estimators=estimators,
-                                n=n, n_reps=args.refit_reps, learners=panel, n_jobs=args.n_jobs,
-                                covariates=args.generator, random_state=args.seed + 1, original=result)
-    show(str(unc))
-    return unc
+def _plan_printer(args, estimators, learners, n, say):
+    """Step 2's plan and its ETA, printed before the run starts (called by select_estimator)."""
+    def on_plan(sim):
+        from ..progress import format_seconds, step
+        with step("timing one pilot replicate per world and configuration"):
+            plan = sim.plan(pilot_reps=1)
+        say(f"[2/4] simulating {', '.join(estimators)} x learners {list(learners)} in {len(sim.worlds)} world(s), "
+            f"n={n}; deciding worlds: {', '.join(sim.decision_worlds)}")
+        say("      plan: " + str(plan).replace("\n", "\n      "))
+        jobs = max(args.n_jobs, 1)
+        say(f"      ETA about {format_seconds(plan.estimated_seconds / jobs)} if the {jobs} worker(s) each get a "
+            f"whole core, up to {format_seconds(plan.estimated_seconds)} on a busy machine; the progress lines (on "
+            "stderr when it is not a terminal) give the time left at the workers' measured speed")
+        return plan
+    return on_plan
 
 
 def _real_positivity(args, data, cfg):
@@ -224,12 +127,19 @@ def _real_positivity(args, data, cfg):
         return diagnose_positivity(data, propensity=cfg.propensity, n_folds=5, random_state=args.seed)
 
 
-def _report(args, data, title, result, dcr, unc, real, cfg, choice, why, caveats, positivity):
+def _report(args, data, title, sel, positivity):
     from ..report.render import Section
     from ..simulate.report import write_simulation_report
+    result, dcr, unc, real, cfg = sel.result, sel.dcr, sel.uncertainty, sel.real_estimate, sel.config
+    choice, why, caveats = sel.choice, sel.why, sel.caveats
     lead = [Section("Real-data estimate", f"{choice[1].upper()} with the '{cfg.name}' learners ({cfg.describe()}), "
-                    f"{why}." + "".join(f"\n\nCaveat: {c}" for c in caveats), real.summary().drop(columns=["note"]))]
-    extra = []
+                    f"{why}. {sel.verdict()}" + "".join(f"\n\nCaveat: {c}" for c in caveats),
+                    real.summary().drop(columns=["note"]))]
+    extra = [Section("World fidelity", "The quantities that decide estimator performance, on the real data "
+                     "(cross-fitted estimates) and on each world (known values on a large sample); warnings name "
+                     "worlds materially easier or noisier than the data."
+                     + "".join(f"\n\nWarning: {i['message']}." for i in sel.fidelity_issues),
+                     sel.fidelity.set_index("source").T.reset_index().rename(columns={"index": "quantity"}))]
     if dcr is not None:
         extra.append(Section("Privacy: distance to closest record",
                              "Synthetic covariate rows against the real training rows, with a real holdout as baseline "
@@ -243,33 +153,55 @@ def _report(args, data, title, result, dcr, unc, real, cfg, choice, why, caveats
 
 
 def _run_simulation(args, data, *, title: str):
-    """The four steps (see the module notes) and the report."""
+    """The four steps (see the module notes, run by :func:`causalsynth.select_estimator`) and the report."""
     import time
 
     from ..report.render import json_safe
+    from ..simulate import select_estimator
+    from ..simulate.worlds import WorldRecipe
 
     t0 = time.perf_counter()
     say, show = _printers(args)
     learners, estimators, n = _panel(args, data)
-    say(f"plan: fit {len(split_names(args.worlds) or [])} world(s), simulate {', '.join(estimators)} x learners "
+    names = split_names(args.worlds) or []
+    say(f"plan: fit {len(names)} world(s), simulate {', '.join(estimators)} x learners "
         f"{list(learners)} ({args.n_reps} replicates per world), refit the deciding worlds "
         f"{args.generators if args.generators > 1 else 0} time(s), estimate on the real data; the ETA of the "
         "simulation follows the world fits")
-    worlds, dcr = _fit_worlds(args, data, say)
-    sim, plan, result = _simulate(args, data, worlds, learners, estimators, n, say, show)
-    unc = _refit(args, data, sim, worlds, result, learners, estimators, n, say, show)
-    rec = result.recommendation()
-    if rec.choice is None:
-        raise SpecError(f"no recommendation: {rec.reason}")
-    rec, choice, why = _final_choice(result, unc, say)
-    real, cfg, caveats = _real_estimate(args, data, result, rec, choice, why, show)
+    say(args.data_line)
+    say(f"[1/4] fitting {len(names)} world(s) to {data.n_obs} rows: {', '.join(names)} ...")
+    # one recipe for the worlds and their refits: the same generator, holdout, privacy filter and reference size
+    recipe = WorldRecipe.of(args.generator, holdout=0.2, min_dcr="auto", n_reference=100_000)
+    sel = select_estimator(data, worlds=names, estimators=estimators, learners=learners, n=n, n_reps=args.n_reps,
+                           estimand=args.estimand, trim_bounds=parse_bounds(args.trim_bounds, "--trim-bounds"),
+                           propensity_bounds=parse_bounds(args.propensity_bounds, "--propensity-bounds"),
+                           recipe=recipe, generators=args.generators, refit_reps=args.refit_reps, n_jobs=args.n_jobs,
+                           backend=args.backend, scheduler=args.scheduler, checkpoint=args.checkpoint,
+                           resume=args.resume, privacy_check=True, random_state=args.seed, say=say, show=show,
+                           on_plan=_plan_printer(args, estimators, learners, n, say))
+    if sel.dcr is not None:
+        r = sel.dcr
+        say(f"      DCR of synthetic covariates: exact copies {r.exact_copy_share:.3f}, closer-to-train share "
+            f"{r.closer_to_train_share:.3f} (ideal 0.5), membership AUC {r.membership_auc:.3f} (ideal 0.5)")
+    show(sel.fidelity_text())
+    show(sel.verdict())
+    real, cfg = sel.real_estimate, sel.config
+    row = real.summary().iloc[0]
+    show(f"[4/4] real data, {sel.why} {sel.choice[1].upper()} ('{cfg.name}' learners): {real.estimand_label} "
+         f"{row['ate']:.3f} (95% CI {row['ci_lower']:.3f} to {row['ci_upper']:.3f})")
+    for c in sel.caveats:
+        show("      caveat: " + c)
     positivity = _real_positivity(args, data, cfg)
-    paths = _report(args, data, title, result, dcr, unc, real, cfg, choice, why, caveats, positivity)
+    paths = _report(args, data, title, sel, positivity)
+    unc, result, dcr = sel.uncertainty, sel.result, sel.dcr
     payload = {"data_source": args.data_source, "dcr": dcr.to_dict() if dcr is not None else None,
-               "plan": str(plan), "worlds": result.worlds, "simulation": result.to_dict(),
+               "plan": str(sel.plan), "worlds": result.worlds, "simulation": result.to_dict(),
                "generator_uncertainty": unc.to_dict() if unc else None, "positivity": positivity.to_dict(),
-               "real_estimate": real.to_dict(), "recommended": {"estimator": choice[1], "learner": cfg.name,
-                                                                "why": why, "caveats": caveats},
+               "real_estimate": real.to_dict(), "recommended": {"estimator": sel.choice[1], "learner": cfg.name,
+                                                                "why": sel.why, "caveats": list(sel.caveats)},
+               "selection": {"p_best": sel.p_best, "reliable": sel.reliable, "verdict": sel.verdict(),
+                             "defensible": [list(m) for m in sel.defensible], "recipe": repr(sel.recipe)},
+               "fidelity": sel.fidelity, "fidelity_issues": list(sel.fidelity_issues),
                "report": {k: str(v) for k, v in paths.items() if k in ("markdown", "html", "json")},
                "seconds": time.perf_counter() - t0}
     if args.json:

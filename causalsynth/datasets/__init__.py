@@ -19,6 +19,8 @@ from ._real import (
                     load_nhefs_frame,
 )
 from .designs import (
+                    ACIC2016,
+                    ACIC_DEVELOPMENT,
                     DESIGNS,
                     KANG_SCHAFER_FORMULAS,
                     KangSchafer2007,
@@ -35,4 +37,4 @@ __all__ = ["DATASETS", "load_dataset", "load_lalonde", "load_lalonde_cps", "load
            "NHEFS_COVARIATES", "NHEFS_CATEGORICAL", "NHEFS_PROPENSITY_FORMULA", "NHEFS_OUTCOME_FORMULA",
            "DESIGNS", "KANG_SCHAFER_FORMULAS", "KangSchafer2007", "LinearLogisticDesign",
            "LimitedOverlapDesign", "PoorOverlapDesign", "NonlinearHeterogeneousDesign", "IHDPSurfaceB",
-           "Xu2026Positivity"]
+           "Xu2026Positivity", "ACIC2016", "ACIC_DEVELOPMENT"]

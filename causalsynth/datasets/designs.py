@@ -9,7 +9,9 @@ Designs that can also evaluate their truth at covariate rows of yours expose
 * :class:`LinearLogisticDesign`: well specified for main-terms GLMs;
 * :class:`KangSchafer2007`: the double-robustness stress test of Kang & Schafer (2007);
 * :class:`LimitedOverlapDesign`: strong imbalance, where joint generators miss the ATE (audit);
-* :class:`PoorOverlapDesign`: a covariate region almost always treated (positivity).
+* :class:`PoorOverlapDesign`: a covariate region almost always treated (positivity);
+* :class:`ACIC2016`: real covariates (Collaborative Perinatal Project) with the simulated
+  treatment and potential-outcome means of the 2016 ACIC data challenge (causallib's copy).
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from ..sample import SyntheticSample
 
 __all__ = ["DESIGNS", "LinearLogisticDesign", "KangSchafer2007", "KANG_SCHAFER_FORMULAS",
            "LimitedOverlapDesign", "PoorOverlapDesign", "POSITIVITY_DESIGNS", "NonlinearHeterogeneousDesign",
-           "IHDPSurfaceB", "Xu2026Positivity"]
+           "IHDPSurfaceB", "Xu2026Positivity", "ACIC2016", "ACIC_DEVELOPMENT"]
 
 
 @dataclass(frozen=True)
@@ -537,3 +539,65 @@ DESIGNS = {"linear_logistic": LinearLogisticDesign, "kang_schafer_2007": KangSch
 
 #: Poor-overlap designs by name (the positivity tools evaluate on these).
 POSITIVITY_DESIGNS = {"poor_overlap": PoorOverlapDesign, "xu_2026_positivity": Xu2026Positivity}
+
+
+#: ACIC 2016 instances used to develop the selection engine; the others are the unseen test.
+ACIC_DEVELOPMENT = (2, 4, 5, 7)
+
+
+@dataclass(frozen=True)
+class ACIC2016:
+    r"""An instance of the 2016 Atlantic Causal Inference Conference data challenge (Dorie,
+    Hill, Shalit, Scott & Cervone 2019, *Statistical Science* 34(1):43-68), from the offline
+    copy that causallib ships (``pip install causallib``; 4,802 rows, 58 covariates, 3 of
+    them categorical; instances 1-10).
+
+    A draw is ``n`` rows (default 1,000) sampled without replacement from the 4,802, keeping
+    their covariates and treatment ``z``, with outcomes :math:`Y(a) = \mu_a + \varepsilon_a`,
+    :math:`\varepsilon_a \sim N(0, 1)` drawn afresh around the file's ``mu0``/``mu1``. The truth
+    is the ATE over the 4,802 rows (mean of ``mu1 - mu0``). Instances
+    :data:`ACIC_DEVELOPMENT` (2, 4, 5, 7) are the development set of the selection engine;
+    the others are kept as its unseen test.
+    """
+
+    instance: int = 2
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.instance, (int, np.integer)) or not 1 <= int(self.instance) <= 10:
+            raise SpecError(f"ACIC2016 instance must be an integer from 1 to 10; got {self.instance!r}")
+
+    def _frames(self, _cache: dict = {}) -> tuple[pd.DataFrame, pd.DataFrame]:  # noqa: B006 - a memo
+        key = int(self.instance)
+        if key not in _cache:
+            try:
+                from importlib import resources
+                folder = resources.files("causallib.datasets").joinpath("data", "acic_challenge_2016")
+                x = pd.read_csv(folder.joinpath("x.csv"))
+                zymu = pd.read_csv(folder.joinpath(f"zymu_{key}.csv"))
+            except (ImportError, FileNotFoundError, ModuleNotFoundError) as exc:
+                raise SpecError("ACIC2016 reads the ACIC 2016 files shipped with causallib: pip install causallib") \
+                    from exc
+            _cache[key] = (x, zymu)
+        return _cache[key]
+
+    @property
+    def population_ate_(self) -> float:
+        zymu = self._frames()[1]
+        return float(np.mean(zymu["mu1"] - zymu["mu0"]))
+
+    def sample(self, n: int = 1000, *, random_state: RandomState = None) -> SyntheticSample:
+        x, zymu = self._frames()
+        n = min(check_int("n", n, 20), len(x))
+        rng = as_generator(random_state)
+        rows = np.sort(rng.choice(len(x), n, replace=False))
+        mu0, mu1 = (zymu[c].to_numpy(dtype=float)[rows] for c in ("mu0", "mu1"))
+        a = zymu["z"].to_numpy(dtype=np.int64)[rows]
+        y0, y1 = mu0 + rng.standard_normal(n), mu1 + rng.standard_normal(n)
+        frame = x.iloc[rows].reset_index(drop=True)
+        categorical = [c for c in frame.columns if frame[c].dtype == object]
+        frame.insert(0, "y", np.where(a == 1, y1, y0))
+        frame.insert(0, "a", a)
+        data = CausalData(frame, treatment="a", outcome="y", categorical=categorical, constant="keep", _derived=True)
+        truth = pd.DataFrame({"y0": y0, "y1": y1, "mu0": mu0, "mu1": mu1, "propensity": np.full(n, np.nan),
+                              "cate": mu1 - mu0})
+        return SyntheticSample(data, truth, self.population_ate_)

@@ -8,13 +8,15 @@
 
 ``simulation.py`` the grid and its run, ``spec.py`` the validated specification, ``run.py``
 the tasks and backends, ``store.py`` the checkpoints, ``results.py`` the measures and the
-ranking, ``report.py`` plots and the report, ``uncertainty.py`` refits of the generator.
+ranking, ``report.py`` plots and the report, ``uncertainty.py`` refits of the generator,
+``difficulty.py`` world fidelity, ``select.py`` the whole workflow (:func:`select_estimator`).
 """
 from __future__ import annotations
 
 from .results import SimulationResult
+from .select import Selection, select_estimator
 from .simulation import Simulation, SimulationPlan, load_result, simulate
 from .spec import LearnerConfig, Scenario, SimulationSpec
 
 __all__ = ["Simulation", "simulate", "SimulationPlan", "SimulationResult", "SimulationSpec",
-           "LearnerConfig", "Scenario", "load_result"]
+           "LearnerConfig", "Scenario", "load_result", "select_estimator", "Selection"]

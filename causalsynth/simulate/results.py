@@ -162,10 +162,11 @@ class SimulationResult:
                 for scen, n in self.replicates[["scenario", "n"]].drop_duplicates().itertuples(index=False)]
 
     def recommendation(self, *, scenario: str | None = None, n: int | None = None, truth: Truth = "population",
-                       n_boot: int = 500):
+                       n_boot: int = 500, coverage_allowance: dict | None = None):
         """The recommendation for one scenario and n (default: the first of each), as a
         :class:`~causalsynth.simulate.recommend.Recommendation`; ``str()`` renders it as
-        sentences. See :mod:`causalsynth.simulate.recommend` for the rule."""
+        sentences. See :mod:`causalsynth.simulate.recommend` for the rule (and
+        ``coverage_allowance``)."""
         from .recommend import recommend
         reps = self.replicates
         scenario = reps["scenario"].iloc[0] if scenario is None else scenario
@@ -177,7 +178,8 @@ class SimulationResult:
         deciding = self.decision_worlds or tuple(dict.fromkeys(rows["world"]))
         return recommend(rows, scenario=scenario if len(self.spec.scenarios) > 1 else "", n=int(n),
                          level=self.spec.level, decision_worlds=deciding, truth_col="_truth", n_boot=n_boot,
-                         multi_learner=len(self.spec.learners) > 1, first_error=self._first_error(scenario, n))
+                         multi_learner=len(self.spec.learners) > 1, first_error=self._first_error(scenario, n),
+                         coverage_allowance=coverage_allowance)
 
     def _first_error(self, scenario, n) -> str:
         r = self.replicates

@@ -37,9 +37,9 @@ from .._checks import check_int
 from .._random import RandomState, as_seed_sequence
 from ..errors import SpecError
 from ..progress import progress
-from .simulation import Simulation, simulate
+from .simulation import simulate
 
-__all__ = ["selection_study", "SelectionStudy", "DEFAULT_PANEL", "FIXED_RULES"]
+__all__ = ["selection_study", "SelectionStudy", "DEFAULT_PANEL", "FIXED_RULES", "selection_designs"]
 
 #: The candidate panel scored by default: main-terms GLMs, and gradient boosting cross-fitted.
 DEFAULT_PANEL = {"glm": {"propensity": "logistic", "outcome": None},
@@ -72,9 +72,17 @@ class SelectionStudy:
         cols = sorted(cols, key=lambda c: (not c.startswith("regret"), c.startswith("regret "), c))
         d = self.draws[cols].astype(float)
         k = len(d)
-        return pd.DataFrame({"score": cols, "mean": d.mean().to_numpy(),
-                             "se": (d.std(ddof=1) / np.sqrt(k)).to_numpy() if k > 1 else np.nan,
-                             "worst": d.max().to_numpy()})
+        out = pd.DataFrame({"score": cols, "mean": d.mean().to_numpy(),
+                            "se": (d.std(ddof=1) / np.sqrt(k)).to_numpy() if k > 1 else np.nan,
+                            "worst": d.max().to_numpy()})
+        if "truly_best" in self.draws:
+            p, hit = self.draws["p_best"].astype(float), self.draws["truly_best"].astype(float)
+            extra = pd.DataFrame({"score": ["p_best", "share_truly_best", "p_best_calibration_error"],
+                                  "mean": [p.mean(), hit.mean(), abs(p.mean() - hit.mean())],
+                                  "se": [p.std(ddof=1) / np.sqrt(k), hit.std(ddof=1) / np.sqrt(k), np.nan]
+                                  if k > 1 else np.nan, "worst": np.nan})
+            out = pd.concat([out, extra], ignore_index=True)
+        return out
 
     def __str__(self) -> str:
         s = self.scores().set_index("score")["mean"]
@@ -87,6 +95,9 @@ class SelectionStudy:
                  f"Engine: mean regret {s['regret']:.3f}; rank correlation {s['rank_corr']:.2f}; "
                  f"coverage error {s['coverage_error']:.3f} over the candidates, "
                  f"{s['coverage_error_recommended']:.3f} for the recommended one.",
+                 f"P(best) of the choice {s.get('p_best', np.nan):.2f} on average; truly best in "
+                 f"{s.get('share_truly_best', np.nan):.0%} of draws (calibration error "
+                 f"{s.get('p_best_calibration_error', np.nan):.2f}).",
                  "Fixed rules: " + "; ".join(f"{r[len('regret '):]} regret {s[r]:.3f}" for r in rules) + ".",
                  "Recommended per draw: " + ", ".join(self.draws["recommended"]) + "."]
         return "\n".join(lines) + "\n\n" + self.real.to_string(index=False, float_format=lambda v: f"{v:.4g}")
@@ -113,13 +124,16 @@ def _spearman(x, y) -> float:
     return float(spearmanr(x[ok], y[ok])[0])
 
 
-def _score_draw(rec, result, real: pd.DataFrame, primary: str, rules: dict) -> tuple[dict, pd.DataFrame]:
+def _score_draw(sel, result, real: pd.DataFrame, primary: str, rules: dict) -> tuple[dict, pd.DataFrame]:
     real_i = real.set_index(["learner", "estimator"])
     floor = float(real_i["rmse"].min())
     summ = result.summary()
     pred = summ[summ["world"] == primary].set_index(["learner", "estimator"]).reindex(real_i.index)
+    rec = sel  # the Selection: its choice and ensemble P(best)
     row = {"recommended": f"{rec.choice[1]}-{rec.choice[0]}" if rec.choice else "none",
            "regret": float(real_i.loc[rec.choice, "rmse"] / floor) if rec.choice else np.nan,
+           "truly_best": bool(rec.choice is not None and tuple(real_i["rmse"].idxmin()) == tuple(rec.choice)),
+           "reliable": bool(sel.reliable), "n_defensible": len(sel.defensible),
            "rank_corr": _spearman(pred["rmse"], real_i["rmse"]),
            "coverage_error": float(np.nanmean(np.abs(pred["coverage"] - real_i["coverage"]))),
            "coverage_error_recommended": (float(abs(pred.loc[rec.choice, "coverage"] - real_i.loc[rec.choice, "coverage"]))
@@ -135,7 +149,8 @@ def selection_study(design: Any, *, n: int = 1000, n_real: int = 200, n_observed
                     learners: Any = None, estimators=("or", "ipw", "aipw", "tmle"), worlds=("flexible", "placebo"),
                     n_reps: int = 100, primary_world: str = "flexible", rules: dict | None = None,
                     covariates: Any = "copula", n_jobs: int = 1, show_progress: bool | None = None,
-                    real: pd.DataFrame | None = None, random_state: RandomState = None) -> SelectionStudy:
+                    real: pd.DataFrame | None = None, generators: int = 0, refit_reps: int | None = None,
+                    calibrate: bool = True, random_state: RandomState = None) -> SelectionStudy:
     """Score the engine on ``design``: real performance from ``n_real`` draws against its
     recommendation from each of ``n_observed`` single draws (see the module notes).
 
@@ -144,8 +159,13 @@ def selection_study(design: Any, *, n: int = 1000, n_real: int = 200, n_observed
     deciding worlds: the home worlds of the candidates do not change its choice, so they are
     left out here to save time); ``n_reps`` the replicates per world (a configuration's own
     ``n_reps`` in ``learners`` overrides it). ``real`` reuses the real performance of an
-    earlier study of the same design, n, panel and seed (its ``real`` table).
+    earlier study of the same design, n, panel and seed (its ``real`` table). The engine is
+    :func:`~causalsynth.simulate.select_estimator` (calibrated worlds, fidelity-aware coverage)
+    with ``generators`` bootstrap refits of the worlds (``refit_reps`` replicates each,
+    default ``n_reps // 2``) for the ensemble P(best); 0 = P(best) from the replicates only.
     """
+    from .select import select_estimator
+    from .worlds import WorldRecipe
     check_int("n", n, 50)
     check_int("n_real", n_real, 10)
     check_int("n_observed", n_observed, 1)
@@ -169,31 +189,36 @@ def selection_study(design: Any, *, n: int = 1000, n_real: int = 200, n_observed
         data = design.sample(n, random_state=s_draw).data
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            sim = Simulation(data, worlds=names, learners=learners, estimators=estimators, n=n, n_reps=n_reps,
-                             covariates=covariates, random_state=s_engine)
-            result = sim.run(n_jobs=n_jobs, show_progress=False)
-            rec = result.recommendation()
-        row, pred = _score_draw(rec, result, real, primary_world, rules)
+            sel = select_estimator(data, worlds=names, learners=learners, estimators=estimators, n=n, n_reps=n_reps,
+                                   recipe=WorldRecipe.of(covariates, calibrate=calibrate), generators=generators,
+                                   refit_reps=refit_reps or max(n_reps // 2, 10), n_jobs=n_jobs,
+                                   estimate_real=False, random_state=s_engine)
+        row, pred = _score_draw(sel, sel.result, real, primary_world, rules)
         rows.append({"draw": k, **row})
         predicted.append(pred.assign(draw=k))
     settings = {"design": repr(design), "n": n, "n_real": n_real, "n_observed": n_observed, "n_reps": n_reps,
                 "worlds": names, "primary_world": primary_world, "estimators": list(estimators),
                 "learners": {k: str(v) for k, v in (learners.items() if isinstance(learners, dict) else [])},
                 "rules": {k: list(v) for k, v in rules.items()}, "seconds_real": seconds_real,
+                "generators": generators, "calibrate": calibrate,
                 "seconds": time.perf_counter() - t0}
     return SelectionStudy(real.reset_index(drop=True), pd.concat(predicted, ignore_index=True),
                           pd.DataFrame(rows), settings)
 
 
-#: The designs of docs/selection.md, by the names the command line takes.
-def _designs() -> dict:
-    from ..datasets.designs import (IHDPSurfaceB, KangSchafer2007, LinearLogisticDesign,
+def selection_designs() -> dict:
+    """The designs of docs/selection.md and the ACIC 2016 development instances, by command-line name:
+    name -> (design, n)."""
+    from ..datasets.designs import (ACIC2016, ACIC_DEVELOPMENT, IHDPSurfaceB, KangSchafer2007, LinearLogisticDesign,
                                     NonlinearHeterogeneousDesign, PoorOverlapDesign)
-    return {"kang_schafer_x": (KangSchafer2007(effect=10, covariates="X"), 1000),
-            "poor_overlap": (PoorOverlapDesign(), 1000),
-            "nonlinear": (NonlinearHeterogeneousDesign(), 1000),
-            "linear_logistic": (LinearLogisticDesign(), 1000),
-            "ihdp_b": (IHDPSurfaceB(), 747)}
+    designs = {"kang_schafer_x": (KangSchafer2007(effect=10, covariates="X"), 1000),
+               "poor_overlap": (PoorOverlapDesign(), 1000),
+               "nonlinear": (NonlinearHeterogeneousDesign(), 1000),
+               "linear_logistic": (LinearLogisticDesign(), 1000),
+               "ihdp_b": (IHDPSurfaceB(), 747)}
+    # ACIC 2016: the development instances only; the others are the engine's unseen test
+    designs.update({f"acic_{i}": (ACIC2016(i), 1000) for i in ACIC_DEVELOPMENT})
+    return designs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -202,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     import json
     import os
     os.environ.setdefault("CAUSALSYNTH_PROGRESS", "0")
-    designs = _designs()
+    designs = selection_designs()
     p = argparse.ArgumentParser(prog="python -m causalsynth.simulate.selection", description=main.__doc__)
     p.add_argument("--design", required=True, choices=sorted(designs))
     p.add_argument("--n-real", type=int, default=200)
@@ -210,6 +235,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n-reps", type=int, default=50, help="replicates per world of the GBM configuration")
     p.add_argument("--glm-reps", type=int, default=200, help="replicates per world of the GLM configuration")
     p.add_argument("--worlds", default="flexible,placebo")
+    p.add_argument("--generators", type=int, default=0, help="bootstrap refits of the worlds per draw")
+    p.add_argument("--refit-reps", type=int, default=None, help="replicates per world on each refit")
+    p.add_argument("--no-calibrate", action="store_true", help="worlds as fitted (the engine before issue 17's calibration)")
     p.add_argument("--n-jobs", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", default=None, help="also write the study as JSON here")
@@ -218,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     panel = {"glm": {**DEFAULT_PANEL["glm"], "n_reps": args.glm_reps}, "gbm": dict(DEFAULT_PANEL["gbm"])}
     study = selection_study(design, n=n, n_real=args.n_real, n_observed=args.n_observed, n_reps=args.n_reps,
                             learners=panel, worlds=tuple(args.worlds.split(",")), n_jobs=args.n_jobs,
+                            generators=args.generators, refit_reps=args.refit_reps, calibrate=not args.no_calibrate,
                             random_state=args.seed)
     print(study)
     print(study.scores().to_string(index=False))

@@ -43,6 +43,19 @@ class GeneratorUncertainty:
     original_best: tuple[str, str] = ("", "")
     robust_choice: tuple[str, str] | None = None
     deciding: tuple = ()
+    recipes: tuple = ()  # the WorldRecipe each refit's worlds were fitted with
+    p_best: pd.DataFrame | None = field(default=None, repr=False)  # generator, learner, estimator, p_best
+
+    def ensemble_p_best(self) -> dict:
+        """P(best) of each configuration over the ensemble of worlds (the original fit and every
+        refit weigh the same): the mean over generators of the within-generator P(best) from
+        the replicate bootstrap, so it carries both the Monte Carlo noise and the uncertainty
+        of the fitted worlds."""
+        if self.p_best is None or not len(self.p_best):
+            return {}
+        wide = self.p_best.pivot_table(index="generator", columns=["learner", "estimator"], values="p_best",
+                                       aggfunc="first").fillna(0.0)
+        return {tuple(k): float(v) for k, v in wide.mean(axis=0).items()}
 
     @property
     def winners(self) -> pd.DataFrame:
@@ -94,8 +107,12 @@ def _resample(data: CausalData, rng: np.random.Generator) -> CausalData:
     return data.subset(np.sort(bootstrap_within_arms(data.a, rng, order=(1, 0))))
 
 
-def _collect(label: str, result, rows: list, choices: list) -> None:
-    rec = result.recommendation()
+def _collect(label: str, result, rows: list, choices: list, p_best: list | None = None,
+             allowance: dict | None = None) -> None:
+    rec = result.recommendation(coverage_allowance=allowance)
+    if p_best is not None and len(rec.scores):
+        for r in rec.scores.itertuples():
+            p_best.append({"generator": label, "learner": r.learner, "estimator": r.estimator, "p_best": r.p_best})
     for r in rec.table.itertuples():
         rows.append({"generator": label, "world": r.world, "learner": r.learner, "estimator": r.estimator,
                      "rmse": r.rmse, "regret": r.regret, "coverage": r.coverage, "unfit": bool(r.unfit)})
@@ -118,7 +135,7 @@ def generator_uncertainty(data: CausalData, synthesizer=None, *, worlds=("flexib
                           n_generators: int = 3, estimators=("or", "ipw", "aipw", "tmle"), n=None,
                           n_reps: int = 100, learners=None, n_jobs: int = 1, covariates="copula",
                           show_progress: bool | None = None, random_state: RandomState = None,
-                          original=None) -> GeneratorUncertainty:
+                          original=None, recipe=None, coverage_allowance: dict | None = None) -> GeneratorUncertainty:
     """Refit the worlds on ``n_generators`` bootstrap resamples of ``data``, simulate the
     candidates on each, and report how stable the recommendation is.
 
@@ -130,7 +147,14 @@ def generator_uncertainty(data: CausalData, synthesizer=None, *, worlds=("flexib
     learners : the candidate configurations (use the recommended one and its rivals).
     original : the SimulationResult on the full data (computed here when None); only its
         configurations in ``learners`` are compared.
+    recipe : the :class:`~causalsynth.simulate.worlds.WorldRecipe` of the worlds being checked
+        (default: ``WorldRecipe.of(covariates)``); every refit is fitted with this same object.
+    coverage_allowance : passed to each recommendation (see
+        :func:`~causalsynth.simulate.recommend.recommend`).
     """
+    from .worlds import WorldRecipe, build_worlds
+    if recipe is None:
+        recipe = WorldRecipe.of(covariates)
     check_data(data)
     check_int("n_generators", n_generators, 2)
     n = data.n_obs if n is None else n
@@ -138,9 +162,14 @@ def generator_uncertainty(data: CausalData, synthesizer=None, *, worlds=("flexib
     fit_seed, sim_seed, boot_seed = ss.spawn(3)
     kw = dict(estimators=estimators, n=n, n_reps=n_reps, learners=learners, covariates=covariates)
 
+    world_names = [worlds] if isinstance(worlds, str) else list(worlds)
+    used = []
+
     def world_spec(frame: CausalData, seed):
         if synthesizer is None:
-            return frame, worlds, seed
+            built = build_worlds(frame, world_names, recipe=recipe, random_state=seed)
+            used.append(recipe)
+            return built, None, seed
         return clone(synthesizer).set_params(random_state=seed).fit(frame), None, seed
 
     if original is None:
@@ -150,21 +179,21 @@ def generator_uncertainty(data: CausalData, synthesizer=None, *, worlds=("flexib
     names = {c.name for c in SimulationSpec.build(learners=learners).learners}
     keep = original.replicates["learner"].isin(names)
     original = _restricted(original, keep)
-    rows, choices = [], []
-    _collect("original", original, rows, choices)
+    rows, choices, p_best = [], [], []
+    _collect("original", original, rows, choices, p_best, coverage_allowance)
     rng = np.random.default_rng(boot_seed)
     fit_cost, task_cost = _refit_costs(original)
-    world_names = ("given",) if synthesizer is not None else tuple(worlds)
-    spec = SimulationSpec.build(estimators=estimators, n=n, n_reps=n_reps, learners=learners, worlds=world_names)
+    kind_worlds = ("given",) if synthesizer is not None else tuple(world_names)
+    spec = SimulationSpec.build(estimators=estimators, n=n, n_reps=n_reps, learners=learners, worlds=kind_worlds)
     refit_kinds = Counter(task_kind(spec, t) for t in spec.tasks())
-    fits = Counter(("fit", w) for w in world_names)
+    fits = Counter(("fit", w) for w in kind_worlds)
     # one time left for all the refits: world fits (in this process) and replicates (on the
     # workers), first from their cost in the original simulation, then as measured here
     model = WorkModel(lambda kind: fit_cost(kind[1]) if kind[0] == "fit" else task_cost(kind[0], kind[3]))
 
     def per_refit() -> float:
         return model.left(fits.items()) + model.left(refit_kinds.items())
-    with Progress(n_generators * (len(world_names) + len(spec.tasks())), "refit units (world fits and replicates)",
+    with Progress(n_generators * (len(kind_worlds) + len(spec.tasks())), "refit units (world fits and replicates)",
                   show=show_progress, work=n_generators * per_refit(), work_seconds=True) as bar:
         for g, child in enumerate(boot_seed.spawn(n_generators)):
             f_seed, s_seed = child.spawn(2)
@@ -178,12 +207,13 @@ def generator_uncertainty(data: CausalData, synthesizer=None, *, worlds=("flexib
                                                  if np.isfinite(world.seconds_to_fit)))
             result = sim.run(n_jobs=n_jobs, show_progress=False, progress=bar, task_cost=task_cost,
                              work_model=model, work_later=lambda: later * per_refit())
-            _collect(f"refit {g + 1}", result, rows, choices)
+            _collect(f"refit {g + 1}", result, rows, choices, p_best, coverage_allowance)
     table, choices = pd.DataFrame(rows), pd.DataFrame(choices, columns=["generator", "learner", "estimator"])
     first = choices[choices["generator"] == "original"]
     best = (first["learner"].iloc[0], first["estimator"].iloc[0]) if len(first) else ("", "")
     deciding = tuple(original.decision_worlds) or tuple(dict.fromkeys(table["world"]))
-    return GeneratorUncertainty(table, choices, best, _robust_choice(table, deciding), deciding)
+    return GeneratorUncertainty(table, choices, best, _robust_choice(table, deciding), deciding,
+                                tuple(used), pd.DataFrame(p_best, columns=["generator", "learner", "estimator", "p_best"]))
 
 
 def _refit_costs(original):

@@ -25,6 +25,9 @@ Knobs (each changes one thing):
 * ``treated_share`` :math:`\pi`: default the real share;
 * ``effect_scale`` :math:`k`: :math:`\tau^* = \bar\tau + k(\tau - \bar\tau)` (heterogeneity
   around the mean effect; continuous outcomes);
+* ``noise_scale``: multiplies the drawn noise of a continuous mean-plus-noise outcome, one
+  factor or a pair (control, treated); the worlds of :mod:`causalsynth.simulate` set it
+  below 1 to remove the out-of-fold fitting error that the resampled residuals carry;
 * ``ate``: shifts :math:`\mu_1` so the population ATE equals the target (continuous: an
   additive shift; binary: a shift of the treated arm's log-odds solved numerically).
 
@@ -110,7 +113,7 @@ class HybridSynthesizer(BaseEstimator):
                  noise: Literal["auto", "gaussian", "heteroscedastic", "residuals"] = "auto",
                  n_folds: int = 5, holdout: float = 0.2, min_dcr: float | str | None = None,
                  ate: float | None = None, effect_scale: float = 1.0, overlap: float = 1.0,
-                 confounding: float = 1.0, treated_share: float | None = None,
+                 confounding: float = 1.0, treated_share: float | None = None, noise_scale: Any = 1.0,
                  propensity_bounds: tuple[float, float] = (0.001, 0.999),
                  outcome_model: Literal["auto", "mean", "two-part"] = "auto",
                  outcome_bounds: Any = "auto", derived: dict | None = None,
@@ -128,6 +131,7 @@ class HybridSynthesizer(BaseEstimator):
         self.overlap = overlap
         self.confounding = confounding
         self.treated_share = treated_share
+        self.noise_scale = noise_scale
         self.propensity_bounds = propensity_bounds
         self.outcome_model = outcome_model
         self.outcome_bounds = outcome_bounds
@@ -146,6 +150,8 @@ class HybridSynthesizer(BaseEstimator):
                     allow_none=True)
         check_range("ate", self.ate, -np.inf, np.inf, allow_none=True)
         check_bounds(self.propensity_bounds)
+        for k in self._noise_factors():
+            check_range("noise_scale", k, 0.0, 100.0)
         check_int("n_folds", self.n_folds, 2)
         check_int("n_reference", self.n_reference, 1000)
         if self.min_dcr is not None and self.min_dcr != "auto":
@@ -379,12 +385,22 @@ class HybridSynthesizer(BaseEstimator):
                 return {"propensity": e, "mu0": m0, "mu1": m1, "cate": m1 - m0, "_loc": (mu0, mu1)}
         return {"propensity": e, "mu0": mu0, "mu1": mu1, "cate": mu1 - mu0}
 
+    def _noise_factors(self) -> tuple[float, float]:
+        """``noise_scale`` as (control, treated) factors."""
+        k = self.noise_scale
+        if np.ndim(k) == 0:
+            return float(k), float(k)
+        if len(k) != 2:
+            raise SpecError(f"noise_scale must be a number or a pair (control, treated); got {k!r}")
+        return float(k[0]), float(k[1])
+
     def _noise_quantiles(self, W: pd.DataFrame, arm: int) -> np.ndarray:
+        k = self._noise_factors()[arm]
         if self.noise_ == "residuals":
-            return noise_quantiles(residuals=self.residuals_[arm])
+            return noise_quantiles(residuals=k * self.residuals_[arm])
         if self.noise_ == "gaussian":
-            return noise_quantiles(sd=self.noise_sd_[arm])
-        return noise_quantiles(sd=self._row_sd(W)[arm])
+            return noise_quantiles(sd=k * self.noise_sd_[arm])
+        return noise_quantiles(sd=k * self._row_sd(W)[arm])
 
     def _fit_privacy(self) -> None:
         from ..privacy import MixedEncoder, default_min_dcr
@@ -549,18 +565,19 @@ class HybridSynthesizer(BaseEstimator):
         if self.noise_ == "bernoulli":
             u = rng.random(n)  # one uniform for both arms: coupled potential outcomes
             return (u < mu0).astype(float), (u < mu1).astype(float)
+        k0, k1 = self._noise_factors()
         if self.noise_ == "residuals":
             u = rng.random(n)
             eps = [resample_residuals(self.residuals_[arm], u) for arm in (0, 1)]
-            return mu0 + eps[0], mu1 + eps[1]
+            return mu0 + k0 * eps[0], mu1 + k1 * eps[1]
         z = rng.standard_normal(n)
         if self.noise_ == "gaussian":
-            return mu0 + self.noise_sd_[0] * z, mu1 + self.noise_sd_[1] * z
+            return mu0 + k0 * self.noise_sd_[0] * z, mu1 + k1 * self.noise_sd_[1] * z
         sd = self._row_sd(W)
-        return mu0 + sd[0] * z, mu1 + sd[1] * z
+        return mu0 + k0 * sd[0] * z, mu1 + k1 * sd[1] * z
 
     #: Knobs that :meth:`with_knobs` may change without refitting the models.
-    KNOBS = ("ate", "effect_scale", "overlap", "confounding", "treated_share")
+    KNOBS = ("ate", "effect_scale", "overlap", "confounding", "treated_share", "noise_scale")
 
     def with_knobs(self, **knobs) -> HybridSynthesizer:
         """A copy sharing the fitted generator and nuisance models, with other knob values.

@@ -99,6 +99,22 @@ class PlaceboSynthesizer(BaseEstimator):
         self.population_att_ = self.population_atc_ = self.population_overlap_ = 0.0
         return self
 
+    def with_overlap(self, overlap: float) -> PlaceboSynthesizer:
+        """A copy whose placebo propensity's logit is stretched by ``overlap`` around its mean
+        (above 1 worsens overlap, below 1 improves it), the intercept re-solved so the treated
+        share is kept; used to match the real data's overlap (see
+        :func:`causalsynth.simulate.worlds.calibrate_world`)."""
+        import copy
+        self._check_fitted()
+        lo, hi = self.propensity_bounds
+        score = logit(np.clip(self.propensity_, lo, hi))
+        score = float(overlap) * (score - score.mean())
+        shift = brentq(lambda b: float(np.mean(expit(score + b))) - self.treated_share_, -60, 60)
+        new = copy.copy(self)
+        new.propensity_ = np.clip(expit(score + shift), lo, hi)
+        new.overlap_ = float(overlap) * getattr(self, "overlap_", 1.0)
+        return new
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "pool_"):
             raise NotFittedError("this PlaceboSynthesizer is not fitted yet: call fit(data) first")
