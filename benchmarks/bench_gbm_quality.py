@@ -24,8 +24,8 @@ sys.path.insert(0, str(HERE.parent))
 
 def compare(design_name: str, reps: int, n_jobs: int, seed: int) -> dict:
     from causalsynth.simulate import simulate
-    from causalsynth.simulate.selection import _designs
-    design, n = _designs()[design_name]
+    from causalsynth.simulate.selection import selection_designs
+    design, n = selection_designs()[design_name]
     panel = {"hgb": {"propensity": "hgb", "outcome": "hgb", "n_folds": 5},
              "gbm": {"propensity": "gbm", "outcome": "gbm", "n_folds": 5}}
     t0 = time.perf_counter()

@@ -42,8 +42,11 @@ def _peer_boosters(booster: str):
     """The boosted models handed to zepid: its loop's own choice (scikit-learn's histogram
     gradient boosting, as before) or ours (the gbm preset's LightGBM settings)."""
     if booster == "ours":
-        from causalsynth.learners import _gbm
-        return _gbm("binary", 0), _gbm("continuous", 0)
+        import lightgbm
+
+        from causalsynth.learners import GBM_PARAMS
+        opts = dict(GBM_PARAMS, n_jobs=1, deterministic=True, force_col_wise=True, verbose=-1, random_state=0)
+        return lightgbm.LGBMClassifier(**opts), lightgbm.LGBMRegressor(**opts)
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
     gbc = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, max_leaf_nodes=15,
                                          early_stopping=False, random_state=0)
