@@ -30,11 +30,12 @@ from .errors import (
                      SpecError,
                      VersionMismatchError,
 )
+from .progress import RunOptions
 
 __all__ = [
     "CausalData", "estimate", "EstimateResult", "ESTIMATORS", "pooled",
     "HybridSynthesizer", "SyntheticSample", "dcr",
-    "simulate", "Simulation", "SimulationResult", "select_estimator", "Selection",
+    "simulate", "Simulation", "SimulationResult", "select_estimator", "Selection", "RunOptions",
     "audit", "diagnose_positivity", "augment_positivity",
     "CausalSynthError", "DataError", "DataFileError", "RoleError", "SpecError", "NotFittedError",
     "EstimationError",

@@ -27,7 +27,8 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["progress", "Progress", "step", "set_heartbeat", "heartbeat_seconds", "format_seconds"]
+__all__ = ["progress", "Progress", "step", "set_heartbeat", "heartbeat_seconds", "format_seconds",
+           "RunOptions", "as_run_options"]
 
 _STATE: dict = {"seconds": None, "tag": "causalsynth"}
 
@@ -306,3 +307,82 @@ def step(what: str, *, show: bool | None = None, clock: Callable[[], float] | No
         stop.set()
         thread.join(timeout=1.0)
     _say(f"[{tag}] {what}: done in {format_seconds(clock() - start)}")
+
+
+# How long work runs ---------------------------------------------------------------------------
+
+_BACKENDS = ("joblib", "dask")
+
+
+class RunOptions:
+    """How a long job runs: where its work goes and what it leaves behind.
+
+    One object for the settings every long call shares (``simulate``, ``Simulation.run``,
+    ``select_estimator``, the selection study, ``audit``), so a call's own parameters stay
+    about the study and not about the machine::
+
+        simulate(dgp, n_reps=500, run=RunOptions(n_jobs=2, checkpoint="runs/a"))
+
+    n_jobs : worker processes (1: this process).
+    backend : ``"joblib"`` (local processes) or ``"dask"`` (with ``scheduler``, an address such
+        as ``"tcp://host:8786"``, or None for a local cluster).
+    checkpoint : a folder where finished work is stored as it completes; None: nothing stored.
+    resume : continue the run stored in ``checkpoint`` (its settings must match).
+    progress : True/False shows/hides the bar; None: a bar on a terminal only.
+    """
+
+    __slots__ = ("n_jobs", "backend", "scheduler", "checkpoint", "resume", "progress")
+
+    def __init__(self, *, n_jobs: int = 1, backend: str = "joblib", scheduler=None, checkpoint=None,
+                 resume: bool = False, progress: bool | None = None) -> None:
+        from .errors import SpecError
+        if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
+            raise SpecError(f"RunOptions: n_jobs must be a positive whole number (or -1 for every core); "
+                            f"got {n_jobs!r}")
+        if backend not in _BACKENDS:
+            raise SpecError(f"RunOptions: backend must be one of {_BACKENDS}; got {backend!r}")
+        if scheduler is not None and backend != "dask":
+            raise SpecError("RunOptions: scheduler is used by backend='dask' only; pass backend='dask' "
+                            "or leave scheduler out")
+        if not isinstance(resume, bool):
+            raise SpecError(f"RunOptions: resume must be True or False; got {resume!r}")
+        if resume and checkpoint is None:
+            raise SpecError("RunOptions: resume=True needs checkpoint= (the folder of the run to resume)")
+        if progress is not None and not isinstance(progress, bool):
+            raise SpecError(f"RunOptions: progress must be True, False or None; got {progress!r}")
+        for name, value in (("n_jobs", n_jobs), ("backend", backend), ("scheduler", scheduler),
+                            ("checkpoint", checkpoint), ("resume", resume), ("progress", progress)):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name, value):  # frozen: a changed setting must not leak into a running job
+        raise AttributeError("RunOptions is read-only; build a new one with replace(...)")
+
+    def replace(self, **changes) -> "RunOptions":
+        """A copy with ``changes`` applied (validated again)."""
+        fields = {name: getattr(self, name) for name in self.__slots__}
+        unknown = sorted(set(changes) - set(fields))
+        if unknown:
+            from .errors import SpecError
+            raise SpecError(f"RunOptions has no setting {unknown[0]!r}; settings: {', '.join(self.__slots__)}")
+        fields.update(changes)
+        return RunOptions(**fields)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, RunOptions) and all(getattr(self, k) == getattr(other, k) for k in self.__slots__)
+
+    def __hash__(self) -> int:
+        return hash(tuple(str(getattr(self, k)) for k in self.__slots__))
+
+    def __repr__(self) -> str:
+        return "RunOptions(" + ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__) + ")"
+
+
+def as_run_options(run) -> RunOptions:
+    """``run`` as a :class:`RunOptions` (None: the defaults)."""
+    if run is None:
+        return RunOptions()
+    if isinstance(run, RunOptions):
+        return run
+    from .errors import SpecError
+    raise SpecError(f"run must be a RunOptions (causalsynth.RunOptions(n_jobs=..., checkpoint=...)); "
+                    f"got {type(run).__name__}")
