@@ -33,7 +33,7 @@ from .errors import (
 from .progress import RunOptions
 
 __all__ = [
-    "CausalData", "estimate", "EstimateResult", "ESTIMATORS", "pooled",
+    "CausalData", "estimate", "EstimateOptions", "EstimateResult", "ESTIMATORS", "pooled",
     "HybridSynthesizer", "SyntheticSample", "dcr",
     "simulate", "Simulation", "SimulationResult", "select_estimator", "Selection", "RunOptions",
     "audit", "diagnose_positivity", "augment_positivity",
@@ -63,6 +63,8 @@ def __getattr__(name: str):
         from .estimators import estimate as value
     elif name == "EstimateResult":
         from .estimators import EstimateResult as value
+    elif name == "EstimateOptions":
+        from .estimators import EstimateOptions as value
     elif name == "ESTIMATORS":
         from .estimators import ESTIMATORS as value
     elif name == "pooled":

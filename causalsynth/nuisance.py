@@ -6,7 +6,8 @@ the models used to predict a row never saw that row.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +37,8 @@ class NuisanceFit:
         when the outcome model is a GLM fitted without cross-fitting (delta method).
     propensity_learner, outcome_learner : str descriptions
     separated : bool, the propensity GLM showed (quasi-)complete separation
+    learners : the (propensity, outcome) specifications the fit was made with; estimators that
+        fit their own nuisance models (DML) use them
     """
 
     propensity: np.ndarray
@@ -47,6 +50,7 @@ class NuisanceFit:
     propensity_learner: str
     outcome_learner: str
     separated: bool = False
+    learners: tuple[Any, Any] = field(default=(None, None), repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -206,8 +210,9 @@ def fit_nuisance(
     or_corr = None
     if n_folds == 1 and o_learner.parametric:
         or_corr = _or_correction(data, o_learner, fitted_last, y, a)
-    return NuisanceFit(e, mu0, mu1, folds, n_folds, or_corr, p_learner.description,
-                       o_learner.description, separated)
+    return NuisanceFit(propensity=e, mu0=mu0, mu1=mu1, folds=folds, n_folds=n_folds, or_correction=or_corr,
+                       propensity_learner=p_learner.description, outcome_learner=o_learner.description,
+                       separated=separated, learners=(propensity, outcome))
 
 
 def _or_correction(data: CausalData, learner: Learner, models: dict[str, FittedModel],

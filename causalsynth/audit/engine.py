@@ -42,6 +42,7 @@ import pandas as pd
 
 from .._random import RandomState, as_seed_sequence, child_seed
 from ..data import CausalData
+from ..estimators import DEFAULT_ESTIMATORS
 from ..errors import CausalSynthError, CausalSynthWarning, SpecError
 from ..learners import resolve_learner
 from ..progress import progress as _progress
@@ -75,7 +76,7 @@ def audit(
     data: CausalData,
     *,
     synthesizers: Any = DEFAULT_SYNTHESIZERS,
-    estimators: Any = ("or", "ipw", "aipw", "tmle"),
+    estimators: Any = DEFAULT_ESTIMATORS,
     n_synthetic: int | None = None,
     n_repeats: int = 5,
     propensity: Any = None,

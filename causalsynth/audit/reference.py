@@ -21,15 +21,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._checks import check_bounds, check_int, check_level, check_range, z_value
+from .._checks import check_bounds, check_int, check_level, check_range
 from .._resample import split_holdout
 from ..data import MIN_ROWS_PER_ARM, CausalData
 from ..errors import DataError, PositivityWarning, SpecError
 from ..estimators import (
-    check_estimators,
-    estimate,
+    DEFAULT_ESTIMATORS,
     estimate_from_nuisance,
     positivity_message,
+    select_estimators,
 )
 from ..estimators.core import aipw_pseudo_outcomes
 from ..fidelity import (
@@ -62,7 +62,7 @@ RUN_METRICS = (
 class AuditConfig:
     """Validated settings of one audit (see :func:`causalsynth.audit.audit`)."""
 
-    estimators: tuple[str, ...] = ("or", "ipw", "aipw", "tmle")
+    estimators: tuple[str, ...] = DEFAULT_ESTIMATORS
     propensity: Any = None
     outcome: Any = None
     n_folds: int | None = None
@@ -78,7 +78,7 @@ class AuditConfig:
     propensity_bounds: tuple[float, float] = (0.01, 0.99)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "estimators", check_estimators(self.estimators))
+        object.__setattr__(self, "estimators", select_estimators(self.estimators)[0])  # the ATE: all can
         object.__setattr__(self, "utility_learners", check_learners(self.utility_learners))
         check_int("n_repeats", self.n_repeats, 1)
         check_int("epochs", self.epochs, 1)
@@ -116,21 +116,11 @@ def estimate_all(data: CausalData, cfg: AuditConfig, seed: np.random.SeedSequenc
     s_fit, s_dml = seed.spawn(2)
     fit = fit_nuisance(data, propensity=cfg.propensity, outcome=cfg.outcome, n_folds=cfg.n_folds,
                        random_state=s_fit)
-    lo, hi = cfg.propensity_bounds
-    core = [e for e in cfg.estimators if e != "dml"]
-    arms = estimate_from_nuisance(data, fit, core, propensity_bounds=(lo, hi))
-    rows = {n: (a.ate, a.std_error) for n, a in arms.items()}
-    if "dml" in cfg.estimators:
-        res = estimate(data, estimators=["dml"], propensity=cfg.propensity, outcome=cfg.outcome,
-                       n_folds=cfg.n_folds, random_state=s_dml)
-        rows["dml"] = (res["dml"], float(res.summary()["std_error"].iloc[0]))
-    z = z_value(cfg.level)
-    names = list(cfg.estimators)
-    ate = np.array([rows[n][0] for n in names])
-    se = np.array([rows[n][1] for n in names])
-    table = pd.DataFrame({"estimator": names, "ate": ate, "std_error": se,
-                          "ci_lower": ate - z * se, "ci_upper": ate + z * se})
-    p1, p0 = aipw_pseudo_outcomes(data.a, data.y, np.clip(fit.propensity, lo, hi), fit.mu0, fit.mu1)
+    # own-nuisance estimators (DML) keep the stream they had when they ran through estimate()
+    res = estimate_from_nuisance(data, fit, cfg.estimators, level=cfg.level, propensity_bounds=cfg.propensity_bounds,
+                                 random_state=s_dml.spawn(3)[2])
+    table = res.summary()[["estimator", "ate", "std_error", "ci_lower", "ci_upper"]]
+    p1, p0 = aipw_pseudo_outcomes(data.a, data.y, np.clip(fit.propensity, *cfg.propensity_bounds), fit.mu0, fit.mu1)
     return Fitted(table, p1 - p0, fit.propensity)
 
 

@@ -43,17 +43,19 @@ def _positivity(args, data):
 
 def cmd_audit(args) -> int:
     from ..audit import audit
+    from ..estimators import select_estimators
     check_outputs(args, folders=[("--out", args.out, "audit")])
+    estimators, _ = select_estimators(split_names(args.estimators))  # None: the default panel
     data = data_from(args)
     say = say_for(args)
     names = _names(args.synthesizers)
     n_train = data.n_obs - round(args.holdout * data.n_obs)
     say(f"plan: {len(names)} synthesizer(s) ({', '.join(names)}) x {args.n_repeats} repeat(s) = "
         f"{len(names) * args.n_repeats} fits and draws of {args.n_synthetic or f'about {n_train}'} rows each, "
-        f"estimators {args.estimators}, utility learners {args.utility_learners}"
+        f"estimators {','.join(estimators)}, utility learners {args.utility_learners}"
         + ("; ctgan/tvae train for --epochs " + str(args.epochs) + " each (the slow part)"
            if any(n.endswith(("ctgan", "tvae")) for n in names) else ""))
-    result = audit(data, synthesizers=names, estimators=_names(args.estimators),
+    result = audit(data, synthesizers=names, estimators=estimators,
                    n_synthetic=args.n_synthetic, n_repeats=args.n_repeats, epochs=args.epochs,
                    propensity=args.propensity, outcome=args.outcome_model,
                    utility_learners=_names(args.utility_learners), holdout=args.holdout,
@@ -84,8 +86,9 @@ def register(sub) -> None:
     add_data_args(p)
     p.add_argument("--synthesizers", default=",".join(DEFAULT_SYNTHESIZER_NAMES), metavar="LIST",
                    help="comma-separated synthesizers")
-    p.add_argument("--estimators", default="or,ipw,aipw,tmle", metavar="LIST",
-                   help="comma-separated: or,ipw,aipw,tmle,dml")
+    p.add_argument("--estimators", default=None, metavar="LIST",
+                   help="comma-separated: or,ipw,aipw,tmle,dml (default: the library's default panel, "
+                        "causalsynth.estimators.DEFAULT_ESTIMATORS)")
     p.add_argument("--n-synthetic", type=whole(1), default=None,
                    help="rows per synthetic draw (default: as many as the real training rows)")
     p.add_argument("--n-repeats", type=whole(1), default=5, help="fits and draws per synthesizer")

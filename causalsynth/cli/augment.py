@@ -78,12 +78,12 @@ def cmd_augment(args) -> int:
     write_table(result.frame(), args.out)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        original = estimate_from_nuisance(data, result.original_fit, ["or", "ipw", "aipw", "tmle"])
+        original = estimate_from_nuisance(data, result.original_fit)  # the default panel
     weighted = result.estimate()
     report_paths = (result.write_report(args.report, provenance=provenance_of(args, data))
                     if args.report else None)
-    estimates = [{"estimator": k, "ate_original": v.ate, "ate_augmented_weighted": weighted[k]}
-                 for k, v in original.items()]
+    estimates = [{"estimator": r.estimator, "ate_original": r.ate, "ate_augmented_weighted": weighted[r.estimator]}
+                 for r in original.rows]
     if args.bootstrap:
         boot = result.estimate(se_method="bootstrap", n_bootstrap=args.bootstrap, random_state=args.seed + 1)
         table = boot.summary().set_index("estimator")

@@ -20,7 +20,7 @@ __all__ = ["register", "cmd_estimate"]
 
 
 def cmd_estimate(args) -> int:
-    from ..estimators import estimate
+    from ..estimators import EstimateOptions, estimate
     data = data_from(args)
     propensity, outcome = args.propensity, args.outcome_model
     if args.book_models and embedded_name(args.data) != "nhefs":
@@ -31,12 +31,12 @@ def cmd_estimate(args) -> int:
     if args.book_models:
         from ..datasets import NHEFS_OUTCOME_FORMULA, NHEFS_PROPENSITY_FORMULA
         propensity, outcome = NHEFS_PROPENSITY_FORMULA, NHEFS_OUTCOME_FORMULA
+    options = EstimateOptions(trim_bounds=parse_bounds(args.trim_bounds, "--trim-bounds"), se_method=args.se)
     result = estimate(data, estimators=split_names(args.estimators) if args.estimators else None,
-                      estimand=args.estimand, trim_bounds=parse_bounds(args.trim_bounds, "--trim-bounds"),
+                      estimand=args.estimand,
                       propensity_bounds=parse_bounds(args.propensity_bounds, "--propensity-bounds"),
-                      propensity=propensity,
-                      outcome=outcome, n_folds=args.n_folds, level=args.level,
-                      se_method=args.se, random_state=args.seed)
+                      propensity=propensity, outcome=outcome, n_folds=args.n_folds, level=args.level,
+                      options=options, random_state=args.seed)
     emit(args, result.to_dict(), str(result))
     return 0
 

@@ -57,13 +57,13 @@ def _learner_panel(spec: str, reps: str | None = None) -> dict:
 
 def _check_args(args) -> None:
     """Every argument and output path checked before any work (a late refusal costs minutes)."""
-    from ..estimators import check_estimators
+    from ..estimators import select_estimators
     from ..simulate.worlds import WORLDS
     parse_bounds(args.trim_bounds, "--trim-bounds")
     parse_bounds(args.propensity_bounds, "--propensity-bounds")
     _learner_panel(args.learners, args.reps_per_config)
     try:
-        check_estimators(split_names(args.estimators) or [])
+        select_estimators(split_names(args.estimators), args.estimand)
     except SpecError as exc:
         raise SpecError(f"--estimators {args.estimators!r}: {exc}") from None
     names = split_names(args.worlds) or []
@@ -93,9 +93,9 @@ def _printers(args):
 
 def _panel(args, data):
     learners = _learner_panel(args.learners, args.reps_per_config)
-    estimators = tuple(split_names(args.estimators) or ())
-    if args.estimand == "overlap" and "tmle" in estimators and args.estimators == "or,ipw,aipw,tmle":
-        estimators = tuple(e for e in estimators if e != "tmle")  # the default panel: tmle cannot target it
+    from ..estimators import select_estimators
+    # no --estimators: the default panel's estimators that can target the estimand (the one rule)
+    estimators, _ = select_estimators(split_names(args.estimators), args.estimand)
     return learners, estimators, args.n or data.n_obs
 
 
@@ -231,8 +231,9 @@ def cmd_simulate(args) -> int:
 
 def _add_sim_args(p, *, reps: int, learners: str, reps_per_config: str | None, generators: int,
                   refit_reps: int) -> None:
-    p.add_argument("--estimators", default="or,ipw,aipw,tmle", metavar="LIST",
-                   help="comma-separated candidate estimators: or,ipw,aipw,tmle,dml")
+    p.add_argument("--estimators", default=None, metavar="LIST",
+                   help="comma-separated candidate estimators: or,ipw,aipw,tmle,dml (default: the library's "
+                        "default panel, those of them that can target the estimand)")
     p.add_argument("--learners", default=learners, metavar="LIST",
                    help="learner panel: glm (logistic/linear GLMs), gbm and superlearner (5-fold cross-fitted)")
     p.add_argument("--worlds", default="flexible,glm,gbm,placebo", metavar="LIST",

@@ -53,8 +53,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit, logit
 
+from .spec import CORE_ESTIMATORS, ESTIMANDS
+
 __all__ = ["ArmEstimate", "or_estimate", "ipw_estimate", "aipw_estimate", "tmle_estimate",
-           "CORE_ESTIMATORS", "aipw_pseudo_outcomes", "check_weights", "check_propensity", "fluctuate", "ESTIMANDS", "tilt", "crump_bounds"]
+           "CORE_ESTIMATORS", "aipw_pseudo_outcomes", "check_weights", "check_propensity", "fluctuate", "ESTIMANDS", "tilt",
+           "crump_bounds", "Q_CLIP"]
 
 
 @dataclass(frozen=True)
@@ -87,9 +90,6 @@ def _mean(x: np.ndarray, w: np.ndarray | None, total: float | None) -> float:
 
 def _total(weights) -> float | None:
     return None if weights is None else np.sum(weights)
-
-
-ESTIMANDS = ("ate", "att", "atc", "trimmed", "overlap")
 
 
 def check_weights(weights, n: int, a=None) -> np.ndarray | None:
@@ -350,8 +350,12 @@ def _tmle_treated_or_controls(a, y, e, mu0, mu1, estimand, bounds, q_clip) -> Ar
     return ArmEstimate(psi_s * span, m1, m1 - psi_s * span, span * core)
 
 
+#: TMLE keeps the scaled initial predictions inside [Q_CLIP, 1 - Q_CLIP] before taking logits.
+Q_CLIP = 1e-5
+
+
 def tmle_estimate(a, y, e, mu0, mu1, bounds: tuple[float, float] | None = None,
-                  q_clip: float = 1e-5, weights=None, estimand: str = "ate", keep=None, **_) -> ArmEstimate:
+                  weights=None, estimand: str = "ate", keep=None, **_) -> ArmEstimate:
     """TMLE with one fluctuation parameter per arm.
 
     The clever covariates :math:`H_1 = A/e` and :math:`H_0 = (1-A)/(1-e)` enter one logistic
@@ -360,6 +364,7 @@ def tmle_estimate(a, y, e, mu0, mu1, bounds: tuple[float, float] | None = None,
     means ``mu1`` and ``mu0`` (not only their difference) are doubly robust, as in the
     ``tmle`` R package (Gruber & van der Laan 2012).
     """
+    q_clip = Q_CLIP
     weights = _check(estimand, weights, keep, a, e)
     if estimand == "overlap":
         from ..errors import SpecError
@@ -370,7 +375,7 @@ def tmle_estimate(a, y, e, mu0, mu1, bounds: tuple[float, float] | None = None,
     if estimand == "trimmed":
         # the ATE over the kept units: the same TMLE on them; outside them the IF is 0
         rows = np.flatnonzero(keep)
-        sub = tmle_estimate(a[rows], y[rows], e[rows], mu0[rows], mu1[rows], bounds, q_clip)
+        sub = tmle_estimate(a[rows], y[rows], e[rows], mu0[rows], mu1[rows], bounds)
         infl = np.zeros(len(a))
         infl[rows] = sub.influence * len(a) / len(rows)
         return ArmEstimate(sub.ate, sub.mu1, sub.mu0, infl)
@@ -393,15 +398,6 @@ def tmle_estimate(a, y, e, mu0, mu1, bounds: tuple[float, float] | None = None,
     infl = span * core if weights is None else weights * span * core
     return ArmEstimate(psi_s * span, lo + span * _mean(q1s, weights, total),
                        lo + span * _mean(q0s, weights, total), infl, total_weight=total)
-
-
-#: Array-level estimators by canonical name.
-CORE_ESTIMATORS = {
-    "or": or_estimate,
-    "ipw": ipw_estimate,
-    "aipw": aipw_estimate,
-    "tmle": tmle_estimate,
-}
 
 
 def crump_bounds(e: np.ndarray) -> tuple[float, float]:

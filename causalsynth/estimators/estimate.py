@@ -1,6 +1,9 @@
-"""``estimate()``: the ATE by several estimators sharing one nuisance fit (OR, IPW, AIPW, TMLE, DML)."""
+"""``estimate()``: the ATE by several estimators sharing one nuisance fit (OR, IPW, AIPW, TMLE, DML), and
+:func:`estimate_from_nuisance`, the one loop "nuisance fit -> every estimator -> intervals" that
+``estimate()``, the simulation, the audit and the positivity augmentation share."""
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Sequence
 from typing import Literal
@@ -13,34 +16,45 @@ from .._resample import bootstrap_within_arms
 from ..data import CausalData, check_data
 from ..errors import CausalSynthError, EstimationError, PositivityWarning, SpecError
 from ..nuisance import NuisanceFit, fit_nuisance
-from .core import CORE_ESTIMATORS, ESTIMANDS, ArmEstimate, crump_bounds
+from .core import ESTIMANDS, crump_bounds
+from .registry import DEFAULT_ESTIMATORS, ESTIMATORS, check_estimators, resolve_estimand, select_estimators, spec_of
 from .results import EstimateResult, EstimateRow
 
-__all__ = ["ESTIMATORS", "ESTIMANDS", "DEFAULT_ESTIMATORS", "estimate", "estimate_from_nuisance",
+__all__ = ["ESTIMATORS", "ESTIMANDS", "DEFAULT_ESTIMATORS", "EstimateOptions", "estimate", "estimate_from_nuisance",
            "check_estimators", "positivity_message", "kish_ess", "overlap_summary", "untrusted_message", "clip_for",
            "resolve_estimand", "keep_mask"]
 
-DEFAULT_ESTIMATORS = ("or", "ipw", "aipw", "tmle")
 
-#: Canonical estimator names and a one-line description (the registry the docs list).
-ESTIMATORS: dict[str, str] = {
-    "or": "outcome regression / g-computation (standardization)",
-    "ipw": "inverse probability weighting (normalized/Hajek; ipw_normalized=False for Horvitz-Thompson)",
-    "aipw": "augmented IPW, doubly robust, influence-function SE",
-    "tmle": "targeted maximum likelihood, logistic fluctuation on the scaled outcome",
-    "dml": "double machine learning, econml LinearDML (partially linear model, cross-fitted)",
-}
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class EstimateOptions:
+    """The rarely changed settings of :func:`estimate` and :func:`estimate_from_nuisance`.
 
+    folds : int array (n_obs,) of fold labels 0..K-1 for the nuisance fit instead of drawing them
+        (for example to reproduce another library's sample splitting); read by ``estimate()``.
+    trim_bounds : the trimmed estimand's propensity bounds; default the rule of Crump et al. 2009.
+    ipw_normalized : Hajek (True, default) or Horvitz-Thompson (False) weighting (ATE only).
+    outcome_bounds : bounds used by TMLE to scale a continuous outcome to [0, 1]; default the
+        observed minimum and maximum.
+    se_method : ``"influence"`` (default) or ``"bootstrap"`` (``estimate()`` refits every nuisance
+        model on ``n_bootstrap`` resamples; the SE is the standard deviation of the estimates).
+    n_bootstrap : bootstrap resamples (at least 20).
+    """
 
-def check_estimators(estimators: Sequence[str] | str) -> tuple[str, ...]:
-    """Canonical estimator names, each once, in the order given."""
-    if isinstance(estimators, str):
-        estimators = [estimators]
-    names = tuple(dict.fromkeys(str(e).lower() for e in estimators))  # once each, in order
-    unknown = [e for e in names if e not in ESTIMATORS]
-    if unknown or not names:
-        raise SpecError(f"unknown estimator(s) {unknown or names}; choose from {list(ESTIMATORS)}")
-    return names
+    folds: np.ndarray | None = None
+    trim_bounds: tuple[float, float] | None = None
+    ipw_normalized: bool = True
+    outcome_bounds: tuple[float, float] | None = None
+    se_method: Literal["influence", "bootstrap"] = "influence"
+    n_bootstrap: int = 200
+
+    def __post_init__(self) -> None:
+        if self.trim_bounds is not None:
+            object.__setattr__(self, "trim_bounds", check_bounds(self.trim_bounds))
+        if not isinstance(self.ipw_normalized, (bool, np.bool_)):
+            raise SpecError(f"ipw_normalized must be True (Hajek) or False (Horvitz-Thompson); "
+                            f"got {self.ipw_normalized!r}")
+        check_choice("se_method", self.se_method, ("influence", "bootstrap"))
+        check_int("n_bootstrap", self.n_bootstrap, 20)
 
 
 def positivity_message(e: np.ndarray, lo: float, hi: float, separated: bool, estimand: str = "ate") -> str | None:
@@ -146,21 +160,6 @@ def untrusted_message(summary: dict, estimand: str) -> str:
             "occur), se_method='bootstrap', or causalsynth.positivity to see where overlap fails.")
 
 
-def resolve_estimand(estimand: str, names: tuple, *, explicit: bool) -> tuple[tuple, list[str]]:
-    """The estimators that can target ``estimand``; refused ones raise (explicitly asked) or
-    are dropped with a note (the default panel)."""
-    check_choice("estimand", estimand, ESTIMANDS)
-    why = {}
-    if estimand == "overlap" and "tmle" in names:
-        why["tmle"] = "its weights e(1-e) depend on the propensity, which this TMLE does not target"
-    if estimand != "ate" and "dml" in names:
-        why["dml"] = "econml's LinearDML estimates a partially linear (overlap-weighted) effect, not this one"
-    if why and explicit:
-        raise SpecError(f"estimand={estimand!r} cannot be estimated by " + "; ".join(f"{k}: {v}" for k, v in why.items())
-                        + ". Leave them out (e.g. estimators=('or', 'ipw', 'aipw')).")
-    return tuple(n for n in names if n not in why), [f"{k} left out: {v}" for k, v in why.items()]
-
-
 def keep_mask(e: np.ndarray, a: np.ndarray, estimand: str, trim_bounds) -> tuple[np.ndarray | None, tuple | None]:
     """The kept units of the trimmed estimand (Crump et al. rule, or ``trim_bounds``)."""
     if estimand != "trimmed":
@@ -174,25 +173,58 @@ def keep_mask(e: np.ndarray, a: np.ndarray, estimand: str, trim_bounds) -> tuple
     return keep, (lo, hi)
 
 
-def estimate_from_nuisance(data: CausalData, fit: NuisanceFit, estimators: Sequence[str], *,
-                           propensity_bounds=(0.01, 0.99), ipw_normalized: bool = True,
-                           outcome_bounds=None, weights: np.ndarray | None = None, estimand: str = "ate",
-                           trim_bounds=None) -> dict[str, ArmEstimate]:
-    """Run the array-level estimators on a fitted nuisance (no DML); ``weights`` are case weights,
-    ``estimand`` the target (the trimmed one keeps the units whose estimated propensity lies in
-    ``trim_bounds``, default the Crump et al. rule)."""
+def estimate_from_nuisance(data: CausalData, fit: NuisanceFit, estimators: Sequence[str] | str | None = None, *,
+                           estimand: str = "ate", level: float = 0.95,
+                           propensity_bounds: tuple[float, float] | str = (0.01, 0.99),
+                           weights: np.ndarray | None = None, options: EstimateOptions | None = None,
+                           random_state: RandomState = None) -> EstimateResult:
+    """Run the requested estimators on one fitted nuisance and return their estimates with
+    influence-function intervals (the loop ``estimate()``, the simulation, the audit and the
+    positivity augmentation share; no warnings, no refit of the shared nuisance).
+
+    estimators : names from :data:`ESTIMATORS`; ``None`` runs the default panel's estimators that
+        can target ``estimand`` (an estimator named explicitly that cannot is refused).
+    weights : case weights, one per row (estimators whose spec takes weights; ATE only).
+    options : :class:`EstimateOptions` (``trim_bounds``, ``ipw_normalized``, ``outcome_bounds``;
+        the bootstrap needs refits: use :func:`estimate`).
+    random_state : the seed of the estimators that fit their own nuisance models (DML), which
+        refit with ``fit.learners``.
+    """
+    opts = options if options is not None else EstimateOptions()
+    if not isinstance(opts, EstimateOptions):
+        raise SpecError(f"options must be an EstimateOptions; got {type(opts).__name__}")
+    if opts.se_method != "influence":
+        raise SpecError("estimate_from_nuisance gives influence-function standard errors; the bootstrap refits the "
+                        "nuisance models. Fix: use estimate(..., options=EstimateOptions(se_method='bootstrap'))")
+    names, notes = select_estimators(estimators, estimand, weighted=weights is not None)
+    level = check_level(level)
     lo, hi = resolve_bounds(propensity_bounds, data.n_obs)
     e = clip_for(fit.propensity, lo, hi, estimand)
-    keep, _ = keep_mask(fit.propensity, data.a, estimand, trim_bounds)
-    a, y = data.a, data.y
-    out = {}
-    for name in estimators:
-        if name == "dml":
+    keep, used_trim = keep_mask(fit.propensity, data.a, estimand, opts.trim_bounds)
+    rows = []
+    for name in names:
+        spec = spec_of(name)
+        if spec.own_nuisance:
+            propensity, outcome = fit.learners
+            ate, se, note = spec.function(data, propensity=propensity, outcome=outcome,
+                                          n_folds=max(fit.n_folds, 2), seed=as_seed_sequence(random_state))
+            rows.append(EstimateRow(estimator=name, ate=ate, std_error=se, mu1=float("nan"), mu0=float("nan"),
+                                    note=note))
             continue
-        out[name] = CORE_ESTIMATORS[name](
-            a, y, e, fit.mu0, fit.mu1, or_correction=fit.or_correction,
-            normalized=ipw_normalized, bounds=outcome_bounds, weights=weights, estimand=estimand, keep=keep)
-    return out
+        est = spec.function(data.a, data.y, e, fit.mu0, fit.mu1, or_correction=fit.or_correction,
+                            normalized=opts.ipw_normalized, bounds=opts.outcome_bounds, weights=weights,
+                            estimand=estimand, keep=keep)
+        rows.append(EstimateRow(estimator=name, ate=est.ate, std_error=est.std_error, mu1=est.mu1, mu0=est.mu0,
+                                note=est.note))
+    # the Kish ESS of unweighted inverse-probability weights says nothing about case-weighted rows
+    overlap = {} if weights is not None else overlap_summary(fit.propensity, data.a, lo, hi, estimand, keep)
+    return EstimateResult(
+        rows=tuple(rows), level=level, n_obs=data.n_obs, n_treated=data.n_treated, treatment=data.treatment,
+        outcome=data.outcome, outcome_type=data.outcome_type, propensity_learner=fit.propensity_learner,
+        outcome_learner=fit.outcome_learner, n_folds=fit.n_folds, se_method="influence function",
+        propensity=fit.propensity, n_clipped=n_clipped_for(fit.propensity, lo, hi, estimand), estimand=estimand,
+        trim_bounds=used_trim, n_kept=int(keep.sum()) if keep is not None else data.n_obs,
+        propensity_bounds=(lo, hi), overlap=overlap, notes=tuple(notes))
 
 
 def estimate(
@@ -203,14 +235,9 @@ def estimate(
     propensity=None,
     outcome=None,
     n_folds: int | None = None,
-    folds=None,
     level: float = 0.95,
     propensity_bounds: tuple[float, float] | str = (0.01, 0.99),
-    trim_bounds: tuple[float, float] | None = None,
-    ipw_normalized: bool = True,
-    outcome_bounds: tuple[float, float] | None = None,
-    se_method: Literal["influence", "bootstrap"] = "influence",
-    n_bootstrap: int = 200,
+    options: EstimateOptions | None = None,
     random_state: RandomState = None,
 ) -> EstimateResult:
     """Estimate a treatment effect with several estimators sharing one nuisance fit.
@@ -218,30 +245,27 @@ def estimate(
     Parameters
     ----------
     data : CausalData
-    estimators : names from :data:`ESTIMATORS`, default ``("or", "ipw", "aipw", "tmle")`` (those
-        that can target ``estimand``; an estimator named explicitly that cannot is refused).
+    estimators : names from :data:`ESTIMATORS`, default ``DEFAULT_ESTIMATORS`` = ``("or", "ipw",
+        "aipw", "tmle")``, those that can target ``estimand`` (an estimator named explicitly
+        that cannot is refused with a :class:`~causalsynth.errors.SpecError`).
     estimand : ``"ate"`` (default), ``"att"`` (effect on the treated), ``"atc"`` (on the
         controls), ``"trimmed"`` (the ATE over the units whose estimated propensity lies in
-        ``trim_bounds``, default the optimal rule of Crump et al. 2009; the bounds and the
-        number of units kept are reported) or ``"overlap"`` (overlap weights e(1-e), Li,
+        ``options.trim_bounds``, default the optimal rule of Crump et al. 2009; the bounds and
+        the number of units kept are reported) or ``"overlap"`` (overlap weights e(1-e), Li,
         Morgan & Zaslavsky 2018). See :mod:`causalsynth.estimators.core`.
     propensity, outcome : learner specifications: a preset (``"logistic"``, ``"linear"``,
         ``"gbm"``, ``"superlearner"``, ``"flexible"``), a scikit-learn estimator, or a formula.
         Defaults: logistic propensity; linear (continuous) or logistic (binary) outcome models.
     n_folds : cross-fitting folds shared by every estimator; ``None`` = 1 for parametric
         learners, 5 otherwise.
-    folds : optional int array (n_obs,) of fold labels 0..K-1 to use instead of drawing them
-        (for example to reproduce another library's sample splitting).
     level : confidence level of the intervals.
     propensity_bounds : estimated propensities are clipped to this interval before use; units
         outside it trigger a :class:`~causalsynth.errors.PositivityWarning`. ``"adaptive"``
         uses :math:`[\\delta_n, 1-\\delta_n]` with :math:`\\delta_n = 5/(\\sqrt n \\ln n)` (Gruber,
         Phillips, Lee & van der Laan 2022).
-    ipw_normalized : Hajek (True, default) or Horvitz-Thompson (False) weighting (ATE only).
-    outcome_bounds : bounds used by TMLE to scale a continuous outcome to [0, 1]; default the
-        observed minimum and maximum.
-    se_method : ``"influence"`` (default) or ``"bootstrap"`` (refits every nuisance model on
-        ``n_bootstrap`` resamples; the SE is the standard deviation of the estimates).
+    options : :class:`EstimateOptions`, the rare settings: ``folds``, ``trim_bounds``,
+        ``ipw_normalized``, ``outcome_bounds``, ``se_method`` (``"bootstrap"`` refits every
+        nuisance model on ``n_bootstrap`` resamples) and ``n_bootstrap``.
     random_state : seeds folds, learners and bootstrap resamples.
 
     Returns
@@ -249,53 +273,37 @@ def estimate(
     EstimateResult
     """
     check_data(data)
-    names, dropped = resolve_estimand(estimand, check_estimators(estimators or DEFAULT_ESTIMATORS),
-                                      explicit=estimators is not None)
+    opts = options if options is not None else EstimateOptions()
+    if not isinstance(opts, EstimateOptions):
+        raise SpecError(f"options must be an EstimateOptions; got {type(opts).__name__}. "
+                        "Fix: options=EstimateOptions(se_method='bootstrap', ...)")
+    names, _ = select_estimators(estimators, estimand)  # refused before any fit
     check_level(level)
     lo, hi = resolve_bounds(propensity_bounds, data.n_obs)
-    check_choice("se_method", se_method, ("influence", "bootstrap"))
     ss = as_seed_sequence(random_state)
     nuis_seed, boot_seed, dml_seed = ss.spawn(3)
     fit = fit_nuisance(data, propensity=propensity, outcome=outcome, n_folds=n_folds,
-                       folds=folds, random_state=nuis_seed)
+                       folds=opts.folds, random_state=nuis_seed)
     msg = positivity_message(fit.propensity, lo, hi, fit.separated, estimand)
     if msg:
         warnings.warn(msg, PositivityWarning, stacklevel=2)
-    keep, used_trim = keep_mask(fit.propensity, data.a, estimand, trim_bounds)
-    overlap = overlap_summary(fit.propensity, data.a, lo, hi, estimand, keep)
-    if not overlap["intervals_trusted"]:
-        warnings.warn(untrusted_message(overlap, estimand), PositivityWarning, stacklevel=2)
-    kw = dict(propensity_bounds=(lo, hi), ipw_normalized=ipw_normalized, outcome_bounds=outcome_bounds,
-              estimand=estimand, trim_bounds=used_trim)
-    arms = estimate_from_nuisance(data, fit, names, **kw)
-    rows: dict[str, EstimateRow] = {n: EstimateRow(n, est.ate, est.std_error, est.mu1, est.mu0, est.note)
-                                    for n, est in arms.items()}
-    if "dml" in names:
-        from .dml import dml_estimate
-        ate, se, note = dml_estimate(data, propensity=propensity, outcome=outcome,
-                                     n_folds=max(fit.n_folds, 2), seed=dml_seed)
-        rows["dml"] = EstimateRow("dml", ate, se, float("nan"), float("nan"), note)
-    if se_method == "bootstrap":
-        # a trimmed estimand redraws its trimming set on every resample unless the user fixed the bounds
-        rows = _bootstrap(data, rows, names, boot_seed, n_bootstrap, propensity=propensity,
-                          outcome=outcome, n_folds=fit.n_folds, **{**kw, "trim_bounds": trim_bounds})
-    return EstimateResult(
-        rows=tuple(rows[n] for n in names), level=float(level), n_obs=data.n_obs,
-        n_treated=data.n_treated, treatment=data.treatment, outcome=data.outcome,
-        outcome_type=data.outcome_type, propensity_learner=fit.propensity_learner,
-        outcome_learner=fit.outcome_learner, n_folds=fit.n_folds,
-        se_method="bootstrap" if se_method == "bootstrap" else "influence function",
-        propensity=fit.propensity, n_clipped=n_clipped_for(fit.propensity, lo, hi, estimand),
-        estimand=estimand, trim_bounds=used_trim, n_kept=int(keep.sum()) if keep is not None else data.n_obs,
-        propensity_bounds=(lo, hi), overlap=overlap, notes=tuple(dropped))
+    influence = dataclasses.replace(opts, se_method="influence")
+    result = estimate_from_nuisance(data, fit, estimators, estimand=estimand, level=level, propensity_bounds=(lo, hi),
+                                    options=influence, random_state=dml_seed)
+    if not result.overlap["intervals_trusted"]:
+        warnings.warn(untrusted_message(result.overlap, estimand), PositivityWarning, stacklevel=2)
+    if opts.se_method == "bootstrap":
+        result = _bootstrap(data, result, boot_seed, opts.n_bootstrap, propensity=propensity, outcome=outcome,
+                            n_folds=fit.n_folds, options=influence)
+    return result
 
 
-def _bootstrap(data, rows, names, seed, n_bootstrap, *, propensity, outcome, n_folds, propensity_bounds,
-               ipw_normalized, outcome_bounds, estimand, trim_bounds):
-    check_int("n_bootstrap", n_bootstrap, 20)
+def _bootstrap(data, result: EstimateResult, seed, n_bootstrap, *, propensity, outcome, n_folds,
+               options: EstimateOptions) -> EstimateResult:
     from ..progress import progress
     rng = np.random.default_rng(seed)
-    draws = {n: [] for n in names if n != "dml"}
+    names = tuple(r.estimator for r in result.rows if not spec_of(r.estimator).own_nuisance)
+    draws = {n: [] for n in names}
     failures = 0
     for child in progress(seed.spawn(n_bootstrap), desc="bootstrap", total=n_bootstrap):
         # resample within arms so both arms keep their sizes
@@ -305,20 +313,22 @@ def _bootstrap(data, rows, names, seed, n_bootstrap, *, propensity, outcome, n_f
                 warnings.simplefilter("ignore")
                 bfit = fit_nuisance(sub, propensity=propensity, outcome=outcome, n_folds=n_folds,
                                     random_state=child)
-                # a trimmed estimand redraws its trimming set on every resample (data-adaptive)
-                res = estimate_from_nuisance(sub, bfit, list(draws), propensity_bounds=propensity_bounds,
-                                             ipw_normalized=ipw_normalized, outcome_bounds=outcome_bounds,
-                                             estimand=estimand, trim_bounds=trim_bounds)
+                # a trimmed estimand redraws its trimming set on every resample unless the user fixed the bounds
+                res = estimate_from_nuisance(sub, bfit, names, estimand=result.estimand, level=result.level,
+                                             propensity_bounds=result.propensity_bounds, options=options)
         except CausalSynthError:  # e.g. a resample without both outcome classes in an arm
             failures += 1
             continue
         for n in draws:
-            draws[n].append(res[n].ate)
-    out = dict(rows)
-    for n, values in draws.items():
+            draws[n].append(res[n])
+    rows = []
+    for r in result.rows:
+        values = draws.get(r.estimator)
+        if values is None:  # an estimator with its own nuisance keeps its own standard error
+            rows.append(r)
+            continue
         if len(values) < 10:
             raise EstimationError(f"bootstrap failed: only {len(values)} of {n_bootstrap} resamples could be fitted")
-        r = rows[n]
         note = f"bootstrap SE over {len(values)} resamples" + (f" ({failures} failed)" if failures else "")
-        out[n] = EstimateRow(n, r.ate, float(np.std(values, ddof=1)), r.mu1, r.mu0, note)
-    return out
+        rows.append(dataclasses.replace(r, std_error=float(np.std(values, ddof=1)), note=note))
+    return dataclasses.replace(result, rows=tuple(rows), se_method="bootstrap")

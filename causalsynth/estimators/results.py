@@ -62,6 +62,10 @@ class EstimateResult:
                       f"[{self.trim_bounds[0]:.3g}, {self.trim_bounds[1]:.3g}]")
         return f"{label} ({scale})"
 
+    def row(self, estimator: str) -> EstimateRow:
+        """The row of one estimator (ate, std_error, mu1, mu0, note)."""
+        return self._row(estimator)
+
     def _row(self, estimator: str) -> EstimateRow:
         for row in self.rows:
             if row.estimator == estimator:

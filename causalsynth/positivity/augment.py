@@ -37,8 +37,8 @@ from .._random import RandomState, as_seed_sequence
 from .._resample import bootstrap_within_arms, make_folds
 from ..data import check_data, main_terms
 from ..errors import SpecError
-from ..estimators import check_estimators
-from ..estimators.core import CORE_ESTIMATORS
+from ..estimators import (DEFAULT_ESTIMATORS, EstimateOptions, EstimateResult, EstimateRow, estimate_from_nuisance,
+                          select_estimators)
 from ..learners import resolve_learner
 from ..nuisance import NuisanceFit
 from .diagnose import PositivityReport, diagnose, propensity_out_of_fold
@@ -60,10 +60,12 @@ MAX_FILL = 0.5
 LOGIT_GAP = 4.0
 
 
-def _weighted(name: str, data, e, mu0, mu1, weights, outcome_bounds):
-    """(ate, std_error, mu1, mu0) of one estimator on augmented rows with their case weights."""
-    est = CORE_ESTIMATORS[name](data.a, data.y, e, mu0, mu1, weights=weights, bounds=outcome_bounds)
-    return est.ate, est.std_error, est.mu1, est.mu0
+def _weighted(names, data, e, mu0, mu1, weights, bounds, outcome_bounds, level: float = 0.95) -> EstimateResult:
+    """The estimates of ``names`` on augmented rows with their case weights (``e`` unclipped)."""
+    fit = NuisanceFit(propensity=e, mu0=mu0, mu1=mu1, folds=np.zeros(data.n_obs, dtype=int), n_folds=1,
+                      or_correction=None, propensity_learner="", outcome_learner="")
+    return estimate_from_nuisance(data, fit, names, level=level, propensity_bounds=bounds, weights=weights,
+                                  options=EstimateOptions(outcome_bounds=outcome_bounds))
 
 
 @dataclass(frozen=True, eq=False)
@@ -144,7 +146,7 @@ class AugmentationResult:
             out[name] = values
         return out
 
-    def estimate(self, *, estimators=("or", "ipw", "aipw", "tmle"), level: float = 0.95,
+    def estimate(self, *, estimators=DEFAULT_ESTIMATORS, level: float = 0.95,
                  propensity_bounds=(0.01, 0.99), outcome_bounds=None, se_method: str = "influence",
                  n_bootstrap: int = 200, random_state: RandomState = None, show_progress: bool | None = None):
         r"""Weighted estimates of the ATE over the original covariate law.
@@ -162,37 +164,34 @@ class AugmentationResult:
             estimates; intervals are estimate +- z SE. It costs ``n_bootstrap`` augmentations.
         random_state, show_progress : for the bootstrap.
         """
-        from ..estimators.results import EstimateResult, EstimateRow
-        names = check_estimators(estimators)
-        if "dml" in names:
-            raise SpecError("estimators for augmented data are or, ipw, aipw and tmle; dml has no weighted form here")
+        names, _ = select_estimators(estimators, weighted=True)
         if se_method not in ("influence", "bootstrap"):
             raise SpecError(f"se_method must be 'influence' or 'bootstrap'; got {se_method!r}")
         check_level(level)
         lo, hi = resolve_bounds(propensity_bounds, self.n_original)
         d = self.data
-        e = np.clip(self.pseudo_propensity, lo, hi)
-        point = {name: _weighted(name, d, e, self.mu0, self.mu1, self.weights, outcome_bounds)
-                 for name in names}
+        point = _weighted(names, d, self.pseudo_propensity, self.mu0, self.mu1, self.weights, (lo, hi),
+                          outcome_bounds, level)
         if se_method == "bootstrap":
             boot_se, n_ok = self._bootstrap_se(names, n_bootstrap, (lo, hi), outcome_bounds, random_state,
                                                show_progress)
             note = f"weighted to the original covariate law; SE from {n_ok} bootstrap augmentations"
             method = (f"bootstrap of the whole augmentation ({n_ok} of {n_bootstrap} resamples within arms); "
                       "point estimates from the weighted rows")
-            rows = [EstimateRow(name, point[name][0], boot_se[name], point[name][2], point[name][3], note)
-                    for name in names]
+            se = boot_se
         else:
-            rows = [EstimateRow(name, ate, s_, m1, m0, "weighted to the original covariate law; SE "
-                                "treats synthetic outcomes as data (too small)")
-                    for name, (ate, s_, m1, m0) in point.items()]
+            note = "weighted to the original covariate law; SE treats synthetic outcomes as data (too small)"
             method = (f"weighted influence function over {d.n_obs} rows ({self.n_added} synthetic; "
                       "treated as data, so too small)")
-        o = self.original
-        return EstimateResult(tuple(rows), float(level), o.n_obs, o.n_treated, o.treatment, o.outcome,
-                              o.outcome_type, self.original_fit.propensity_learner, self.outcome_learner,
-                              int(self.folds.max()) + 1, method, self.pseudo_propensity,
-                              int(np.sum((self.pseudo_propensity < lo) | (self.pseudo_propensity > hi))))
+            se = {r.estimator: r.std_error for r in point.rows}
+        rows = tuple(EstimateRow(estimator=r.estimator, ate=r.ate, std_error=se[r.estimator], mu1=r.mu1, mu0=r.mu0,
+                                 note=note) for r in point.rows)
+        o, pp = self.original, self.pseudo_propensity
+        return EstimateResult(
+            rows=rows, level=float(level), n_obs=o.n_obs, n_treated=o.n_treated, treatment=o.treatment,
+            outcome=o.outcome, outcome_type=o.outcome_type, propensity_learner=self.original_fit.propensity_learner,
+            outcome_learner=self.outcome_learner, n_folds=int(self.folds.max()) + 1, se_method=method,
+            propensity=pp, n_clipped=int(np.sum((pp < lo) | (pp > hi))), propensity_bounds=(lo, hi))
 
     def _bootstrap_se(self, names, n_bootstrap, bounds, outcome_bounds, random_state, show_progress):
         import warnings
@@ -218,8 +217,8 @@ class AugmentationResult:
                     if self.risk.get("withheld") is not None:  # as the point estimate: no records
                         f = aug.original_fit
                         d, e, mu0, mu1, w = aug.original, f.propensity, f.mu0, f.mu1, np.ones(aug.n_original)
-                    e = np.clip(e, *bounds)
-                    draws.append([_weighted(name, d, e, mu0, mu1, w, outcome_bounds)[0] for name in names])
+                    res = _weighted(names, d, e, mu0, mu1, w, bounds, outcome_bounds)
+                    draws.append([res[name] for name in names])
             except CausalSynthError:
                 failed += 1
         if len(draws) < max(10, (n_bootstrap + 1) // 2):

@@ -31,7 +31,7 @@ import pandas as pd
 from .._checks import check_delta, check_int, check_level, z_value
 from .._random import RandomState, as_seed_sequence
 from ..errors import SpecError
-from ..estimators import check_estimators, estimate_from_nuisance
+from ..estimators import estimate_from_nuisance, select_estimators
 from ..nuisance import fit_nuisance
 from .augment import Generator, Uncertainty, augment_positivity
 
@@ -77,8 +77,8 @@ def _one_repeat(design, seed, *, n, names, kw, delta, n_bootstrap=None) -> tuple
     records = []
     for variant in VARIANTS:
         for name in names:
-            ate = float(weighted[name]) if variant == "augmented" else est[variant][name].ate
-            se = float(weighted_se[name]) if variant == "augmented" else est[variant][name].std_error
+            ate = float(weighted[name]) if variant == "augmented" else est[variant].row(name).ate
+            se = float(weighted_se[name]) if variant == "augmented" else est[variant].row(name).std_error
             target = psi_aug if variant == "augmented_unweighted" else psi
             records.append({"estimator": name, "variant": variant, "ate": ate, "error": ate - psi,
                             "error_own_estimand": ate - target, "std_error": se,
@@ -346,7 +346,7 @@ def evaluate_augmentation(
     design : object with ``sample(n, *, random_state=)`` returning a SyntheticSample (a
         design from :mod:`causalsynth.datasets` or a fitted HybridSynthesizer).
     n, n_repeats : rows per dataset and number of seeded repeats.
-    estimators : any of "or", "ipw", "aipw", "tmle".
+    estimators : estimators that take case weights (see :data:`causalsynth.ESTIMATORS`).
     budget, delta, propensity, outcome, generator, n_folds, uncertainty : passed to
         :func:`augment_positivity`.
     level : level of the margins of the paired comparisons and of the intervals.
@@ -362,9 +362,7 @@ def evaluate_augmentation(
     from ..progress import progress
     if not callable(getattr(design, "sample", None)):
         raise SpecError(f"design must have a sample(n, random_state=) method; got {type(design).__name__}")
-    names = check_estimators(estimators)
-    if "dml" in names:
-        raise SpecError("evaluate_augmentation supports or, ipw, aipw and tmle; got dml")
+    names, _ = select_estimators(estimators, weighted=True)  # the augmented estimates are case-weighted
     n = check_int("n", n, 50)
     n_repeats = check_int("n_repeats", n_repeats, 2)
     delta = check_delta(delta)

@@ -48,7 +48,7 @@ def _variants(data, external, seed, n_folds: int, budget) -> tuple[list[dict], d
         for learner, fit in fits.items():
             for rule, bounds in (("fixed (0.01, 0.99)", (0.01, 0.99)), ("adaptive", "adaptive")):
                 est = estimate_from_nuisance(data, fit, ESTIMATORS, propensity_bounds=bounds)
-                rows += [{"learner": learner, "variant": rule, "estimator": k, "ate": v.ate} for k, v in est.items()]
+                rows += [{"learner": learner, "variant": rule, "estimator": r.estimator, "ate": r.ate} for r in est.rows]
     prop, out = forest_learners()
     for label, ext, s in (("augmented, data only", None, s_aug), ("augmented, external RCT", external, s_ext)):
         with warnings.catch_warnings(record=True) as caught:

@@ -1,6 +1,6 @@
 """Pre-analysis estimator selection: many synthetic replicates with a known truth.
 
->>> sim = Simulation(synth, estimators=("or", "ipw", "aipw", "tmle"), n=1566, n_reps=200,
+>>> sim = Simulation(synth, estimators=("aipw", "tmle"), n=1566, n_reps=200,
 ...                  learners={"glm": "logistic", "gbm": "gbm"}, random_state=0)
 >>> sim.plan()            # the grid and an estimate of its cost, before spending it
 >>> result = sim.run(n_jobs=2, checkpoint="runs/nhefs")   # resumable

@@ -18,7 +18,7 @@ import pandas as pd
 
 from .._checks import resolve_bounds
 from ..errors import EstimationError, SpecError
-from ..estimators import estimate_from_nuisance, keep_mask, n_clipped_for
+from ..estimators import EstimateOptions, estimate_from_nuisance, keep_mask, n_clipped_for
 from ..nuisance import fit_nuisance
 from ..sample import population_truth
 from .spec import SimulationSpec, Task
@@ -94,8 +94,6 @@ def _truths(sample, dgp, estimand: str) -> dict:
 
 def _config_rows(sample, spec: SimulationSpec, lc, seed, common: dict) -> list[dict]:
     """Fit one learner configuration's nuisances on the replicate and run every estimator."""
-    from scipy.stats import norm
-    z = float(norm.ppf(0.5 + spec.level / 2))
     data = sample.data
     nuis_seed, dml_seed = seed.spawn(2)
     t0 = time.perf_counter()
@@ -114,26 +112,22 @@ def _config_rows(sample, spec: SimulationSpec, lc, seed, common: dict) -> list[d
     if keep is not None:  # the trimmed estimand: its truth is the mean CATE over the kept rows
         here["sate"] = here["pate"] = sample.truth_of("trimmed", keep)
     n_clipped = n_clipped_for(fit.propensity, lo, hi, spec.estimand)
+    options = EstimateOptions(trim_bounds=trim)
     rows = []
-    for name in spec.estimators:
+    for name in spec.estimators:  # one at a time: each estimator's time and failure are its own
         t1 = time.perf_counter()
         row = {**here, "learner": lc.name, "estimator": name, "n_clipped": n_clipped,
                "seconds_nuisance": t_fit, "failed": False, "error": ""}
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                if name == "dml":
-                    from ..estimators.dml import dml_estimate
-                    ate, se, _ = dml_estimate(data, propensity=lc.propensity, outcome=lc.outcome,
-                                              n_folds=max(fit.n_folds, 2), seed=dml_seed)
-                    m1 = m0 = np.nan
-                else:
-                    est = estimate_from_nuisance(data, fit, [name], propensity_bounds=(lo, hi),
-                                                 estimand=spec.estimand, trim_bounds=trim)[name]
-                    ate, se, m1, m0 = est.ate, est.std_error, est.mu1, est.mu0
-            if not (np.isfinite(ate) and np.isfinite(se)):
+                res = estimate_from_nuisance(data, fit, (name,), estimand=spec.estimand, level=spec.level,
+                                             propensity_bounds=(lo, hi), options=options, random_state=dml_seed)
+            est, ci = res.row(name), res.conf_int().loc[name]
+            if not (np.isfinite(est.ate) and np.isfinite(est.std_error)):
                 raise EstimationError("non-finite estimate or standard error")
-            row.update(ate=ate, std_error=se, ci_lower=ate - z * se, ci_upper=ate + z * se, mu1=m1, mu0=m0)
+            row.update(ate=est.ate, std_error=est.std_error, ci_lower=ci["ci_lower"], ci_upper=ci["ci_upper"],
+                       mu1=est.mu1, mu0=est.mu0)
         except Exception as exc:
             row.update(failed=True, error=f"{type(exc).__name__}: {exc}")
         row["seconds_estimator"] = time.perf_counter() - t1

@@ -99,7 +99,9 @@ class Simulation:
         ``("flexible", "glm", "gbm", "placebo")``), or a mapping name -> world object. The
         recommendation is decided in the worlds that are home to no candidate (see
         :func:`~causalsynth.simulate.worlds.decision_worlds`).
-    estimators : estimator names (see :data:`causalsynth.estimators.ESTIMATORS`).
+    estimators : estimator names (see :data:`causalsynth.estimators.ESTIMATORS`); default those of
+        :data:`causalsynth.estimators.DEFAULT_ESTIMATORS` that can target ``estimand`` (one named
+        explicitly that cannot is refused).
     n : sample size or list of sizes (default: the real data's size, else 1000).
     n_reps : replicates per (world, scenario, n); a learner configuration's own ``n_reps``
         (``{"glm": {"propensity": "logistic", "n_reps": 400}}``) overrides it, so cheap
@@ -121,7 +123,7 @@ class Simulation:
         the replicate's indices; the worlds are fitted from streams of their own).
     """
 
-    def __init__(self, source, *, worlds=None, estimators=("or", "ipw", "aipw", "tmle"), n=None, n_reps=200,
+    def __init__(self, source, *, worlds=None, estimators=None, n=None, n_reps=200,
                  learners=None, scenarios=None, level: float = 0.95, estimand: str = "ate", trim_bounds=None,
                  propensity_bounds=(0.01, 0.99), batch_size: int | None = None, covariates="copula",
                  random_state: RandomState = None) -> None:
@@ -360,7 +362,7 @@ def _ordered(spec: SimulationSpec, reps: pd.DataFrame) -> pd.DataFrame:
     return reps.sort_values(["_w", "_s", "n", "_l", "_e", "rep"]).drop(columns=list(keys)).reset_index(drop=True)
 
 
-def simulate(dgp, *, worlds=None, estimators=("or", "ipw", "aipw", "tmle"), n=None, n_reps=200, learners=None,
+def simulate(dgp, *, worlds=None, estimators=None, n=None, n_reps=200, learners=None,
              scenarios=None, level: float = 0.95, estimand: str = "ate", trim_bounds=None,
              propensity_bounds=(0.01, 0.99), n_jobs: int = 1,
              backend: str = "joblib", scheduler=None, checkpoint=None, resume: bool = False,

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._checks import check_bounds, check_choice, check_int, check_level, is_int, resolve_bounds
+from .._checks import check_bounds, check_int, check_level, is_int, resolve_bounds
 from ..errors import SpecError
-from ..estimators import ESTIMATORS
+from ..estimators import DEFAULT_ESTIMATORS, check_estimators, resolve_estimand, select_estimators
 from .fingerprint import grid_settings, settings_fingerprint
 
 __all__ = ["LearnerConfig", "Scenario", "SimulationSpec", "Task"]
@@ -147,7 +147,7 @@ def _as_scenarios(scenarios) -> tuple[Scenario, ...]:
 class SimulationSpec:
     """A validated simulation grid (see module docstring)."""
 
-    estimators: tuple[str, ...] = ("or", "ipw", "aipw", "tmle")
+    estimators: tuple[str, ...] = DEFAULT_ESTIMATORS
     sizes: tuple[int, ...] = (1000,)
     n_reps: int = 200
     learners: tuple[LearnerConfig, ...] = (LearnerConfig("default"),)
@@ -160,11 +160,10 @@ class SimulationSpec:
     trim_bounds: tuple | None = None  # the trimmed estimand's bounds (None: the Crump et al. rule)
 
     @classmethod
-    def build(cls, *, estimators=("or", "ipw", "aipw", "tmle"), n=1000, n_reps=200, learners=None,
+    def build(cls, *, estimators=None, n=1000, n_reps=200, learners=None,
               scenarios=None, level=0.95, propensity_bounds=(0.01, 0.99), batch_size=None,
               worlds=("given",), estimand="ate", trim_bounds=None) -> SimulationSpec:
-        names = (estimators,) if isinstance(estimators, str) else tuple(estimators)
-        names = tuple(dict.fromkeys(str(e).lower() for e in names))  # once each, in order
+        names, _ = select_estimators(estimators, estimand)  # None: the default panel's that can target it
         if is_int(n):
             sizes = (int(n),)
         elif (isinstance(n, (Sequence, range, np.ndarray)) and not isinstance(n, (str, bytes))
@@ -184,9 +183,8 @@ class SimulationSpec:
                    None if trim_bounds is None else check_bounds(trim_bounds))
 
     def __post_init__(self):
-        unknown = [e for e in self.estimators if e not in ESTIMATORS]
-        if unknown or not self.estimators:
-            raise SpecError(f"unknown estimator(s) {unknown or list(self.estimators)}; choose from {list(ESTIMATORS)}")
+        object.__setattr__(self, "estimators", check_estimators(self.estimators))
+        resolve_estimand(self.estimand, self.estimators, explicit=True)  # the one estimand rule
         if not self.sizes or any(s < 20 for s in self.sizes):
             raise SpecError(f"sample sizes n must be integers >= 20; got {list(self.sizes)}")
         if not isinstance(self.n_reps, int) or self.n_reps < 2:
@@ -194,12 +192,6 @@ class SimulationSpec:
         if not (0 < self.level < 1):
             raise SpecError(f"level must be strictly between 0 and 1; got {self.level!r}")
         resolve_bounds(self.propensity_bounds, 100)
-        check_choice("estimand", self.estimand, ("ate", "att", "atc", "trimmed", "overlap"))
-        if self.estimand == "overlap" and "tmle" in self.estimators:
-            raise SpecError("estimand='overlap' cannot be estimated by tmle (its weights depend on the "
-                            "propensity, which this TMLE does not target); leave tmle out")
-        if self.estimand != "ate" and "dml" in self.estimators:
-            raise SpecError(f"estimand={self.estimand!r} cannot be estimated by dml (a partially linear effect)")
         names = [c.name for c in self.learners]
         if len(set(names)) != len(names):
             raise SpecError(f"learner configuration names must be unique; got {names}")
