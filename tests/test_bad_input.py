@@ -269,7 +269,8 @@ def test_checks_for_user_data_do_not_fire_on_subsets_resamples_or_samples():
     assert d.subset(np.arange(45)).n_obs == 45  # 30 levels in 45 rows: fine for a subset
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = cs.estimate(d, estimators=("ipw",), se_method="bootstrap", n_bootstrap=30, random_state=0)
+        res = cs.estimate(d, estimators=("ipw",), options=cs.EstimateOptions(se_method="bootstrap", n_bootstrap=30),
+                          random_state=0)
     assert np.isfinite(res.summary()["std_error"]).all()
     synth = cs.HybridSynthesizer(random_state=0).fit(d)
     assert synth.sample(40, random_state=1).data.n_obs == 40

@@ -25,8 +25,8 @@ def _data(n=150, seed=0):
 
 def _estimate(rs):
     import causalsynth as cs
-    res = cs.estimate(_data(), estimators=("ipw",), propensity="logistic", se_method="bootstrap",
-                      n_bootstrap=20, random_state=rs)
+    res = cs.estimate(_data(), estimators=("ipw",), propensity="logistic",
+                      options=cs.EstimateOptions(se_method="bootstrap", n_bootstrap=20), random_state=rs)
     return res.summary().select_dtypes("number").to_numpy()
 
 

@@ -14,7 +14,7 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from causalsynth import estimate
+from causalsynth import EstimateOptions, estimate
 from causalsynth.nuisance import make_folds
 
 
@@ -43,7 +43,7 @@ def test_aipw_matches_doubleml_crossfitted(nhefs, design):
         warnings.simplefilter("ignore")
         model.fit()
     ours = estimate(nhefs, estimators=("aipw",), propensity=_logit(), outcome=LinearRegression(),
-                    folds=folds, propensity_bounds=(1e-12, 1 - 1e-12)).summary().iloc[0]
+                    options=EstimateOptions(folds=folds), propensity_bounds=(1e-12, 1 - 1e-12)).summary().iloc[0]
     assert ours["ate"] == pytest.approx(float(model.coef[0]), abs=1e-3)
     assert ours["std_error"] == pytest.approx(float(model.se[0]), abs=1e-3)
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.stats import binom
 
-from causalsynth import estimate
+from causalsynth import EstimateOptions, estimate
 from causalsynth.datasets.designs import LinearLogisticDesign
 from causalsynth.errors import PositivityWarning, SpecError
 from causalsynth.estimators.core import crump_bounds
@@ -66,7 +66,7 @@ def test_estimators_that_cannot_target_an_estimand_are_refused_or_left_out(lalon
     assert list(res.summary()["estimator"]) == ["or", "ipw", "aipw"]
     assert any("tmle left out" in n for n in res.notes) and "tmle left out" in str(res)
     with pytest.raises(SpecError, match="Horvitz-Thompson"):
-        estimate(lalonde, estimand="att", estimators=("ipw",), ipw_normalized=False)
+        estimate(lalonde, estimand="att", estimators=("ipw",), options=EstimateOptions(ipw_normalized=False))
     with pytest.raises(SpecError, match="estimand must be one of"):
         estimate(lalonde, estimand="late")
 
@@ -78,7 +78,7 @@ def test_trimmed_population_is_stated():
     assert 0 < lo < 0.2 and hi == pytest.approx(1 - lo)
     assert res.n_kept < data.n_obs
     assert f"the {res.n_kept} of {data.n_obs} units with estimated propensity in" in str(res)
-    user = estimate(data, estimand="trimmed", trim_bounds=(0.2, 0.8), random_state=0)
+    user = estimate(data, estimand="trimmed", options=EstimateOptions(trim_bounds=(0.2, 0.8)), random_state=0)
     assert user.trim_bounds == (0.2, 0.8) and user.n_kept < res.n_kept
     assert user.to_dict()["trim_bounds"] == [0.2, 0.8]
 

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from causalsynth import CausalData, estimate
+from causalsynth import CausalData, EstimateOptions, estimate
 from causalsynth.datasets.designs import LinearLogisticDesign
 from causalsynth.errors import PositivityWarning, SpecError
 from tests.test_data import make_frame
@@ -62,7 +62,7 @@ def test_determinism_of_crossfitting():
 def test_bootstrap_se_close_to_influence():
     data = CausalData(make_frame(n=400), treatment="a", outcome="y")
     inf = estimate(data, estimators=("aipw",), random_state=0).summary().iloc[0]
-    boot = estimate(data, estimators=("aipw",), se_method="bootstrap", n_bootstrap=200,
+    boot = estimate(data, estimators=("aipw",), options=EstimateOptions(se_method="bootstrap", n_bootstrap=200),
                     random_state=0).summary().iloc[0]
     assert boot["ate"] == inf["ate"]
     # bootstrap SE has relative error ~ 1/sqrt(2*200) = 5%; allow 4 of those
@@ -95,17 +95,17 @@ def test_result_methods(nhefs):
 def test_outcome_bounds_must_contain_outcomes():
     data = LinearLogisticDesign().sample(300, random_state=1).data
     with pytest.raises(SpecError, match="do not contain the observed outcomes"):
-        estimate(data, estimators=("tmle",), outcome_bounds=(0.0, 1.0))
-    wide = estimate(data, estimators=("tmle",), outcome_bounds=(-100, 100))
+        estimate(data, estimators=("tmle",), options=EstimateOptions(outcome_bounds=(0.0, 1.0)))
+    wide = estimate(data, estimators=("tmle",), options=EstimateOptions(outcome_bounds=(-100, 100)))
     assert np.isfinite(wide["tmle"])
 
 
 def test_user_folds_validated():
     data = LinearLogisticDesign().sample(300, random_state=1).data
     with pytest.raises(SpecError, match="labelled 0..K-1"):
-        estimate(data, folds=np.where(np.arange(300) % 2, 0, -1))
+        estimate(data, options=EstimateOptions(folds=np.where(np.arange(300) % 2, 0, -1)))
     with pytest.raises(SpecError, match="labelled 0..K-1"):
-        estimate(data, folds=np.where(np.arange(300) % 2, 0, 2))
+        estimate(data, options=EstimateOptions(folds=np.where(np.arange(300) % 2, 0, 2)))
     folds = np.where(data.a == 1, 0, 1)
     with pytest.raises(SpecError, match="only one treatment arm"):
-        estimate(data, folds=folds)
+        estimate(data, options=EstimateOptions(folds=folds))
