@@ -29,8 +29,8 @@ for _spec in (
     EstimatorSpec(name="or", function=or_estimate,
                   description="outcome regression / g-computation (standardization)"),
     EstimatorSpec(name="ipw", function=ipw_estimate,
-                  description="inverse probability weighting (normalized/Hajek; ipw_normalized=False for "
-                              "Horvitz-Thompson)"),
+                  description="inverse probability weighting (normalized/Hajek; EstimateOptions(ipw_normalized=False) "
+                              "for Horvitz-Thompson)"),
     EstimatorSpec(name="aipw", function=aipw_estimate,
                   description="augmented IPW, doubly robust, influence-function SE"),
     EstimatorSpec(name="tmle", function=tmle_estimate,

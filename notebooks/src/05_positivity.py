@@ -60,11 +60,11 @@ axes[1].set_title("Covariate shift (SMD vs original)")
 fig.tight_layout()
 assert smd.loc["w1", "smd_augmented"] > 0.1 and abs(smd.loc["w1", "smd_weighted"]) < 0.01
 smd"""),
-    ("code", """original = estimate_from_nuisance(data, aug.original_fit, ["or", "ipw", "aipw", "tmle"])
+    ("code", """original = estimate_from_nuisance(data, aug.original_fit)  # the default estimators on the original fit
 weighted = aug.estimate().summary().set_index("estimator")
 print(f"sample ATE (truth) {sample.sate:.3f}")
-for name, est in original.items():
-    print(f"{name:5s} original {est.ate:.3f}   augmented (weighted) {weighted.loc[name, 'ate']:.3f}")"""),
+for row in original.rows:
+    print(f"{row.estimator:5s} original {row.ate:.3f}   augmented (weighted) {weighted.loc[row.estimator, 'ate']:.3f}")"""),
     ("md", """The default standard errors treat the synthetic outcomes as data, so they ignore the
 outcome model's uncertainty. `se_method="bootstrap"` redoes the whole augmentation on resamples of the
 original rows. In `docs/positivity.md`, over 200 repeats, this lifts AIPW/TMLE coverage from
