@@ -245,9 +245,9 @@ def estimate(
     Parameters
     ----------
     data : CausalData
-    estimators : names from :data:`ESTIMATORS`, default ``DEFAULT_ESTIMATORS`` = ``("or", "ipw",
-        "aipw", "tmle")``, those that can target ``estimand`` (an estimator named explicitly
-        that cannot is refused with a :class:`~causalsynth.errors.SpecError`).
+    estimators : names from :data:`ESTIMATORS`; default those of :data:`DEFAULT_ESTIMATORS` (OR,
+        IPW, AIPW, TMLE) that can target ``estimand`` (an estimator named explicitly that cannot
+        is refused with a :class:`~causalsynth.errors.SpecError`).
     estimand : ``"ate"`` (default), ``"att"`` (effect on the treated), ``"atc"`` (on the
         controls), ``"trimmed"`` (the ATE over the units whose estimated propensity lies in
         ``options.trim_bounds``, default the optimal rule of Crump et al. 2009; the bounds and
