@@ -1,8 +1,14 @@
 """The one registry of estimators: the built-in specs, the default panel and the estimand rule.
 
-Adding an estimator is one function and one :class:`EstimatorSpec` passed to :func:`register`;
-:func:`causalsynth.estimate`, :func:`estimate_from_nuisance`, the simulation, the audit and the
-positivity augmentation then run it (see docs/architecture.md).
+Adding an estimator is one function and one :class:`EstimatorSpec` passed to :func:`register`
+(a built-in one: one more entry in the table below); :func:`causalsynth.estimate`,
+:func:`~causalsynth.estimators.estimate_from_nuisance`, the simulation, the audit and the
+positivity augmentation then run it::
+
+    def difference_in_means(a, y, e, mu0, mu1, weights=None, **_):  # -> ArmEstimate
+        ...
+    register(EstimatorSpec(name="naive", function=difference_in_means,
+                           description="difference in means", estimands=("ate",)))
 
 The estimand rule, the same for every caller: an estimator named explicitly that cannot
 target the estimand (or take the case weights) raises a :class:`~causalsynth.errors.SpecError`

@@ -13,7 +13,7 @@ from ..errors import SpecError
 __all__ = ["EstimateResult", "EstimateRow", "z_value"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EstimateRow:
     estimator: str
     ate: float
@@ -23,7 +23,7 @@ class EstimateRow:
     note: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EstimateResult:
     """ATE estimates of several estimators on one dataset, sharing one nuisance fit.
 

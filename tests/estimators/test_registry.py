@@ -265,3 +265,10 @@ def test_augmentation_estimates_are_unchanged(quiet):
     _close("aug_boot", boot.summary()[["ate", "std_error"]].to_numpy())
     ev = evaluate_augmentation(PoorOverlapDesign(), n=300, n_repeats=2, random_state=0)
     _close("eval", ev.records[["ate", "std_error"]].to_numpy())
+
+
+def test_results_are_built_by_keyword_only():
+    with pytest.raises(TypeError):
+        cs.estimators.EstimateRow("aipw", 1.0, 0.1, 2.0, 1.0)  # positional: refused
+    row = cs.estimators.EstimateRow(estimator="aipw", ate=1.0, std_error=0.1, mu1=2.0, mu0=1.0)
+    assert row.note == ""
