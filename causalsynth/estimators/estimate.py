@@ -49,7 +49,12 @@ class EstimateOptions:
 
     def __post_init__(self) -> None:
         if self.trim_bounds is not None:
-            object.__setattr__(self, "trim_bounds", check_bounds(self.trim_bounds))
+            try:
+                object.__setattr__(self, "trim_bounds", check_bounds(self.trim_bounds))
+            except SpecError:
+                raise SpecError(f"trim_bounds must be a pair (low, high) of propensities with 0 <= low < 0.5 < high "
+                                f"<= 1; got {self.trim_bounds!r}. Fix: e.g. trim_bounds=(0.1, 0.9), or None for "
+                                "the rule of Crump et al.") from None
         if not isinstance(self.ipw_normalized, (bool, np.bool_)):
             raise SpecError(f"ipw_normalized must be True (Hajek) or False (Horvitz-Thompson); "
                             f"got {self.ipw_normalized!r}")

@@ -128,6 +128,8 @@ def test_options_are_checked(data):
         EstimateOptions(se_method="jackknife")
     with pytest.raises(SpecError, match="n_bootstrap"):
         EstimateOptions(n_bootstrap=5)
+    with pytest.raises(SpecError, match=r"trim_bounds must be a pair .* got 'adaptive'"):
+        EstimateOptions(trim_bounds="adaptive")
     with pytest.raises(SpecError, match="options must be an EstimateOptions"):
         cs.estimate(data, options={"se_method": "bootstrap"})
     fit = fit_nuisance(data, random_state=0)
