@@ -140,12 +140,13 @@ def _final_choice(rec, unc, say):
 
 
 def _real_estimate(data, result, rec, choice, seed):
-    from ..estimators import estimate
+    from ..estimators import EstimateOptions, estimate
     cfg = {c.name: c for c in result.spec.learners}[choice[0]]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         real = estimate(data, estimators=(choice[1],), propensity=cfg.propensity, outcome=cfg.outcome,
-                        n_folds=cfg.n_folds, estimand=result.spec.estimand, trim_bounds=result.spec.trim_bounds,
+                        n_folds=cfg.n_folds, estimand=result.spec.estimand,
+                        options=EstimateOptions(trim_bounds=result.spec.trim_bounds),
                         propensity_bounds=result.spec.bounds_of(cfg), random_state=seed)
     mine = rec.table[(rec.table["learner"] == choice[0]) & (rec.table["estimator"] == choice[1]) & rec.table["decides"]]
     caveats = []
