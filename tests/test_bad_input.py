@@ -126,7 +126,7 @@ def test_simulation_refuses_bad_specs_up_front_and_recommends_nothing_when_all_f
 def test_audit_names_a_too_small_holdout():
     d = cs.CausalData(_frame(n=30, seed=2), treatment="A", outcome="Y")
     with pytest.raises(cs.DataError, match="real holdout .* Fix: change holdout"):
-        cs.audit(d, synthesizers=("hybrid",), n_repeats=1, random_state=0)
+        cs.audit(d, cs.AuditConfig(n_reps=1), synthesizers=("hybrid",), random_state=0)
 
 
 # ---------------------------------------------------------------- command line

@@ -64,9 +64,9 @@ def _simulate(rs):
 
 def _audit(rs):
     import causalsynth as cs
-    res = cs.audit(_data(300), synthesizers=("bootstrap",), estimators=("ipw",), n_repeats=1,
-                   propensity="logistic", utility_learners=("linear",), detection_classifier="logistic",
-                   detection_folds=2, progress=False, random_state=rs)
+    config = cs.AuditConfig(estimators=("ipw",), n_reps=1, propensity="logistic", utility_learners=("linear",),
+                            detection_classifier="logistic", detection_folds=2)
+    res = cs.audit(_data(300), config, synthesizers=("bootstrap",), progress=False, random_state=rs)
     return res.summary().select_dtypes("number").to_numpy()
 
 

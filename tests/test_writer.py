@@ -185,8 +185,9 @@ def test_report_stem_must_be_a_plain_name(tmp_path, stem):
 
 def test_audit_write_report_stem_cannot_leave_the_folder(tmp_path, nhefs):
     from causalsynth.audit import audit
-    result = audit(nhefs, synthesizers=["bootstrap"], estimators=["or"], n_repeats=1,
-                   utility_learners=["linear"], random_state=0)
+    from causalsynth.audit import AuditConfig
+    result = audit(nhefs, AuditConfig(estimators=["or"], n_reps=1, utility_learners=["linear"]),
+                   synthesizers=["bootstrap"], random_state=0)
     out = tmp_path / "a" / "b"
     with pytest.raises(SpecError, match="stem"):
         result.write_report(out, stem="../../x")

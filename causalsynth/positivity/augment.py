@@ -66,7 +66,7 @@ def _weighted(name: str, data, e, mu0, mu1, weights, outcome_bounds):
     return est.ate, est.std_error, est.mu1, est.mu0
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class AugmentationResult:
     r"""Original data plus targeted synthetic records, with weights that restore the original law.
 
