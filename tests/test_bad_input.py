@@ -181,14 +181,14 @@ def test_augment_max_depth_and_no_numpy_warning_on_separated_data():
     from causalsynth.positivity import augment_positivity
     d = cs.CausalData(_frame(), treatment="A", outcome="Y")
     with pytest.raises(cs.SpecError, match="max_depth"):
-        augment_positivity(d, max_depth=-1)
+        augment_positivity(d, cs.AugmentSpec(max_depth=-1))
     f = _frame(n=400, seed=4)
     f["A"] = (f["x1"] > 0.3).astype(int)  # separated by x1
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         warnings.simplefilter("ignore", cs.PositivityWarning)
-        augment_positivity(cs.CausalData(f, treatment="A", outcome="Y"), n_folds=2, n_models=2,
-                           uncertainty="none", random_state=0)
+        augment_positivity(cs.CausalData(f, treatment="A", outcome="Y"),
+                           cs.AugmentSpec(n_folds=2, n_models=2, uncertainty="none"), random_state=0)
 
 
 def test_synthesizer_files_with_odd_headers_or_contents(tmp_path):

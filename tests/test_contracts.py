@@ -77,8 +77,9 @@ def _diagnose(rs):
 
 def _augment(rs):
     import causalsynth as cs
-    res = cs.augment_positivity(_data(), propensity="logistic", outcome="linear", n_folds=2, n_models=2,
-                                budget=10, if_risky="ignore", random_state=rs)
+    spec = cs.AugmentSpec(propensity="logistic", outcome="linear", n_folds=2, n_models=2, budget=10,
+                          if_risky="ignore")
+    res = cs.augment_positivity(_data(), spec, random_state=rs)
     return res.data.frame.to_numpy()
 
 

@@ -21,8 +21,6 @@ CONFIG_CLASSES: set[str] = {"RunOptions"}
 
 #: calls still wider than LIMIT (qualified name -> parameter count); may only shrink
 WIDE: dict[str, int] = {
-    "positivity/evaluate.py:evaluate_augmentation": 15,
-    "positivity/augment.py:augment_positivity": 16,
     "simulate/simulation.py:simulate": 20,
     "simulate/selection.py:selection_study": 18,
     "simulate/recommend.py:recommend": 11,
