@@ -113,13 +113,14 @@ def test_simulation_refuses_bad_specs_up_front_and_recommends_nothing_when_all_f
         cs.simulate(design, n=100, n_reps=2, learners={"x": "foo"})
     with pytest.raises(cs.SpecError, match="real data with no known truth"):
         cs.simulate(design.sample(100, random_state=0).data.frame, n=100, n_reps=2)
-    res = cs.simulate(design, n=100, n_reps=3, show_progress=False,
-                      learners={"bad": {"propensity": "logistic", "outcome": _Broken()}})
+    res = cs.simulate(design, n=100, n_reps=3,
+                      learners={"bad": {"propensity": "logistic", "outcome": _Broken()}},
+                      run=cs.RunOptions(progress=False))
     assert "no recommendation" in str(res.recommendation()) and "boom" in str(res.recommendation())
     with pytest.raises(cs.EstimationError, match="no method succeeded"):
         res.best()
     # "glm", the command line's panel name, means the main-terms GLMs
-    ok = cs.simulate(design, n=100, n_reps=2, learners=["glm"], show_progress=False)
+    ok = cs.simulate(design, n=100, n_reps=2, learners=["glm"], run=cs.RunOptions(progress=False))
     assert not ok.replicates["failed"].any()
 
 
@@ -161,8 +162,9 @@ def test_cli_role_overrides_on_embedded_data(capsys):
 ])
 def test_simulation_argument_types(kwargs, match):
     args = {"n": 100, "n_reps": 2, **kwargs}
+    opts = {k: args.pop(k) for k in ("level", "propensity_bounds") if k in args}
     with pytest.raises(cs.SpecError, match=match):
-        cs.simulate(LinearLogisticDesign(n_features=3), **args)
+        cs.simulate(LinearLogisticDesign(n_features=3), **args, options=cs.SimulationOptions(**opts))
 
 
 def test_estimators_listed_twice_run_once_and_fold_labels_are_checked():
@@ -285,7 +287,7 @@ def test_valid_inputs_that_look_odd_are_accepted(tmp_path, capsys):
     assert main(["synthesize", "lalonde", "--n", "100", "--out", str(out)]) == 0
     assert len(pd.read_csv(out)) == 100
     res = cs.simulate(LinearLogisticDesign(n_features=3), n=range(100, 201, 100), n_reps=2,
-                      show_progress=False)
+                      run=cs.RunOptions(progress=False))
     assert sorted(res.replicates["n"].unique()) == [100, 200]
     from causalsynth.nuisance import fit_nuisance, make_folds
     d = cs.CausalData(_frame(), treatment="A", outcome="Y")

@@ -50,7 +50,7 @@ def _simulation(rs):
     sim = cs.Simulation(LinearLogisticDesign(n_features=3), n=100, n_reps=2, estimators=("ipw",),
                         learners={"glm": GLM}, random_state=rs)
     sim.plan(pilot_reps=1)  # the pilot cache is keyed by the seed (a list entropy crashed here)
-    result = sim.run(show_progress=False)
+    result = sim.run(cs.RunOptions(progress=False))
     result.ranking(n_boot=5, random_state=rs)
     return result.replicates["ate"].to_numpy()
 

@@ -122,7 +122,7 @@ def test_simulate_existing_report_needs_force_up_front(tmp_path, capsys, no_work
     (["simulate", "nhefs", "--n-reps", "0"], "--n-reps", ">= 1"),
     (["simulate", "nhefs", "--n-jobs", "0"], "--n-jobs", ">= 1"),
     (["demo", "--n-jobs", "0"], "--n-jobs", ">= 1"),
-    (["simulate", "nhefs", "--generators", "-1"], "--generators", ">= 0"),
+    (["simulate", "nhefs", "--refits", "-1"], "--refits", ">= 0"),
     (["synthesize", "nhefs", "--n", "0", "--out", "x.csv"], "--n", ">= 1"),
     (["synthesize", "nhefs", "--n", "10", "--out", "x.csv", "--min-dcr", "abc"], "--min-dcr",
      "a distance >= 0 or 'auto'"),
