@@ -237,7 +237,7 @@ class Simulation:
             tracker = tracker if tracker is not None else old_tracker
         run = as_run_options(run)
         options = {"n_jobs": int(run.n_jobs), "backend": run.backend, "scheduler": run.scheduler,
-                   "show_progress": run.progress, "progress": tracker, "task_cost": task_cost,
+                   "show": run.progress, "tracker": tracker, "task_cost": task_cost,
                    "work_model": work_model, "work_later": work_later}
         if run.checkpoint is None:
             return self._run(None, pd.DataFrame(), **options)
@@ -262,7 +262,7 @@ class Simulation:
                 "note": "batch_size groups tasks only: it changes neither the rows nor the fingerprint"}
 
     def _run(self, store: CheckpointStore | None, done_rows: pd.DataFrame, *, n_jobs: int, backend: str,
-             scheduler, show_progress, progress=None, task_cost=None, work_model=None,
+             scheduler, show, tracker=None, task_cost=None, work_model=None,
              work_later=None) -> SimulationResult:
         spec = self.spec
         entropy = seed_parts(self._seed)
@@ -296,9 +296,9 @@ class Simulation:
             priors.setdefault(kinds[t], cost(t))
         model = work_model or WorkModel(lambda kind: priors.get(kind, 1.0))
         remaining = Counter(kinds.values())
-        own = progress is None
-        bar = Progress(len(todo), "replicates", show=show_progress, work=model.left(remaining.items()),
-                       work_seconds=True) if own else progress
+        own = tracker is None
+        bar = Progress(len(todo), "replicates", show=show, work=model.left(remaining.items()),
+                       work_seconds=True) if own else tracker
         try:
             for batch, rows in execute(dgps, spec, entropy, batches, n_jobs=n_jobs, backend=backend,
                                        scheduler=scheduler):

@@ -107,7 +107,7 @@ def test_pooled_from_the_command_line_and_in_simulation_configs(capsys, nhefs):
 
     from causalsynth.cli import main
     from causalsynth.simulate import SimulationSpec
-    assert main(["estimate", "nhefs", "--outcome-model", "pooled:linear", "--estimators", "or", "--json"]) == 0
+    assert main(["estimate", "nhefs", "--outcome-learner", "pooled:linear", "--estimators", "or", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     direct = cs.estimate(nhefs, outcome="pooled:linear", estimators=("or",)).summary().iloc[0]
     assert doc["estimates"][0]["ate"] == pytest.approx(direct["ate"], abs=1e-10)
