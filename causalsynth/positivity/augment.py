@@ -91,6 +91,8 @@ class AugmentationResult:
     smd : DataFrame of standardized mean differences, augmented (and weighted) vs original.
     mmd : dict with ``unweighted``, ``weighted`` and ``reference`` (two random halves of the
         original) maximum mean discrepancies.
+    spec : the :class:`~causalsynth.positivity.AugmentSpec` it was made with (``if_risky`` as
+        the bootstrap must repeat it), and ``external`` the external data, if any.
     """
 
     data: Any

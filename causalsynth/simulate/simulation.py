@@ -202,22 +202,22 @@ class Simulation:
         Parameters
         ----------
         run : :class:`~causalsynth.progress.RunOptions`, how the work runs (default:
-            ``RunOptions()``, this process, no checkpoint, a bar on a terminal):
+            ``RunOptions()``, this process, no checkpoint, a bar on a terminal); its settings:
 
-        n_jobs : worker processes (joblib) or LocalCluster workers (dask); results do not
-            depend on it.
-        backend : "joblib" (local processes; n_jobs=1 runs in this process) or "dask".
-        scheduler : with backend="dask": a scheduler address ("tcp://host:8786") or a
-            ``dask.distributed.Client``; None starts a LocalCluster with ``n_jobs`` workers.
-        checkpoint : folder where finished batches are written as Parquet parts (see
-            :mod:`causalsynth.simulate.store`). A run holds the folder's lock while it writes:
-            a second run on it is refused (:class:`~causalsynth.errors.CheckpointLockedError`).
-        resume : continue the simulation in ``checkpoint`` (only unfinished replicates run). The
-            checkpoint must have been written with the same settings: seed, ``n_reps``, worlds
-            (their fitted state), grid and package version; otherwise a
-            :class:`~causalsynth.errors.CheckpointMismatchError` names what differs.
-            ``batch_size`` may differ: it changes neither the rows nor the checkpoint.
-        progress : True/False shows/hides the run's bar (None: on a terminal).
+            n_jobs : worker processes (joblib) or LocalCluster workers (dask); results do not
+                depend on it.
+            backend : "joblib" (local processes; n_jobs=1 runs in this process) or "dask".
+            scheduler : with backend="dask": a scheduler address ("tcp://host:8786") or a
+                ``dask.distributed.Client``; None starts a LocalCluster with ``n_jobs`` workers.
+            checkpoint : folder where finished batches are written as Parquet parts (see
+                :mod:`causalsynth.simulate.store`). A run holds the folder's lock while it writes:
+                a second run on it is refused (:class:`~causalsynth.errors.CheckpointLockedError`).
+            resume : continue the simulation in ``checkpoint`` (only unfinished replicates run). The
+                checkpoint must have been written with the same settings: seed, ``n_reps``, worlds
+                (their fitted state), grid and package version; otherwise a
+                :class:`~causalsynth.errors.CheckpointMismatchError` names what differs.
+                ``batch_size`` may differ: it changes neither the rows nor the checkpoint.
+            progress : True/False shows/hides the run's bar (None: on a terminal).
 
         tracker : an open :class:`~causalsynth.progress.Progress` to report finished replicates
             to (work in seconds of one core), instead of a bar of the run's own: a caller that
