@@ -437,7 +437,7 @@ def test_bootstrap_se_tracks_the_spread_of_augmented_estimates():
                                n_reps=40, estimators=("aipw",), n_bootstrap=20, random_state=7)
     cov = ev.coverage().set_index(["variant", "se"])
     ratio = cov.loc[("augmented", "bootstrap"), "se_ratio"]
-    rel = 1 / np.sqrt(2 * (ev.n_repeats - 1))
+    rel = 1 / np.sqrt(2 * (ev.n_reps - 1))
     assert 1 - 3 * rel < ratio < 1 + 3 * rel, ratio
     rec = ev.records[ev.records["variant"] == "augmented"]
     diff = (rec["std_error_bootstrap"] - rec["std_error"]).to_numpy()
