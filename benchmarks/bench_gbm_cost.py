@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import compare, write  # noqa: E402
 
 from causalsynth.datasets.designs import LinearLogisticDesign  # noqa: E402
+from causalsynth import RunOptions  # noqa: E402
 from causalsynth.simulate import simulate  # noqa: E402
 
 
@@ -37,7 +38,7 @@ def main(argv=None) -> dict:
     def side(preset):
         learners = {preset: {"propensity": preset, "outcome": preset, "n_folds": 5}}
         return lambda: simulate(design, n=args.n, n_reps=args.reps, learners=learners, random_state=7,
-                                show_progress=False)
+                                run=RunOptions(progress=False))
     times, out = compare({"gbm": side("gbm"), "hgb": side("hgb")}, repeats=args.rounds)
     per = {k: v / args.reps for k, v in times.items()}
     ratio = per["gbm"] / per["hgb"]

@@ -23,14 +23,15 @@ sys.path.insert(0, str(HERE.parent))
 
 
 def compare(design_name: str, reps: int, n_jobs: int, seed: int) -> dict:
+    from causalsynth import RunOptions
     from causalsynth.simulate import simulate
     from causalsynth.simulate.selection import selection_designs
     design, n = selection_designs()[design_name]
     panel = {"hgb": {"propensity": "hgb", "outcome": "hgb", "n_folds": 5},
              "gbm": {"propensity": "gbm", "outcome": "gbm", "n_folds": 5}}
     t0 = time.perf_counter()
-    res = simulate(design, n=n, n_reps=reps, learners=panel, n_jobs=n_jobs, show_progress=False,
-                   random_state=seed)
+    res = simulate(design, n=n, n_reps=reps, learners=panel, random_state=seed,
+                   run=RunOptions(n_jobs=n_jobs, progress=False))
     seconds = time.perf_counter() - t0
     rep = res.replicates
     secs = rep.drop_duplicates(["learner", "rep"]).groupby("learner")["seconds_nuisance"].mean()

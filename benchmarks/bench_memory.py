@@ -24,9 +24,10 @@ kind, size = sys.argv[1], int(sys.argv[2])
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 if kind == "simulate":
     from causalsynth.datasets.designs import LinearLogisticDesign
+    from causalsynth import RunOptions
     from causalsynth.simulate import simulate
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    simulate(LinearLogisticDesign(n_features=20), n=2000, n_reps=size, random_state=0, show_progress=False)
+    simulate(LinearLogisticDesign(n_features=20), n=2000, n_reps=size, random_state=0, run=RunOptions(progress=False))
 elif kind == "dcr":
     from causalsynth.privacy import nearest_distances
     rng = np.random.default_rng(0)

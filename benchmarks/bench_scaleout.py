@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import write  # noqa: E402
 
 from causalsynth.datasets import load_nhefs  # noqa: E402
+from causalsynth import RunOptions  # noqa: E402
 from causalsynth.simulate import simulate  # noqa: E402
 from causalsynth.synth.hybrid import HybridSynthesizer  # noqa: E402
 
@@ -32,12 +33,13 @@ def main(argv=None) -> dict:
     synth = HybridSynthesizer(random_state=0, n_reference=50_000).fit(load_nhefs())
     learners = ({"glm": "logistic"} if args.quick else
                 {"glm": "logistic", "gbm": {"propensity": "gbm", "outcome": "gbm", "n_folds": 3}})
-    kw = dict(n=1566, n_reps=reps, learners=learners, random_state=1, show_progress=False)
+    kw = dict(n=1566, n_reps=reps, learners=learners, random_state=1)
     timings, results = {}, {}
-    for label, extra in (("serial", {}), ("joblib", {"n_jobs": args.workers}),
-                         ("dask", {"n_jobs": args.workers, "backend": "dask"})):
+    for label, run in (("serial", RunOptions(progress=False)),
+                       ("joblib", RunOptions(n_jobs=args.workers, progress=False)),
+                       ("dask", RunOptions(n_jobs=args.workers, backend="dask", progress=False))):
         t0 = time.perf_counter()
-        results[label] = simulate(synth, **extra, **kw)
+        results[label] = simulate(synth, run=run, **kw)
         timings[label] = time.perf_counter() - t0
         print(f"{label:>7}: {reps} replicates in {timings[label]:.1f} s")
 

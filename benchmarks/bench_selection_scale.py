@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, write  # noqa: E402
 
 from causalsynth.datasets.designs import NonlinearHeterogeneousDesign  # noqa: E402
+from causalsynth import RunOptions  # noqa: E402
 from causalsynth.simulate import Simulation  # noqa: E402
 
 PANEL = {"glm": {"propensity": "logistic", "outcome": None},
@@ -48,7 +49,7 @@ def one_size(n: int, reps: int, seed: int = 0) -> tuple[dict, Simulation]:
         sim = Simulation(data, worlds=("flexible", "placebo"), n=n, n_reps=reps, learners=PANEL, random_state=seed)
     t_fit = time.perf_counter() - t0
     t0 = time.perf_counter()
-    res = sim.run(n_jobs=1, show_progress=False)
+    res = sim.run(RunOptions(n_jobs=1, progress=False))
     t_run = time.perf_counter() - t0
     per_world = t_run / reps / 2  # seconds per replicate of the whole panel in one world
     row = {"n": n, "reps": reps, "fit_worlds_seconds": t_fit, "simulate_seconds": t_run,
@@ -91,7 +92,8 @@ def main(argv=None) -> dict:
         n = big[0]
         sim, serial = runs[n]
         t0 = time.perf_counter()
-        on_dask = sim.run(n_jobs=args.workers, backend="dask", scheduler=args.scheduler, show_progress=False)
+        on_dask = sim.run(RunOptions(n_jobs=args.workers, backend="dask", scheduler=args.scheduler,
+                                     progress=False))
         t_dask = time.perf_counter() - t0
         same = _strip(on_dask.replicates).equals(_strip(serial.replicates))
         dask = {"n": n, "workers": args.workers, "scheduler": args.scheduler or "LocalCluster(processes=True)",

@@ -27,6 +27,7 @@ from _common import write  # noqa: E402
 from causalsynth import estimate  # noqa: E402
 from causalsynth.datasets.designs import LinearLogisticDesign  # noqa: E402
 from causalsynth.nuisance import fit_nuisance  # noqa: E402
+from causalsynth import RunOptions  # noqa: E402
 from causalsynth.simulate import simulate  # noqa: E402
 from causalsynth.simulate.run import task_seed  # noqa: E402
 from causalsynth.simulate.spec import Task  # noqa: E402
@@ -121,7 +122,7 @@ def main(argv=None) -> dict:
     seed = 2024
     # warm-up outside the timings (module imports, first-call costs), for both sides alike
     simulate(design, estimators=estimators, n=args.n, n_reps=2, learners=learners, random_state=seed + 1,
-             show_progress=False)
+             run=RunOptions(progress=False))
     zepid_four(design.sample(args.n, random_state=0).data.frame, [f"w{j + 1}" for j in range(args.features)],
                args.gbm)
     if args.gbm:
@@ -129,7 +130,7 @@ def main(argv=None) -> dict:
                    True, booster="ours")
     t0 = time.perf_counter()
     res = simulate(design, estimators=estimators, n=args.n, n_reps=args.reps, learners=learners,
-                   random_state=seed, show_progress=False)
+                   random_state=seed, run=RunOptions(progress=False))
     t_ours = time.perf_counter() - t0
     entropy = (seed, ())
     lc = res.spec.learners[0]

@@ -36,7 +36,7 @@ __all__ = [
     "CausalData", "estimate", "EstimateOptions", "EstimateResult", "ESTIMATORS", "pooled",
     "HybridSynthesizer", "SyntheticSample", "dcr",
     "simulate", "Simulation", "SimulationResult", "select_estimator", "Selection", "RunOptions",
-    "audit", "diagnose_positivity", "augment_positivity",
+    "audit", "AuditConfig", "diagnose_positivity", "augment_positivity", "AugmentSpec", "SimulationOptions",
     "CausalSynthError", "DataError", "DataFileError", "RoleError", "SpecError", "NotFittedError",
     "EstimationError",
     "VersionMismatchError", "PositivityWarning", "PrivacyWarning", "LeakageWarning",
@@ -87,6 +87,12 @@ def __getattr__(name: str):
         from .simulate import Selection as value
     elif name == "audit":
         from .audit import audit as value
+    elif name == "AuditConfig":
+        from .audit import AuditConfig as value
+    elif name == "AugmentSpec":
+        from .positivity import AugmentSpec as value
+    elif name == "SimulationOptions":
+        from .simulate import SimulationOptions as value
     elif name == "diagnose_positivity":
         from .positivity import diagnose_positivity as value
     elif name == "augment_positivity":

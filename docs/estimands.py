@@ -13,7 +13,8 @@ import warnings
 
 from causalsynth.datasets.designs import LinearLogisticDesign
 from causalsynth.report.render import markdown_table
-from causalsynth.simulate import simulate
+from causalsynth import RunOptions
+from causalsynth.simulate import SimulationOptions, simulate
 
 
 def main() -> None:
@@ -29,8 +30,9 @@ def main() -> None:
         estimators = ("or", "ipw", "aipw") if estimand == "overlap" else ("or", "ipw", "aipw", "tmle")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            res = simulate(design, n=1000, n_reps=args.reps, estimand=estimand, estimators=estimators,
-                           learners={"glm": "logistic"}, n_jobs=args.n_jobs, random_state=12)
+            res = simulate(design, n=1000, n_reps=args.reps, estimators=estimators,
+                           learners={"glm": "logistic"}, random_state=12,
+                           options=SimulationOptions(estimand=estimand), run=RunOptions(n_jobs=args.n_jobs))
         summ = res.summary()
         cols = ["estimator", "bias", "bias_mcse", "rmse", "coverage", "coverage_mcse", "se_sd_ratio"]
         cols = [c for c in cols if c in summ.columns]

@@ -11,6 +11,7 @@ import argparse
 from causalsynth.datasets.designs import KANG_SCHAFER_FORMULAS as F
 from causalsynth.datasets.designs import KangSchafer2007
 from causalsynth.report.render import markdown_table
+from causalsynth import RunOptions
 from causalsynth.simulate import simulate
 
 
@@ -24,7 +25,7 @@ def main() -> None:
         for o in ("Z", "X"):
             learners[f"e:{p} mu:{o}"] = {"propensity": F[("propensity", p)], "outcome": F[("outcome", o)]}
     res = simulate(KangSchafer2007(), estimators=("or", "ipw", "aipw", "tmle"), n=1000, n_reps=args.reps,
-                   learners=learners, n_jobs=args.n_jobs, random_state=2007)
+                   learners=learners, random_state=2007, run=RunOptions(n_jobs=args.n_jobs))
     summ = res.summary(target="mu1")
     table = summ[["learner", "estimator", "bias", "bias_mcse", "rmse", "rmse_mcse"]].round(3)
     print(f"Kang-Schafer, n=1000, {args.reps} replicates, target mu1 = 210")

@@ -113,20 +113,21 @@ def test_simulation_refuses_bad_specs_up_front_and_recommends_nothing_when_all_f
         cs.simulate(design, n=100, n_reps=2, learners={"x": "foo"})
     with pytest.raises(cs.SpecError, match="real data with no known truth"):
         cs.simulate(design.sample(100, random_state=0).data.frame, n=100, n_reps=2)
-    res = cs.simulate(design, n=100, n_reps=3, show_progress=False,
-                      learners={"bad": {"propensity": "logistic", "outcome": _Broken()}})
+    res = cs.simulate(design, n=100, n_reps=3,
+                      learners={"bad": {"propensity": "logistic", "outcome": _Broken()}},
+                      run=cs.RunOptions(progress=False))
     assert "no recommendation" in str(res.recommendation()) and "boom" in str(res.recommendation())
     with pytest.raises(cs.EstimationError, match="no method succeeded"):
         res.best()
     # "glm", the command line's panel name, means the main-terms GLMs
-    ok = cs.simulate(design, n=100, n_reps=2, learners=["glm"], show_progress=False)
+    ok = cs.simulate(design, n=100, n_reps=2, learners=["glm"], run=cs.RunOptions(progress=False))
     assert not ok.replicates["failed"].any()
 
 
 def test_audit_names_a_too_small_holdout():
     d = cs.CausalData(_frame(n=30, seed=2), treatment="A", outcome="Y")
     with pytest.raises(cs.DataError, match="real holdout .* Fix: change holdout"):
-        cs.audit(d, synthesizers=("hybrid",), n_repeats=1, random_state=0)
+        cs.audit(d, cs.AuditConfig(n_reps=1), synthesizers=("hybrid",), random_state=0)
 
 
 # ---------------------------------------------------------------- command line
@@ -161,8 +162,9 @@ def test_cli_role_overrides_on_embedded_data(capsys):
 ])
 def test_simulation_argument_types(kwargs, match):
     args = {"n": 100, "n_reps": 2, **kwargs}
+    opts = {k: args.pop(k) for k in ("level", "propensity_bounds") if k in args}
     with pytest.raises(cs.SpecError, match=match):
-        cs.simulate(LinearLogisticDesign(n_features=3), **args)
+        cs.simulate(LinearLogisticDesign(n_features=3), **args, options=cs.SimulationOptions(**opts))
 
 
 def test_estimators_listed_twice_run_once_and_fold_labels_are_checked():
@@ -181,14 +183,14 @@ def test_augment_max_depth_and_no_numpy_warning_on_separated_data():
     from causalsynth.positivity import augment_positivity
     d = cs.CausalData(_frame(), treatment="A", outcome="Y")
     with pytest.raises(cs.SpecError, match="max_depth"):
-        augment_positivity(d, max_depth=-1)
+        augment_positivity(d, cs.AugmentSpec(max_depth=-1))
     f = _frame(n=400, seed=4)
     f["A"] = (f["x1"] > 0.3).astype(int)  # separated by x1
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         warnings.simplefilter("ignore", cs.PositivityWarning)
-        augment_positivity(cs.CausalData(f, treatment="A", outcome="Y"), n_folds=2, n_models=2,
-                           uncertainty="none", random_state=0)
+        augment_positivity(cs.CausalData(f, treatment="A", outcome="Y"),
+                           cs.AugmentSpec(n_folds=2, n_models=2, uncertainty="none"), random_state=0)
 
 
 def test_synthesizer_files_with_odd_headers_or_contents(tmp_path):
@@ -286,7 +288,7 @@ def test_valid_inputs_that_look_odd_are_accepted(tmp_path, capsys):
     assert main(["synthesize", "lalonde", "--n", "100", "--out", str(out)]) == 0
     assert len(pd.read_csv(out)) == 100
     res = cs.simulate(LinearLogisticDesign(n_features=3), n=range(100, 201, 100), n_reps=2,
-                      show_progress=False)
+                      run=cs.RunOptions(progress=False))
     assert sorted(res.replicates["n"].unique()) == [100, 200]
     from causalsynth.nuisance import fit_nuisance, make_folds
     d = cs.CausalData(_frame(), treatment="A", outcome="Y")

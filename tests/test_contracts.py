@@ -50,7 +50,7 @@ def _simulation(rs):
     sim = cs.Simulation(LinearLogisticDesign(n_features=3), n=100, n_reps=2, estimators=("ipw",),
                         learners={"glm": GLM}, random_state=rs)
     sim.plan(pilot_reps=1)  # the pilot cache is keyed by the seed (a list entropy crashed here)
-    result = sim.run(show_progress=False)
+    result = sim.run(cs.RunOptions(progress=False))
     result.ranking(n_boot=5, random_state=rs)
     return result.replicates["ate"].to_numpy()
 
@@ -64,9 +64,9 @@ def _simulate(rs):
 
 def _audit(rs):
     import causalsynth as cs
-    res = cs.audit(_data(300), synthesizers=("bootstrap",), estimators=("ipw",), n_repeats=1,
-                   propensity="logistic", utility_learners=("linear",), detection_classifier="logistic",
-                   detection_folds=2, progress=False, random_state=rs)
+    config = cs.AuditConfig(estimators=("ipw",), n_reps=1, propensity="logistic", utility_learners=("linear",),
+                            detection_classifier="logistic", detection_folds=2)
+    res = cs.audit(_data(300), config, synthesizers=("bootstrap",), progress=False, random_state=rs)
     return res.summary().select_dtypes("number").to_numpy()
 
 
@@ -77,8 +77,9 @@ def _diagnose(rs):
 
 def _augment(rs):
     import causalsynth as cs
-    res = cs.augment_positivity(_data(), propensity="logistic", outcome="linear", n_folds=2, n_models=2,
-                                budget=10, if_risky="ignore", random_state=rs)
+    spec = cs.AugmentSpec(propensity="logistic", outcome="linear", n_folds=2, n_models=2, budget=10,
+                          if_risky="ignore")
+    res = cs.augment_positivity(_data(), spec, random_state=rs)
     return res.data.frame.to_numpy()
 
 

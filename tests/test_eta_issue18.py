@@ -219,7 +219,7 @@ def test_simulation_reports_to_a_given_progress():
     clock = FakeClock()
     bar = Progress(8, "replicates", clock=clock, ticker=False, show=False, work=16.0, work_seconds=True)
     sim = Simulation(_tiny_data(), worlds=("placebo",), n_reps=8, estimators=("or",), random_state=0)
-    res = sim.run(progress=bar, task_cost=lambda world, learners: 2.0 * len(learners))
+    res = sim.run(task_cost=lambda world, learners: 2.0 * len(learners), tracker=bar)
     reps = res.replicates
     measured = (reps.drop_duplicates("rep")["seconds_draw"].sum() + reps["seconds_nuisance"].sum()
                 + reps["seconds_estimator"].sum())  # one estimator: one row per replicate

@@ -115,11 +115,12 @@ def test_time_left_from_the_work_done_when_units_differ_in_cost(capsys, beat):
 
 def test_simulation_reports_its_replicates(capsys, beat):
     from causalsynth.datasets.designs import LinearLogisticDesign
+    from causalsynth import RunOptions
     from causalsynth.simulate import Simulation
     set_heartbeat(0.01, tag="simulate")
     sim = Simulation(LinearLogisticDesign(n_features=3), n=100, n_reps=4, random_state=0)
     sim.plan(pilot_reps=1)
-    sim.run(n_jobs=1)
+    sim.run(RunOptions(n_jobs=1))
     err = capsys.readouterr().err.splitlines()
     assert err and err[-1].startswith("[simulate] 3/3 replicates done in ")  # one replicate ran in the pilot
 

@@ -21,17 +21,11 @@ CONFIG_CLASSES: set[str] = {"RunOptions"}
 
 #: calls still wider than LIMIT (qualified name -> parameter count); may only shrink
 WIDE: dict[str, int] = {
-    "positivity/diagnose.py:diagnose": 11,
-    "positivity/evaluate.py:evaluate_augmentation": 15,
-    "positivity/augment.py:augment_positivity": 16,
-    "simulate/simulation.py:simulate": 20,
     "simulate/selection.py:selection_study": 18,
     "simulate/recommend.py:recommend": 11,
     "simulate/select.py:select_estimator": 24,
     "simulate/uncertainty.py:generator_uncertainty": 15,
-    "audit/engine.py:audit": 19,
     "synth/hybrid.py:HybridSynthesizer": 20,
-    "simulate/simulation.py:Simulation": 14,
 }
 
 

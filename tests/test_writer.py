@@ -27,6 +27,7 @@ from causalsynth.report.writer import (
     write_file,
     write_table,
 )
+from causalsynth import RunOptions
 from causalsynth.simulate import simulate
 
 
@@ -185,8 +186,9 @@ def test_report_stem_must_be_a_plain_name(tmp_path, stem):
 
 def test_audit_write_report_stem_cannot_leave_the_folder(tmp_path, nhefs):
     from causalsynth.audit import audit
-    result = audit(nhefs, synthesizers=["bootstrap"], estimators=["or"], n_repeats=1,
-                   utility_learners=["linear"], random_state=0)
+    from causalsynth.audit import AuditConfig
+    result = audit(nhefs, AuditConfig(estimators=["or"], n_reps=1, utility_learners=["linear"]),
+                   synthesizers=["bootstrap"], random_state=0)
     out = tmp_path / "a" / "b"
     with pytest.raises(SpecError, match="stem"):
         result.write_report(out, stem="../../x")
@@ -205,7 +207,8 @@ def test_a_link_planted_at_the_old_checkpoint_temporary_is_not_followed(tmp_path
     (ck / ".meta.json.tmp").symlink_to(outside)
     (ck / ".part-000-000-000-000000.parquet.tmp").symlink_to(outside)
     with pytest.raises(SpecError, match="not empty"):  # a folder holding foreign files is refused
-        simulate(LinearLogisticDesign(), n=100, n_reps=2, estimators=("or",), random_state=0, checkpoint=ck)
+        simulate(LinearLogisticDesign(), n=100, n_reps=2, estimators=("or",), random_state=0,
+                 run=RunOptions(checkpoint=ck))
     assert outside.read_bytes() == b"precious"
     # a link planted while the run writes (after meta.json): the temporaries never follow it
     ck2 = tmp_path / "ck2"
@@ -223,7 +226,8 @@ def test_a_dangling_symlink_checkpoint_is_a_clear_error(tmp_path):
     link = tmp_path / "ck"
     link.symlink_to(tmp_path / "gone")
     with pytest.raises(CheckpointError) as info:
-        simulate(LinearLogisticDesign(), n=100, n_reps=2, estimators=("or",), random_state=0, checkpoint=link)
+        simulate(LinearLogisticDesign(), n=100, n_reps=2, estimators=("or",), random_state=0,
+                 run=RunOptions(checkpoint=link))
     text = str(info.value)
     assert "symbolic link" in text and "does not exist" in text and str(link) in text and "\n" not in text
     assert isinstance(info.value, DataFileError)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from ..synth.joint import JointSynthesizer
 from .engine import audit
+from .reference import AuditConfig
 from .result import AuditResult
 from .synthesizers import DEFAULT_SYNTHESIZERS, SYNTHESIZERS
 
-__all__ = ["audit", "AuditResult", "SYNTHESIZERS", "DEFAULT_SYNTHESIZERS", "JointSynthesizer"]
+__all__ = ["audit", "AuditConfig", "AuditResult", "SYNTHESIZERS", "DEFAULT_SYNTHESIZERS", "JointSynthesizer"]

@@ -11,7 +11,7 @@ synthesizer keeps the contrast by drawing A and Y from separately fitted nuisanc
 1. the real rows are split once (seeded, within each arm) into a training part, which every
    synthesizer and the real reference see, and a holdout, used only as the test set of
    train-on-synthetic-test-on-real (TSTR) utility and as the DCR baseline;
-2. each synthesizer is fitted ``n_repeats`` times with fresh seeds and draws ``n_synthetic``
+2. each synthesizer is fitted ``n_reps`` times with fresh seeds and draws ``n_synthetic``
    rows each time; a draw that cannot be analysed (an empty arm, a failed fit) is recorded
    as a failed repeat;
 3. on every draw: the ATE of each estimator against the same estimator on the real training
@@ -24,9 +24,9 @@ synthesizer keeps the contrast by drawing A and Y from separately fitted nuisanc
 
 Example
 -------
->>> from causalsynth.audit import audit
+>>> from causalsynth.audit import AuditConfig, audit
 >>> from causalsynth.datasets import load_nhefs
->>> result = audit(load_nhefs(), synthesizers=["hybrid", "copula"], n_repeats=3,
+>>> result = audit(load_nhefs(), AuditConfig(n_reps=3), synthesizers=["hybrid", "copula"],
 ...                random_state=0)                                        # doctest: +SKIP
 >>> result.summary()                                                      # doctest: +SKIP
 """
@@ -55,7 +55,7 @@ from .synthesizers import (
     resolve_synthesizers,
 )
 
-__all__ = ["audit"]
+__all__ = ["audit", "AuditConfig"]
 
 
 def _child(ss: np.random.SeedSequence, label: str) -> np.random.SeedSequence:
@@ -74,23 +74,10 @@ def _one_line(exc: BaseException) -> str:
 
 def audit(
     data: CausalData,
+    config: AuditConfig | None = None,
     *,
     synthesizers: Any = DEFAULT_SYNTHESIZERS,
-    estimators: Any = DEFAULT_ESTIMATORS,
-    n_synthetic: int | None = None,
-    n_repeats: int = 5,
-    propensity: Any = None,
-    outcome: Any = None,
-    n_folds: int | None = None,
     subgroups: Any = None,
-    utility_learners: Any = ("linear", "gbm", "forest", "knn"),
-    detection_classifier: Any = "gbm",
-    detection_folds: int = 5,
-    holdout: float = 0.2,
-    epochs: int = 300,
-    generator_options: dict | None = None,
-    level: float = 0.95,
-    propensity_bounds: tuple[float, float] = (0.01, 0.99),
     progress: bool | None = None,
     random_state: RandomState = None,
 ) -> AuditResult:
@@ -100,29 +87,19 @@ def audit(
     ----------
     data : CausalData
         The real data.
+    config : :class:`~causalsynth.audit.AuditConfig`, the settings of the audit: estimators,
+        nuisance learners, ``n_synthetic``, ``n_reps`` (fits and draws per synthesizer,
+        default 5), utility learners, detection classifier, holdout share, deep-generator
+        epochs, level and propensity bounds (default: ``AuditConfig()``).
     synthesizers : names from :data:`SYNTHESIZERS` (``"hybrid"``, ``"hybrid-bootstrap"``,
         ``"hybrid-ctgan"``, ``"hybrid-tvae"``, ``"copula"``, ``"ctgan"``, ``"tvae"``,
         ``"bootstrap"``), :class:`~causalsynth.synth.hybrid.HybridSynthesizer` instances
         (rebuilt with a fresh seed every repeat), or a mapping label -> either.
         Default: hybrid, copula, ctgan, tvae, bootstrap.
-    estimators : ATE estimators (:data:`causalsynth.ESTIMATORS`); the primary one, used by
-        :meth:`AuditResult.summary` and the plots, is ``"aipw"`` when present.
-    n_synthetic : rows per synthetic draw (default: as many as the real training rows).
-    n_repeats : fits and draws per synthesizer (default 5), giving every figure a spread.
-    propensity, outcome, n_folds : nuisance learners (as in :func:`causalsynth.estimate`) used
-        for every estimate, real and synthetic, and by the named hybrid synthesizers.
     subgroups : None (quartiles of each numeric covariate with at least five values), a list
         of covariates (levels of categorical ones, quartiles of numeric ones) or a mapping
         name -> callable(frame) -> bool array or an expression such as ``"age > 50"`` (the
         closed vocabulary of derived columns, see :func:`causalsynth._checks.check_expression`).
-    utility_learners : outcome learners for TSTR/TRTR utility (:data:`causalsynth.fidelity.
-        UTILITY_LEARNERS`); the first is the one :meth:`AuditResult.summary` reports.
-    detection_classifier, detection_folds : real-versus-synthetic classifier and its folds.
-    holdout : share of real rows (within each arm) kept apart for TSTR and the DCR baseline.
-    epochs : training epochs of CTGAN and TVAE (default 300); ``generator_options`` adds
-        other keyword arguments of those generators (e.g. ``{"batch_size": 100}``).
-    level : confidence level of every interval.
-    propensity_bounds : propensities are clipped to this range inside the estimators.
     progress : show a progress bar over the fits (default: when stderr is a terminal).
     random_state : seeds the split, every fit and draw and every metric. Each synthesizer
         draws from a stream keyed by its label, so adding one leaves the others unchanged.
@@ -134,26 +111,26 @@ def audit(
     Raises
     ------
     SpecError
-        An unknown synthesizer (the message lists the valid names), estimator or learner, or
-        an option out of range.
+        An unknown synthesizer (the message lists the valid names), a config that is not an
+        AuditConfig (its own checks name the setting out of range).
     ImportError
         A deep generator (CTGAN/TVAE) is asked for but ``ctgan`` is not installed.
     """
     if not isinstance(data, CausalData):
         raise SpecError(f"data must be a CausalData; got {type(data).__name__}. Build one with "
                         "causalsynth.CausalData(frame, treatment=..., outcome=...).")
-    cfg = AuditConfig(estimators=estimators, propensity=propensity, outcome=outcome,
-                      n_folds=n_folds, n_synthetic=n_synthetic, n_repeats=n_repeats,
-                      holdout=holdout, utility_learners=utility_learners,
-                      detection_classifier=detection_classifier, detection_folds=detection_folds,
-                      epochs=epochs, generator_options=dict(generator_options or {}), level=level,
-                      propensity_bounds=propensity_bounds)
+    if config is None:
+        config = AuditConfig()
+    elif not isinstance(config, AuditConfig):
+        raise SpecError(f"config must be an AuditConfig; got {type(config).__name__}. Build one with "
+                        "causalsynth.audit.AuditConfig(n_reps=..., estimators=...).")
+    cfg = config
     specs = resolve_synthesizers(synthesizers)
     ss = as_seed_sequence(random_state)
     ref = make_reference(data, cfg, subgroups, _child(ss, "reference"))
     n_syn = cfg.n_synthetic or ref.train.n_obs
     tasks = [(spec, r, seed) for spec in specs
-             for r, seed in enumerate(_child(ss, spec.name).spawn(cfg.n_repeats))]
+             for r, seed in enumerate(_child(ss, spec.name).spawn(cfg.n_reps))]
     runs: list[dict] = []
     details: dict[str, list[pd.DataFrame]] = {k: [] for k in _DETAIL_COLUMNS}
     for spec, r, seed in _progress(tasks, desc="audit: fitting synthesizers", total=len(tasks),
@@ -224,7 +201,7 @@ def _settings(data: CausalData, cfg: AuditConfig, ref, specs, n_syn: int) -> dic
     return {
         "treatment": data.treatment, "outcome": data.outcome, "outcome_type": data.outcome_type,
         "n_obs": data.n_obs, "n_train": ref.train.n_obs, "n_holdout": ref.holdout.n_obs,
-        "n_synthetic": n_syn, "n_repeats": cfg.n_repeats, "holdout": float(cfg.holdout),
+        "n_synthetic": n_syn, "n_reps": cfg.n_reps, "holdout": float(cfg.holdout),
         "estimators": list(cfg.estimators), "utility_learners": list(cfg.utility_learners),
         "utility_metric": "auc" if data.outcome_type == "binary" else "r2",
         "detection_classifier": str(cfg.detection_classifier), "epochs": cfg.epochs,

@@ -58,16 +58,32 @@ RUN_METRICS = (
     "worst_subgroup_z", "ate_error")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AuditConfig:
-    """Validated settings of one audit (see :func:`causalsynth.audit.audit`)."""
+    """Validated settings of one audit (see :func:`causalsynth.audit.audit`).
+
+    estimators : ATE estimators (:data:`causalsynth.ESTIMATORS`); the primary one, used by
+        :meth:`AuditResult.summary` and the plots, is ``"aipw"`` when present.
+    propensity, outcome, n_folds : nuisance learners (as in :func:`causalsynth.estimate`) used
+        for every estimate, real and synthetic, and by the named hybrid synthesizers.
+    n_synthetic : rows per synthetic draw (default: as many as the real training rows).
+    n_reps : fits and draws per synthesizer (default 5), giving every figure a spread.
+    holdout : share of real rows (within each arm) kept apart for TSTR and the DCR baseline.
+    utility_learners : outcome learners for TSTR/TRTR utility (:data:`causalsynth.fidelity.
+        UTILITY_LEARNERS`); the first is the one :meth:`AuditResult.summary` reports.
+    detection_classifier, detection_folds : real-versus-synthetic classifier and its folds.
+    epochs : training epochs of CTGAN and TVAE (default 300); ``generator_options`` adds
+        other keyword arguments of those generators (e.g. ``{"batch_size": 100}``).
+    level : confidence level of every interval.
+    propensity_bounds : propensities are clipped to this range inside the estimators.
+    """
 
     estimators: tuple[str, ...] = DEFAULT_ESTIMATORS
     propensity: Any = None
     outcome: Any = None
     n_folds: int | None = None
     n_synthetic: int | None = None
-    n_repeats: int = 5
+    n_reps: int = 5
     holdout: float = 0.2
     utility_learners: tuple[str, ...] = ("linear", "gbm", "forest", "knn")
     detection_classifier: Any = "gbm"
@@ -80,7 +96,7 @@ class AuditConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "estimators", select_estimators(self.estimators)[0])  # the ATE: all can
         object.__setattr__(self, "utility_learners", check_learners(self.utility_learners))
-        check_int("n_repeats", self.n_repeats, 1)
+        check_int("n_reps", self.n_reps, 1)
         check_int("epochs", self.epochs, 1)
         check_int("detection_folds", self.detection_folds, 2)
         if self.n_synthetic is not None:
@@ -93,6 +109,7 @@ class AuditConfig:
                             f"scikit-learn classifier; got {self.detection_classifier!r}.")
         if not isinstance(self.generator_options, Mapping):
             raise SpecError(f"generator_options must be a dict; got {type(self.generator_options).__name__}.")
+        object.__setattr__(self, "generator_options", dict(self.generator_options))
 
     @property
     def primary_estimator(self) -> str:

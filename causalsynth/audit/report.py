@@ -38,7 +38,7 @@ def report_sections(result: Any) -> list[Section]:
         f"({st['n_obs']} rows) was split once into {st['n_train']} training rows, which every "
         f"synthesizer and the real reference see, and {st['n_holdout']} holdout rows, the test set of "
         f"train-on-synthetic-test-on-real utility and the privacy baseline. Each synthesizer was fitted "
-        f"{st['n_repeats']} times and drew {st['n_synthetic']} rows each time. Estimators: "
+        f"{st['n_reps']} times and drew {st['n_synthetic']} rows each time. Estimators: "
         f"{', '.join(st['estimators'])} (primary: {result.primary_estimator}); propensity model: "
         f"{st['propensity_learner']}; outcome model: {st['outcome_learner']}.\n\n"
         f"A synthesizer keeps the ATE here when its mean absolute ATE error is below {z:.2f} real "

@@ -179,7 +179,7 @@ class AuditResult:
                                 "ci_overlap", "utility", "detection_auc", "chi2"]]
         real = self.real.set_index("estimator").loc[self.primary_estimator]
         lines = [f"ATE preservation audit: {s['treatment']} -> {s['outcome']}, {s['n_train']} real "
-                 f"training rows, {s['n_holdout']} holdout, {s['n_repeats']} repeats of "
+                 f"training rows, {s['n_holdout']} holdout, {s['n_reps']} repeats of "
                  f"{s['n_synthetic']} synthetic rows",
                  f"real {self.primary_estimator}: {real['ate']:.4f} (SE {real['std_error']:.4f}); "
                  f"utility = TSTR {s['utility_metric']} of {s['utility_learners'][0]} "
@@ -194,7 +194,7 @@ class AuditResult:
     def _repr_html_(self) -> str:
         s = self.settings
         head = (f"<p><b>ATE preservation audit</b>: {s['treatment']} &rarr; {s['outcome']}, "
-                f"{s['n_repeats']} repeats of {s['n_synthetic']} synthetic rows; primary estimator "
+                f"{s['n_reps']} repeats of {s['n_synthetic']} synthetic rows; primary estimator "
                 f"{self.primary_estimator}</p>")
         return head + self.summary().to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="")
 

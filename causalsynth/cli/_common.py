@@ -23,7 +23,8 @@ __all__ = ["read_table", "load_data_arg", "add_data_args", "data_from", "emit", 
            "add_estimand_args", "parse_bounds", "ESTIMAND_CHOICES", "EMBEDDED", "embedded_name",
            "describe_source", "HelpFormatter", "add_command", "say_for", "provenance_of",
            "write_table", "check_table_path", "one_line", "add_force_arg", "check_outputs", "report_names",
-           "whole", "number", "share", "min_dcr_value", "n_jobs_value", "SEED", "PLOT_SUFFIXES"]
+           "whole", "number", "share", "min_dcr_value", "n_jobs_value", "SEED", "PLOT_SUFFIXES",
+           "add_deprecated_alias"]
 
 #: The embedded datasets (``causalsynth.datasets.DATASETS``; a test keeps the two equal). Named
 #: here so that ``--help`` needs no import of the datasets, which load pandas.
@@ -52,6 +53,21 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         if action.default is None:
             return text + " (default: not set)"
         return text + " (default: %(default)s)"
+
+
+def add_deprecated_alias(p: argparse.ArgumentParser, old: str, new: str) -> None:
+    """Accept the old option ``old`` for ``new`` (already added to ``p``): hidden from --help,
+    it stores into ``new``'s destination and prints a one-line deprecation note on stderr
+    (names per concept: docs/glossary.md)."""
+    target = next(a for a in p._actions if new in a.option_strings)
+
+    class _Deprecated(argparse.Action):
+        def __call__(self, parser, namespace, values, option_string=None):
+            print(f"note: {old} is deprecated and will be removed; use {new}", file=sys.stderr)
+            setattr(namespace, self.dest, values)
+
+    p.add_argument(old, dest=target.dest, type=target.type, choices=target.choices, metavar=target.metavar,
+                   action=_Deprecated, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 
 def add_command(sub, name: str, *, help: str, description: str, examples: list[str]):

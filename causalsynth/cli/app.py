@@ -61,7 +61,7 @@ NOT_OPTIONS = {"outcome", "outcome_model", "treatment", "covariates", "key", "tr
 
 
 #: Python parameter names whose command-line option has another name.
-ALIASES = {"random_state": "--seed", "n_bootstrap": "--bootstrap", "n_generators": "--generators",
+ALIASES = {"random_state": "--seed", "n_bootstrap": "--bootstrap", "n_generators": "--refits",
            "se_method": "--se", "utility_learners": "--utility-learners"}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from ._common import (
     SEED,
     add_command,
+    add_deprecated_alias,
     add_data_args,
     add_force_arg,
     check_outputs,
@@ -42,7 +43,7 @@ def _positivity(args, data):
 
 
 def cmd_audit(args) -> int:
-    from ..audit import audit
+    from ..audit import AuditConfig, audit
     from ..estimators import select_estimators
     check_outputs(args, folders=[("--out", args.out, "audit")])
     estimators, _ = select_estimators(split_names(args.estimators))  # None: the default panel
@@ -50,16 +51,15 @@ def cmd_audit(args) -> int:
     say = say_for(args)
     names = _names(args.synthesizers)
     n_train = data.n_obs - round(args.holdout * data.n_obs)
-    say(f"plan: {len(names)} synthesizer(s) ({', '.join(names)}) x {args.n_repeats} repeat(s) = "
-        f"{len(names) * args.n_repeats} fits and draws of {args.n_synthetic or f'about {n_train}'} rows each, "
+    say(f"plan: {len(names)} synthesizer(s) ({', '.join(names)}) x {args.n_reps} repeat(s) = "
+        f"{len(names) * args.n_reps} fits and draws of {args.n_synthetic or f'about {n_train}'} rows each, "
         f"estimators {','.join(estimators)}, utility learners {args.utility_learners}"
         + ("; ctgan/tvae train for --epochs " + str(args.epochs) + " each (the slow part)"
            if any(n.endswith(("ctgan", "tvae")) for n in names) else ""))
-    result = audit(data, synthesizers=names, estimators=estimators,
-                   n_synthetic=args.n_synthetic, n_repeats=args.n_repeats, epochs=args.epochs,
-                   propensity=args.propensity, outcome=args.outcome_model,
-                   utility_learners=_names(args.utility_learners), holdout=args.holdout,
-                   level=args.level, random_state=args.seed)
+    config = AuditConfig(estimators=estimators, n_synthetic=args.n_synthetic, n_reps=args.n_reps,
+                         epochs=args.epochs, propensity=args.propensity, outcome=args.outcome_learner,
+                         utility_learners=_names(args.utility_learners), holdout=args.holdout, level=args.level)
+    result = audit(data, config, synthesizers=names, random_state=args.seed)
     payload = result.to_dict()
     text = str(result)
     if args.out:
@@ -80,9 +80,9 @@ def register(sub) -> None:
                     "synthetic data with the real estimate, beside predictive utility (train on synthetic, "
                     "test on real), fidelity, privacy (DCR) and overlap. The plan (synthesizers x repeats) is "
                     "printed first. Synthesizers: " + ", ".join(SYNTHESIZER_NAMES) + ".",
-        examples=["causalsynth audit lalonde --synthesizers hybrid,copula --n-repeats 3 --out audit/",
-                  "causalsynth audit nhefs --synthesizers hybrid,copula,ctgan,tvae --n-repeats 5 --epochs 300",
-                  "causalsynth audit nhefs --synthesizers hybrid,bootstrap --n-repeats 2 --json"])
+        examples=["causalsynth audit lalonde --synthesizers hybrid,copula --n-reps 3 --out audit/",
+                  "causalsynth audit nhefs --synthesizers hybrid,copula,ctgan,tvae --n-reps 5 --epochs 300",
+                  "causalsynth audit nhefs --synthesizers hybrid,bootstrap --n-reps 2 --json"])
     add_data_args(p)
     p.add_argument("--synthesizers", default=",".join(DEFAULT_SYNTHESIZER_NAMES), metavar="LIST",
                    help="comma-separated synthesizers")
@@ -91,11 +91,13 @@ def register(sub) -> None:
                         "causalsynth.estimators.DEFAULT_ESTIMATORS)")
     p.add_argument("--n-synthetic", type=whole(1), default=None,
                    help="rows per synthetic draw (default: as many as the real training rows)")
-    p.add_argument("--n-repeats", type=whole(1), default=5, help="fits and draws per synthesizer")
+    p.add_argument("--n-reps", type=whole(1), default=5, help="fits and draws per synthesizer")
+    add_deprecated_alias(p, "--n-repeats", "--n-reps")
     p.add_argument("--epochs", type=whole(1), default=300, help="CTGAN/TVAE training epochs")
     p.add_argument("--propensity", default=None, metavar="LEARNER", help="propensity learner (default: logistic)")
-    p.add_argument("--outcome-model", default=None, metavar="LEARNER",
+    p.add_argument("--outcome-learner", default=None, metavar="LEARNER",
                    help="outcome learner (default: linear for a continuous outcome, logistic for a binary one)")
+    add_deprecated_alias(p, "--outcome-model", "--outcome-learner")
     p.add_argument("--utility-learners", default="linear,gbm,forest,knn", metavar="LIST",
                    help="TSTR outcome learners; the first is reported")
     p.add_argument("--holdout", type=share, default=0.2, help="real holdout share")

@@ -7,6 +7,7 @@ from ..errors import PositivityWarning, SpecError
 from ._common import (
     SEED,
     add_command,
+    add_deprecated_alias,
     add_data_args,
     add_force_arg,
     check_outputs,
@@ -43,8 +44,9 @@ def register(sub) -> None:
     p.add_argument("--generator", default="local", choices=("local", "hybrid"),
                    help="covariates of the records: local perturbation or the copula generator")
     p.add_argument("--propensity", default=None, metavar="LEARNER", help="propensity learner (default: logistic)")
-    p.add_argument("--outcome-model", default=None, metavar="LEARNER",
+    p.add_argument("--outcome-learner", default=None, metavar="LEARNER",
                    help="outcome learner (default: linear for a continuous outcome, logistic for a binary one)")
+    add_deprecated_alias(p, "--outcome-model", "--outcome-learner")
     p.add_argument("--n-folds", type=whole(2), default=5, help="cross-fitting folds")
     p.add_argument("--if-risky", default="withhold", choices=("withhold", "warn", "refuse", "ignore"),
                    help="when the records are expected to hurt (data-only outcomes extrapolated far from "
@@ -64,14 +66,14 @@ def register(sub) -> None:
 def cmd_augment(args) -> int:
     from ..data import check_data
     from ..estimators import estimate_from_nuisance
-    from ..positivity import augment_positivity
+    from ..positivity import AugmentSpec, augment_positivity
     if args.bootstrap and args.bootstrap < 20:
         raise SpecError(f"--bootstrap needs at least 20 resamples (200 is usual); got {args.bootstrap}")
     check_outputs(args, tables=[("--out", args.out)], folders=[("--report", args.report, "augmentation")])
     data = check_data(data_from(args))
-    result = augment_positivity(data, budget=args.budget, delta=args.delta, generator=args.generator,
-                                propensity=args.propensity, outcome=args.outcome_model,
-                                n_folds=args.n_folds, if_risky=args.if_risky, random_state=args.seed)
+    spec = AugmentSpec(budget=args.budget, delta=args.delta, generator=args.generator, propensity=args.propensity,
+                       outcome=args.outcome_learner, n_folds=args.n_folds, if_risky=args.if_risky)
+    result = augment_positivity(data, spec, random_state=args.seed)
     diag = result.diagnostics
     if diag.warning:
         warnings.warn(diag.warning, PositivityWarning, stacklevel=1)

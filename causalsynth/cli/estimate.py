@@ -5,6 +5,7 @@ from ..errors import SpecError
 from ._common import (
     SEED,
     add_command,
+    add_deprecated_alias,
     add_data_args,
     add_estimand_args,
     data_from,
@@ -22,10 +23,10 @@ __all__ = ["register", "cmd_estimate"]
 def cmd_estimate(args) -> int:
     from ..estimators import EstimateOptions, estimate
     data = data_from(args)
-    propensity, outcome = args.propensity, args.outcome_model
+    propensity, outcome = args.propensity, args.outcome_learner
     if args.book_models and embedded_name(args.data) != "nhefs":
         raise SpecError("--book-models applies to the embedded nhefs dataset only (the What If "
-                        "book's formulas); give --propensity and --outcome-model for other data")
+                        "book's formulas); give --propensity and --outcome-learner for other data")
     if args.book_models and (args.treatment or args.outcome or args.covariates):
         raise SpecError("--book-models uses the book's roles; drop --treatment/--outcome/--covariates")
     if args.book_models:
@@ -61,9 +62,10 @@ def register(sub) -> None:
     add_estimand_args(p)
     p.add_argument("--propensity", default=None, metavar="LEARNER",
                    help="logistic | gbm | superlearner | a formula 'A ~ x1 + C(x2)' (default: logistic)")
-    p.add_argument("--outcome-model", default=None, metavar="LEARNER",
+    p.add_argument("--outcome-learner", default=None, metavar="LEARNER",
                    help="linear | logistic | gbm | superlearner | pooled:<preset> (one model over both arms) | "
                         "a formula (default: linear for a continuous outcome, logistic for a binary one)")
+    add_deprecated_alias(p, "--outcome-model", "--outcome-learner")
     p.add_argument("--book-models", action="store_true",
                    help="with DATA=nhefs, use Hernan & Robins' propensity and outcome formulas")
     p.add_argument("--n-folds", type=whole(1), default=None,

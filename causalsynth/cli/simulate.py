@@ -17,6 +17,7 @@ from ..errors import SpecError
 from ._common import (
     SEED,
     add_command,
+    add_deprecated_alias,
     add_data_args,
     add_estimand_args,
     add_force_arg,
@@ -166,7 +167,7 @@ def _run_simulation(args, data, *, title: str):
     names = split_names(args.worlds) or []
     say(f"plan: fit {len(names)} world(s), simulate {', '.join(estimators)} x learners "
         f"{list(learners)} ({args.n_reps} replicates per world), refit the deciding worlds "
-        f"{args.generators if args.generators > 1 else 0} time(s), estimate on the real data; the ETA of the "
+        f"{args.refits if args.refits > 1 else 0} time(s), estimate on the real data; the ETA of the "
         "simulation follows the world fits")
     say(args.data_line)
     say(f"[1/4] fitting {len(names)} world(s) to {data.n_obs} rows: {', '.join(names)} ...")
@@ -175,7 +176,7 @@ def _run_simulation(args, data, *, title: str):
     sel = select_estimator(data, worlds=names, estimators=estimators, learners=learners, n=n, n_reps=args.n_reps,
                            estimand=args.estimand, trim_bounds=parse_bounds(args.trim_bounds, "--trim-bounds"),
                            propensity_bounds=parse_bounds(args.propensity_bounds, "--propensity-bounds"),
-                           recipe=recipe, generators=args.generators, refit_reps=args.refit_reps, n_jobs=args.n_jobs,
+                           recipe=recipe, generators=args.refits, refit_reps=args.refit_reps, n_jobs=args.n_jobs,
                            backend=args.backend, scheduler=args.scheduler, checkpoint=args.checkpoint,
                            resume=args.resume, privacy_check=True, random_state=args.seed, say=say, show=show,
                            on_plan=_plan_printer(args, estimators, learners, n, say))
@@ -246,8 +247,9 @@ def _add_sim_args(p, *, reps: int, learners: str, reps_per_config: str | None, g
     add_estimand_args(p)
     p.add_argument("--generator", default="copula", choices=("bootstrap", "copula", "ctgan", "tvae"),
                    help="covariate generator of the hybrid worlds")
-    p.add_argument("--generators", type=whole(0), default=generators,
+    p.add_argument("--refits", type=whole(0), default=generators,
                    help="bootstrap refits of the deciding worlds (0 or 1 = skip)")
+    add_deprecated_alias(p, "--generators", "--refits")
     p.add_argument("--refit-reps", type=whole(1), default=refit_reps,
                    help="replicates per world on each refit (configurations given their own count in "
                         "--reps-per-config keep its ratio to --n-reps)")
@@ -275,7 +277,7 @@ def register(sub) -> None:
                     "refits of the worlds, estimate the real effect with it, and write the report (HTML, "
                     "Markdown, JSON) with the real data's positivity diagnostics.",
         examples=["causalsynth demo",
-                  "causalsynth demo --n-reps 10 --reps-per-config glm=20 --generators 0 --out quick/",
+                  "causalsynth demo --n-reps 10 --reps-per-config glm=20 --refits 0 --out quick/",
                   "causalsynth demo --learners glm,gbm --n-jobs 4 --json > demo.json"])
     # sized to finish within 4 minutes on 2 cores (benchmarks/bench_demo.py); simulate takes more
     _add_sim_args(p, reps=20, learners="glm,gbm", reps_per_config="glm=160", generators=2, refit_reps=10)

@@ -6,6 +6,7 @@ from ._common import (
     PLOT_SUFFIXES,
     SEED,
     add_command,
+    add_deprecated_alias,
     add_data_args,
     add_force_arg,
     check_outputs,
@@ -59,7 +60,7 @@ def _model_key(args) -> str | None:
                             "unset or empty; export a secret in it (e.g. python -c 'import secrets; "
                             "print(secrets.token_hex(32))')")
         return key
-    reasons = needs_key(covariates=args.generator, propensity=args.propensity, outcome=args.outcome_model) \
+    reasons = needs_key(covariates=args.generator, propensity=args.propensity, outcome=args.outcome_learner) \
         if args.save_model else []
     if reasons:
         raise SpecError(f"--save-model: {' and '.join(reasons)} can be saved only as a signed pickle; "
@@ -75,7 +76,7 @@ def cmd_synthesize(args) -> int:
     data = data_from(args)
     synth = HybridSynthesizer(covariates=args.generator,
                               covariate_options={"epochs": args.epochs} if args.generator in ("ctgan", "tvae") else None,
-                              propensity=args.propensity, outcome=args.outcome_model, noise=args.noise,
+                              propensity=args.propensity, outcome=args.outcome_learner, noise=args.noise,
                               holdout=args.holdout, min_dcr=args.min_dcr, ate=args.ate,
                               effect_scale=args.effect_scale, overlap=args.overlap,
                               confounding=args.confounding, treated_share=args.treated_share,
@@ -163,9 +164,10 @@ def register(sub) -> None:
     p.add_argument("--epochs", type=whole(1), default=300, help="CTGAN/TVAE training epochs")
     p.add_argument("--propensity", default=None, metavar="LEARNER",
                    help="propensity model: logistic | gbm | superlearner | flexible | a formula (default: logistic)")
-    p.add_argument("--outcome-model", default=None, metavar="LEARNER",
+    p.add_argument("--outcome-learner", default=None, metavar="LEARNER",
                    help="outcome model: linear | logistic | gbm | superlearner | flexible | a formula "
                         "(default: linear for a continuous outcome, logistic for a binary one)")
+    add_deprecated_alias(p, "--outcome-model", "--outcome-learner")
     p.add_argument("--noise", default="auto", choices=("auto", "gaussian", "heteroscedastic", "residuals"),
                    help="outcome noise (auto: gaussian for continuous outcomes, Bernoulli for binary ones)")
     p.add_argument("--holdout", type=share, default=0.2, help="share of real rows kept as the DCR baseline")

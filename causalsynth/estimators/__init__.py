@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from .._checks import check_bounds
 from .estimate import (EstimateOptions, estimate, estimate_from_nuisance, keep_mask, kish_ess, n_clipped_for,
+                       MIN_ESS_SHARE, overlap_fails,
                        overlap_summary, positivity_message, untrusted_message)
 from .registry import (CORE_ESTIMATORS, DEFAULT_ESTIMATORS, ESTIMATORS, EstimatorSpec, check_estimators, register,
                        registered, resolve_estimand, select_estimators, spec_of, unregister)
@@ -21,4 +22,4 @@ __all__ = ["ESTIMATORS", "ESTIMANDS", "CORE_ESTIMATORS", "DEFAULT_ESTIMATORS", "
            "unregister", "spec_of", "registered", "select_estimators", "estimate", "EstimateOptions",
            "EstimateResult", "EstimateRow", "estimate_from_nuisance", "check_estimators", "check_bounds",
            "positivity_message", "z_value", "kish_ess", "keep_mask", "overlap_summary", "untrusted_message",
-           "resolve_estimand", "n_clipped_for"]
+           "resolve_estimand", "n_clipped_for", "overlap_fails", "MIN_ESS_SHARE"]

@@ -90,6 +90,15 @@ def kish_ess(w: np.ndarray) -> float:
 MIN_ESS_SHARE = 0.1
 
 
+def overlap_fails(share_outside: float, ess_shares, *, max_outside: float,
+                  min_ess_share: float = MIN_ESS_SHARE) -> bool:
+    """The overlap verdict, one rule for the estimators and the positivity diagnosis: overlap
+    fails when more than ``max_outside`` of the units lie outside the bounds or when an arm's
+    Kish effective sample size is below ``min_ess_share`` of its size (``ess_shares``: the
+    shares of the arms)."""
+    return bool(share_outside > max_outside or min(ess_shares) < min_ess_share)
+
+
 def clip_for(e: np.ndarray, lo: float, hi: float, estimand: str = "ate") -> np.ndarray:
     """The propensity clipped where the estimand's weights need it. The ATE's weights 1/e and
     1/(1-e) need both bounds; the ATT's control weights e/(1-e) only the upper one (raising a
@@ -141,7 +150,7 @@ def overlap_summary(e: np.ndarray, a: np.ndarray, lo: float, hi: float, estimand
         w1, w0 = 1 / ec[a == 1], 1 / (1 - ec[a == 0])
         share = {1: kish_ess(w1) / max(n1, 1), 0: kish_ess(w0) / max(n0, 1)}
         outside = float(np.mean((e < lo) | (e > hi)))
-    trusted = estimand == "overlap" or (min(share.values()) >= MIN_ESS_SHARE and outside <= 0.5)
+    trusted = estimand == "overlap" or not overlap_fails(outside, share.values(), max_outside=0.5)
     return {"share_outside_bounds": outside, "ess_share_treated": share[1], "ess_share_control": share[0],
             "intervals_trusted": bool(trusted), "estimand": estimand}
 

@@ -39,7 +39,7 @@ Reproduce the evaluation table of ``docs/positivity.md``::
     python -m causalsynth.positivity --n 1000 --repeats 200 --seed 0
     python -m causalsynth.positivity --n 1000 --repeats 200 --seed 0 --nonlinearity 0.3
 
-Modules: ``diagnose.py`` (the report), ``augment.py`` (the records and their weights),
+Modules: ``diagnose.py`` (the report), ``spec.py`` (:class:`AugmentSpec`, the settings), ``augment.py`` (the records and their weights),
 ``records.py`` (its building blocks), ``evaluate.py`` (the known-truth evaluation),
 ``shift.py`` (covariate-shift metrics), ``__main__.py`` (the command above).
 """
@@ -55,12 +55,13 @@ from .diagnose import (
     overlap_coefficient,
 )
 from .evaluate import VARIANTS, AugmentationEvaluation, evaluate_augmentation
+from .spec import AugmentSpec
 
 #: The estimators that run on augmented data with case weights (the core family, ``weights=``).
 WEIGHTED_ESTIMATORS = CORE_ESTIMATORS
 
 __all__ = [
-    "diagnose_positivity", "PositivityReport", "augment_positivity", "AugmentationResult",
+    "diagnose_positivity", "PositivityReport", "augment_positivity", "AugmentSpec", "AugmentationResult",
     "evaluate_augmentation", "AugmentationEvaluation", "PoorOverlapDesign", "POSITIVITY_DESIGNS",
     "VARIANTS", "WEIGHTED_ESTIMATORS", "Generator", "Uncertainty", "kish_ess", "overlap_coefficient",
 ]

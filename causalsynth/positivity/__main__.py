@@ -7,6 +7,7 @@ import argparse
 
 from ..datasets.designs import PoorOverlapDesign
 from .evaluate import evaluate_augmentation
+from .spec import AugmentSpec
 
 
 def _budget(text: str):
@@ -48,13 +49,12 @@ def main(argv: list[str] | None = None) -> int:
         from .extreme import extreme_overlap_study
         ns = tuple(int(v) for v in args.ns.split(","))
         budget = "auto" if args.budget is None else args.budget
-        print(extreme_overlap_study(ns=ns, n_repeats=args.repeats, n_external=args.n_external, budget=budget,
+        print(extreme_overlap_study(ns=ns, n_reps=args.repeats, n_external=args.n_external, budget=budget,
                                     random_state=args.seed))
         return 0
-    ev = evaluate_augmentation(PoorOverlapDesign(nonlinearity=args.nonlinearity), n=args.n,
-                               n_repeats=args.repeats, budget=args.budget,
-                               generator=args.generator,
-                               uncertainty=args.uncertainty, n_bootstrap=args.n_bootstrap, random_state=args.seed)
+    spec = AugmentSpec(budget=args.budget, generator=args.generator, uncertainty=args.uncertainty)
+    ev = evaluate_augmentation(PoorOverlapDesign(nonlinearity=args.nonlinearity), spec, n=args.n,
+                               n_reps=args.repeats, n_bootstrap=args.n_bootstrap, random_state=args.seed)
     print(ev)
     if args.report:
         ev.write_report(args.report)

@@ -25,14 +25,14 @@ the fill-in share of the missing arm's mean there comes from the outcome model.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.special import logit
 
-from .._checks import check_choice, check_delta, check_int, check_level, resolve_bounds
+from .._checks import check_int, check_level, resolve_bounds
 from .._random import RandomState, as_seed_sequence
 from .._resample import bootstrap_within_arms, make_folds
 from ..data import check_data, main_terms
@@ -42,14 +42,12 @@ from ..estimators import (DEFAULT_ESTIMATORS, EstimateOptions, EstimateResult, E
 from ..learners import resolve_learner
 from ..nuisance import NuisanceFit
 from .diagnose import PositivityReport, diagnose, propensity_out_of_fold
+from .spec import AugmentSpec, Generator, Uncertainty
 from .records import (_ArmModels, ensemble_spread, ext_ensemble, fit_fold_models, hybrid_covariates,
                       local_covariates, record_outcomes, select_sources, shift_metrics)
 
-__all__ = ["augment_positivity", "AugmentationResult", "Generator", "Uncertainty"]
+__all__ = ["augment_positivity", "AugmentationResult", "AugmentSpec", "Generator", "Uncertainty"]
 
-Generator = Literal["local", "hybrid"]
-Uncertainty = Literal["ensemble", "none"]
-IfRisky = Literal["withhold", "warn", "refuse", "ignore"]
 MARKER_PREFIX = "aug_"
 #: The default budget fills at most this share of the arm it fills with synthetic records.
 MAX_FILL = 0.5
@@ -68,7 +66,7 @@ def _weighted(names, data, e, mu0, mu1, weights, bounds, outcome_bounds, level: 
                                   options=EstimateOptions(outcome_bounds=outcome_bounds))
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class AugmentationResult:
     r"""Original data plus targeted synthetic records, with weights that restore the original law.
 
@@ -95,6 +93,8 @@ class AugmentationResult:
     smd : DataFrame of standardized mean differences, augmented (and weighted) vs original.
     mmd : dict with ``unweighted``, ``weighted`` and ``reference`` (two random halves of the
         original) maximum mean discrepancies.
+    spec : the :class:`~causalsynth.positivity.AugmentSpec` it was made with (``if_risky`` as
+        the bootstrap must repeat it), and ``external`` the external data, if any.
     """
 
     data: Any
@@ -116,7 +116,8 @@ class AugmentationResult:
     uncertainty: str
     n_candidates: int
     outcome_learner: str
-    settings: dict = field(default_factory=dict, repr=False)  # augment_positivity's arguments
+    spec: AugmentSpec | None = field(default=None, repr=False)  # the settings, for the bootstrap
+    external: Any = field(default=None, repr=False)  # augment_positivity's external data, for the bootstrap
     budget_rule: str = ""
     risk: dict = field(default_factory=dict)  # see _risk(): logit-propensity gap, extrapolated share, verdict
     outcome_source: str = "cross-fitted models of the original data"
@@ -199,7 +200,7 @@ class AugmentationResult:
         from ..errors import CausalSynthError, EstimationError
         from ..progress import progress
         n_bootstrap = check_int("n_bootstrap", n_bootstrap, 20)
-        if not self.settings:
+        if self.spec is None:
             raise SpecError("this AugmentationResult does not carry its settings; rerun augment_positivity")
         o = self.original
         draws, failed = [], 0
@@ -211,8 +212,8 @@ class AugmentationResult:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     # copies of a unit share a fold: cross-fitting stays out-of-unit
-                    aug = augment_positivity(o.subset(rows), random_state=s_aug, _groups=rows,
-                                             **self.settings)
+                    aug = augment_positivity(o.subset(rows), self.spec, external=self.external,
+                                             random_state=s_aug, _groups=rows)
                     d, e, mu0, mu1, w = aug.data, aug.pseudo_propensity, aug.mu0, aug.mu1, aug.weights
                     if self.risk.get("withheld") is not None:  # as the point estimate: no records
                         f = aug.original_fit
@@ -334,80 +335,35 @@ class AugmentationResult:
                             stem="augmentation", provenance=provenance)
 
 
-def _check_budget(budget: Any) -> int | str | None:
-    if budget is None or budget == "auto":
-        return budget
-    return check_int("budget", budget, fix="It is the number of synthetic records; None adds one per "
-                                           "low-overlap unit.")
-
-
-# long: one pass from folds to records, weights and the risk verdict (issue 19 moves its settings into a spec)
-def augment_positivity(
-    data,
-    *,
-    budget: int | str | None = "auto",
-    delta: float = 0.05,
-    propensity: Any = None,
-    outcome: Any = None,
-    generator: Generator = "local",
-    n_folds: int = 5,
-    uncertainty: Uncertainty = "ensemble",
-    n_models: int = 5,
-    bandwidth: float = 0.1,
-    noise: bool = True,
-    max_depth: int = 2,
-    external: Any = None,
-    if_risky: IfRisky = "withhold",
-    random_state: RandomState = None,
-    _groups: np.ndarray | None = None,
-) -> AugmentationResult:
+def augment_positivity(data, spec: AugmentSpec | None = None, *, external: Any = None,
+                       random_state: RandomState = None, _groups: np.ndarray | None = None) -> AugmentationResult:
     r"""Add synthetic records in the missing arm near units that lack overlap.
 
     Parameters
     ----------
     data : CausalData
-    budget : int, "auto" or None
-        Most synthetic records to add. ``"auto"`` (default): one per low-overlap source unit,
-        but at most half the size of the arm the records fill (stated in the result as
-        ``budget_rule``): a few hundred real treated units are not completed by thousands of
-        synthetic ones. None: one per source unit, unbounded. When the budget is smaller than
-        the number of sources, the sources with the largest score go first; when larger, the
-        extra records go to the sources with the largest score, proportionally (largest
-        remainder).
-    delta : float in (0, 0.5), default 0.05
-        Units with cross-fitted propensity outside :math:`[\delta, 1-\delta]` lack overlap.
-    propensity, outcome : learner specifications (defaults: main-terms logistic and linear
-        or logistic), as in :func:`causalsynth.estimate`.
-    generator : "local" (source covariates plus Gaussian noise of ``bandwidth`` standard
-        deviations on numeric columns, clipped to the observed range; binary and categorical
-        values kept) or "hybrid" (the nearest unused rows of a Gaussian-copula sample, the
-        hybrid synthesizer's covariate generator).
-    n_folds : int >= 2, cross-fitting folds; a record completing a unit of fold k gets its
-        outcome from models fitted on the other folds only.
-    uncertainty : "ensemble" (default) scores each low-overlap unit by
-        :math:`c_i \cdot s_i`, its fill-in mass times the standard deviation of ``n_models``
-        bootstrap refits of the missing arm's outcome model at its covariates, so records go
-        where the model is least sure; records' outcomes are drawn from the ensemble members
-        in turn. "none" scores by :math:`c_i` alone and uses the fold's main model.
-    n_models : ensemble size (bootstrap refits per fold and arm).
-    bandwidth : perturbation scale of the local generator, in standard deviations.
-    noise : add Gaussian noise with the arm's residual SD to continuous outcomes (binary
-        outcomes are always Bernoulli draws).
-    max_depth : depth of the diagnostic tree that names the regions.
+    spec : :class:`~causalsynth.positivity.AugmentSpec`, the settings: budget, ``delta``,
+        learners, covariate generator, folds, ensemble, bandwidth, noise, tree depth and
+        ``if_risky`` (default: ``AugmentSpec()``).
     external : a CausalData with the same roles and covariates, for example a randomized
         study: the records' outcomes come from outcome models fitted on it (and its ensemble
         refits) instead of on the original rows. This assumes the outcome regression
         transports from the external population to this one; the result states it.
-    if_risky : what to do when the records are expected to hurt (data-only outcomes, with
-        half the fill-in mass at units whose logit propensity is more than
-        ``LOGIT_GAP`` (4) from that of every
-        real unit of the arm they fill, so their outcomes are extrapolated):
-        "withhold" (default) adds no record: the result holds the original data unchanged
-        (``n_added == 0``, unit weights) with the reason in ``result.risk["reason"]`` and a
-        PositivityWarning, so estimates on it are those of the original rows; "warn" adds the
-        records with a PositivityWarning; "refuse" raises SpecError; "ignore" adds them
-        silently. ``result.risk`` holds the diagnostics.
     random_state : seeds folds, learners, covariates and outcome noise.
+
+    The steps: :func:`_fit_original` (folds, cross-fitted propensity and outcome models, the
+    diagnosis), :func:`_choose_sources` (low-overlap units, their scores, the budget),
+    :func:`_draw_records` (covariates near each source, cross-fitted outcomes, weights), then
+    :func:`_judge` (the risk verdict and what ``if_risky`` does with it).
+
+    When the records are expected to hurt (data-only outcomes, with half the fill-in mass at
+    units whose logit propensity is more than ``LOGIT_GAP`` (4) from that of every real unit
+    of the arm they fill, so their outcomes are extrapolated), ``spec.if_risky`` decides:
+    "withhold" (default) adds no record: the result holds the original data unchanged
+    (``n_added == 0``, unit weights) with the reason in ``result.risk["reason"]`` and a
+    PositivityWarning, so estimates on it are those of the original rows; "warn" adds the
+    records with a PositivityWarning; "refuse" raises SpecError; "ignore" adds them silently.
+    ``result.risk`` holds the diagnostics.
 
     Returns
     -------
@@ -417,74 +373,112 @@ def augment_positivity(
         augmented covariate law, which differs whenever the effect varies with the covariates.
     """
     data = check_data(data)
-    settings = _settings(data, budget=budget, delta=delta, propensity=propensity, outcome=outcome,
-                         generator=generator, n_folds=n_folds, uncertainty=uncertainty, n_models=n_models,
-                         bandwidth=bandwidth, noise=noise, max_depth=max_depth, if_risky=if_risky)
-    delta = settings["delta"]
-    s_fold, s_prop, s_out, s_ens, s_gen, s_y, s_mmd = as_seed_sequence(random_state).spawn(7)
-    a, n = data.a, data.n_obs
-    folds = make_folds(a, settings["n_folds"], s_fold, groups=_groups)
-    e, p_desc = propensity_out_of_fold(data, propensity, folds, s_prop)
-    diag = diagnose(data, e, delta=delta, learner=p_desc, n_folds=settings["n_folds"],
-                    max_depth=settings["max_depth"])
-    learner = resolve_learner(outcome, role="outcome", data=data)
-    models, sigma, training_rows, mu0, mu1 = fit_fold_models(learner, data, folds, s_out)
+    spec = _as_spec(spec)
+    spec.check_arms(data.n_treated, data.n_control)
+    seeds = dict(zip(("fold", "prop", "out", "ens", "gen", "y", "mmd"), as_seed_sequence(random_state).spawn(7)))
+    orig = _fit_original(data, spec, seeds, _groups)
+    ext = _external_models(external, orig["learner"], data, orig["folds"], seeds["out"]) if external is not None else None
+    chosen = _choose_sources(data, spec, orig, ext, seeds["ens"])
+    rec = _draw_records(data, spec, orig, chosen, ext, seeds)
+    return _judge(data, spec, orig, chosen, rec, external, seeds["mmd"])
 
-    # low-overlap units, the arm missing at their location, and their fill-in mass c
-    et, extreme, rare, c, eligible = _low_overlap(e, a, delta)
-    budget, rule = _budget(settings["budget"], data, rare, eligible)
-    ext = _external_models(external, learner, data, folds, s_out) if external is not None else None
-    record_models = ext["models"] if ext else models
-    record_sigma = ext["sigma"] if ext else sigma
-    if uncertainty == "none":
+
+def _as_spec(spec) -> AugmentSpec:
+    if spec is None:
+        return AugmentSpec()
+    if not isinstance(spec, AugmentSpec):
+        raise SpecError(f"spec must be an AugmentSpec; got {type(spec).__name__}. Build one with "
+                        "causalsynth.positivity.AugmentSpec(budget=..., delta=...).")
+    return spec
+
+
+def _fit_original(data, spec: AugmentSpec, seeds: dict, groups) -> dict:
+    """Folds, the cross-fitted propensity and outcome models of the original rows, the diagnosis."""
+    folds = make_folds(data.a, spec.n_folds, seeds["fold"], groups=groups)
+    e, p_desc = propensity_out_of_fold(data, spec.propensity, folds, seeds["prop"])
+    diag = diagnose(data, e, delta=spec.delta, learner=p_desc, n_folds=spec.n_folds, max_depth=spec.max_depth)
+    learner = resolve_learner(spec.outcome, role="outcome", data=data)
+    models, sigma, training_rows, mu0, mu1 = fit_fold_models(learner, data, folds, seeds["out"])
+    return {"folds": folds, "e": e, "p_desc": p_desc, "diag": diag, "learner": learner, "models": models,
+            "sigma": sigma, "training_rows": training_rows, "mu0": mu0, "mu1": mu1}
+
+
+def _choose_sources(data, spec: AugmentSpec, orig: dict, ext: dict | None, seed) -> dict:
+    """Low-overlap units, the arm missing at each, their fill-in mass and score, the budget spent."""
+    e, folds = orig["e"], orig["folds"]
+    et, extreme, rare, c, eligible = _low_overlap(e, data.a, spec.delta)
+    budget, rule = _budget(spec.budget, data, rare, eligible)
+    if spec.uncertainty == "none":
         members, spread = {}, np.full(len(extreme), np.nan)
     elif ext:
-        members, spread = ext_ensemble(ext, data, extreme, rare, folds, settings["n_models"], s_ens)
+        members, spread = ext_ensemble(ext, data, extreme, rare, folds, spec.n_models, seed)
     else:
-        members, spread = ensemble_spread(learner, data, folds, training_rows, extreme, rare,
-                                          settings["n_models"], s_ens)
-    score = np.nan_to_num(c * (spread if uncertainty == "ensemble" else 1.0), nan=0.0)
+        members, spread = ensemble_spread(orig["learner"], data, folds, orig["training_rows"], extreme, rare,
+                                          spec.n_models, seed)
+    score = np.nan_to_num(c * (spread if spec.uncertainty == "ensemble" else 1.0), nan=0.0)
     selected, src_pos, counts, budget_used = select_sources(score, eligible, budget)
+    return {"et": et, "extreme": extreme, "rare": rare, "c": c, "eligible": eligible, "rule": rule,
+            "members": members, "spread": spread, "selected": selected, "src_pos": src_pos,
+            "counts": counts, "budget_used": budget_used}
 
-    # records: covariates near the source, cross-fitted outcomes, weights
+
+def _draw_records(data, spec: AugmentSpec, orig: dict, chosen: dict, ext: dict | None, seeds: dict) -> dict:
+    """Covariates near each chosen source, outcomes from models that never saw its fold, weights."""
+    e, folds = orig["e"], orig["folds"]
+    et, extreme, rare, c = chosen["et"], chosen["extreme"], chosen["rare"], chosen["c"]
+    selected, src_pos, counts = chosen["selected"], chosen["src_pos"], chosen["counts"]
     pseudo = e.copy()
     pseudo[extreme[selected]] = et[extreme[selected]]
-    weights = np.ones(n)
+    weights = np.ones(data.n_obs)
     weights[extreme[src_pos]] = 1 - c[src_pos]
     rec_pos = np.repeat(src_pos, counts)  # position among `extreme`
     src = extreme[rec_pos]  # original row of each record's source
-    Wt = _record_covariates(data, generator, src, float(bandwidth), s_gen)
+    Wt = _record_covariates(data, spec.generator, src, float(spec.bandwidth), seeds["gen"])
     rec_fold, rec_arm = folds[src], rare[rec_pos]
     y_rec, pred, member, rec_mu0, rec_mu1 = record_outcomes(
-        data, Wt, record_models, members, record_sigma, rec_fold, rec_arm, counts, noise, np.random.default_rng(s_y))
+        data, Wt, ext["models"] if ext else orig["models"], chosen["members"], ext["sigma"] if ext else orig["sigma"],
+        rec_fold, rec_arm, counts, spec.noise, np.random.default_rng(seeds["y"]))
     rec_weight = np.repeat(c[src_pos] / counts, counts) if len(src) else np.zeros(0)
     rec_frame = Wt.copy()
     rec_frame.insert(0, data.outcome, y_rec)
     rec_frame.insert(0, data.treatment, rec_arm.astype(np.int64))
     aug = data.with_frame(pd.concat([data.frame, rec_frame], ignore_index=True)) if len(src) else data
-    added = _added_table(diag, n, src, rec_arm, rec_fold, member, rec_weight, et, e, spread[rec_pos], pred)
-    all_w = np.r_[weights, rec_weight]
-    smd, shift = shift_metrics(data, Wt, all_w, s_mmd)
-    fit = NuisanceFit(e, mu0, mu1, folds, settings["n_folds"], None, p_desc, learner.description)
+    rec_sd = chosen["spread"][rec_pos]
+    added = _added_table(orig["diag"], data.n_obs, src, rec_arm, rec_fold, member, rec_weight, et, e, rec_sd, pred)
+    return {"aug": aug, "added": added, "pseudo": pseudo, "weights": np.r_[weights, rec_weight], "src": src,
+            "rec_arm": rec_arm, "rec_weight": rec_weight, "rec_sd": rec_sd, "rec_mu0": rec_mu0,
+            "rec_mu1": rec_mu1, "Wt": Wt}
+
+
+def _judge(data, spec: AugmentSpec, orig: dict, chosen: dict, rec: dict, external, mmd_seed) -> AugmentationResult:
+    """The risk verdict, what ``if_risky`` does with it, and the result."""
+    n, e, src = data.n_obs, orig["e"], rec["src"]
+    aug, added, all_w, pseudo, budget_used = rec["aug"], rec["added"], rec["weights"], rec["pseudo"], chosen["budget_used"]
+    rec_mu0, rec_mu1 = rec["rec_mu0"], rec["rec_mu1"]
+    smd, shift = shift_metrics(data, rec["Wt"], all_w, mmd_seed)
     max_smd = float(smd["smd_augmented"].abs().max()) if len(smd) else 0.0
-    risk = _risk(data, e, src, rec_arm, rec_weight, spread[rec_pos], max_smd, external is not None)
-    _act_on_risk(risk, if_risky)
-    keep = {**settings, "external": external, "if_risky": "ignore"}
-    if risk["verdict"].startswith("risky") and if_risky == "withhold":
+    risk = _risk(data, e, src, rec["rec_arm"], rec["rec_weight"], rec["rec_sd"], max_smd, external is not None)
+    _act_on_risk(risk, spec.if_risky)
+    kept = replace(spec, if_risky="ignore")  # the bootstrap re-augments with the verdict already taken
+    if risk["verdict"].startswith("risky") and spec.if_risky == "withhold":
         # records expected to hurt are not handed back: the original rows, unit weights, the reason
         risk = {**risk, "withheld": int(len(src)), "reason": _withheld_reason(risk)}
         aug, added, all_w, pseudo, budget_used = data, added.iloc[:0], np.ones(n), e.copy(), 0
         src, rec_mu0, rec_mu1 = src[:0], rec_mu0[:0], rec_mu1[:0]
-        smd, shift = shift_metrics(data, Wt.iloc[:0], all_w, s_mmd)
-        keep["if_risky"] = "withhold"
+        smd, shift = shift_metrics(data, rec["Wt"].iloc[:0], all_w, mmd_seed)
+        kept = spec
     source = (f"models fitted on the external data ({external.n_obs} rows; assumes the outcome regression "
               "transports from the external population to this one)" if external is not None
               else "cross-fitted models of the original data")
-    return AugmentationResult(aug, data, added, all_w, np.r_[pseudo, et[src]], np.r_[mu0, rec_mu0],
-                              np.r_[mu1, rec_mu1], folds, training_rows, fit, diag, smd, shift,
-                              int(budget_used), delta, generator, uncertainty, int(eligible.sum()),
-                              learner.description, keep,
-                              rule, risk, source)
+    fit = NuisanceFit(e, orig["mu0"], orig["mu1"], orig["folds"], spec.n_folds, None, orig["p_desc"],
+                      orig["learner"].description)
+    return AugmentationResult(
+        data=aug, original=data, added=added, weights=all_w, pseudo_propensity=np.r_[pseudo, chosen["et"][src]],
+        mu0=np.r_[orig["mu0"], rec_mu0], mu1=np.r_[orig["mu1"], rec_mu1], folds=orig["folds"],
+        training_rows=orig["training_rows"], original_fit=fit, diagnostics=orig["diag"], smd=smd, mmd=shift,
+        budget=int(budget_used), delta=spec.delta, generator=spec.generator, uncertainty=spec.uncertainty,
+        n_candidates=int(chosen["eligible"].sum()), outcome_learner=orig["learner"].description,
+        spec=kept, external=external, budget_rule=chosen["rule"], risk=risk, outcome_source=source)
 
 
 def _budget(budget, data, rare: np.ndarray, eligible: np.ndarray) -> tuple[int | None, str]:
@@ -598,23 +592,6 @@ def _act_on_risk(risk: dict, if_risky: str) -> None:
         msg = ("no records added: " + msg + " The result holds the original data unchanged "
                "(if_risky='withhold', the default); pass if_risky='ignore' or 'warn' to add them anyway.")
     warnings.warn(msg, PositivityWarning, stacklevel=3)
-
-
-def _settings(data, *, budget, delta, propensity, outcome, generator, n_folds, uncertainty, n_models,
-              bandwidth, noise, max_depth, if_risky) -> dict:
-    """The validated arguments of :func:`augment_positivity` (kept by the result for its bootstrap)."""
-    n_folds = check_int("n_folds", n_folds, 2)
-    if not isinstance(bandwidth, (int, float)) or not 0 < bandwidth <= 5:
-        raise SpecError(f"bandwidth must be a number in (0, 5] (standard deviations); got {bandwidth!r}")
-    smallest = min(data.n_treated, data.n_control)
-    if smallest < 2 * n_folds:
-        raise SpecError(f"n_folds={n_folds} is too many for the smallest arm ({smallest} rows); use fewer folds.")
-    check_choice("if_risky", if_risky, IfRisky)
-    return {"budget": _check_budget(budget), "delta": check_delta(delta), "propensity": propensity,
-            "outcome": outcome, "generator": check_choice("generator", generator, Generator),
-            "n_folds": n_folds, "uncertainty": check_choice("uncertainty", uncertainty, Uncertainty),
-            "n_models": check_int("n_models", n_models, 2), "bandwidth": bandwidth, "noise": noise,
-            "max_depth": check_int("max_depth", max_depth, 1)}
 
 
 def _low_overlap(e: np.ndarray, a: np.ndarray, delta: float):

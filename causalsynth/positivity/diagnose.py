@@ -30,6 +30,7 @@ from .._random import RandomState, as_seed_sequence
 from .._resample import make_folds
 from ..data import CausalData, check_data
 from ..errors import PositivityWarning, SpecError
+from ..estimators import MIN_ESS_SHARE, kish_ess, overlap_fails
 from ..learners import resolve_learner
 from ..nuisance import cross_fit_propensity
 
@@ -37,6 +38,10 @@ __all__ = ["PositivityReport", "diagnose_positivity", "diagnose", "propensity_ou
            "kish_ess", "overlap_coefficient"]
 
 _FLOOR = 1e-12
+#: Rows of the largest inverse-probability weights a report lists.
+N_LARGEST = 5
+#: A leaf of the region tree is flagged when at least this share of its units lies outside.
+MIN_REGION_SHARE = 0.5
 
 
 def propensity_out_of_fold(data: CausalData, spec: Any, folds: np.ndarray,
@@ -45,11 +50,6 @@ def propensity_out_of_fold(data: CausalData, spec: Any, folds: np.ndarray,
     learner = resolve_learner(spec, role="propensity", data=data)
     e, _ = cross_fit_propensity(learner, data, folds, seed.spawn(int(folds.max()) + 1))
     return e, learner.description
-
-
-def kish_ess(w: np.ndarray) -> float:
-    """Kish effective sample size :math:`(\\sum w)^2 / \\sum w^2`."""
-    return float(np.sum(w) ** 2 / np.sum(w ** 2)) if len(w) else 0.0
 
 
 def overlap_coefficient(e: np.ndarray, a: np.ndarray, n_bins: int = 50) -> float:
@@ -129,7 +129,7 @@ def _region_tree(data: CausalData, e: np.ndarray, delta: float, max_depth: int,
 
 
 # ------------------------------------------------------------------------- the report
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class PositivityReport:
     """Overlap diagnostics of one dataset (see :mod:`causalsynth.positivity.diagnose`).
 
@@ -289,9 +289,11 @@ def _check_propensity_array(values: Any, n: int) -> np.ndarray:
 
 
 def diagnose(data: CausalData, e: np.ndarray, *, delta: float, learner: str, n_folds: int,
-             max_depth: int = 2, n_bins: int = 50, n_largest: int = 5, tolerance: float = 0.01,
-             min_ess_share: float = 0.1, min_region_share: float = 0.5) -> PositivityReport:
-    """The report from given propensities (no warning raised here)."""
+             max_depth: int = 2, n_bins: int = 50, tolerance: float = 0.01,
+             min_ess_share: float = MIN_ESS_SHARE) -> PositivityReport:
+    """The report from given propensities (no warning raised here); the overlap verdict is
+    :func:`causalsynth.estimators.overlap_fails` with ``max_outside=tolerance``."""
+    n_largest, min_region_share = N_LARGEST, MIN_REGION_SHARE
     a = data.a
     ec = np.clip(e, _FLOOR, 1 - _FLOOR)
     w = np.where(a == 1, 1 / ec, 1 / (1 - ec))
@@ -314,7 +316,7 @@ def diagnose(data: CausalData, e: np.ndarray, *, delta: float, learner: str, n_f
         leaf = np.zeros(data.n_obs, dtype=np.int64)
     share = (n_below + n_above) / data.n_obs
     message = None
-    if share > tolerance or min(ess_share.values()) < min_ess_share:
+    if overlap_fails(share, ess_share.values(), max_outside=tolerance, min_ess_share=min_ess_share):
         regions = leaves.loc[leaves["flagged"], "rule"].tolist()
         message = (f"{n_below + n_above} of {data.n_obs} units ({share:.1%}) have estimated propensity "
                    f"outside [{delta:g}, {1 - delta:g}]; effective sample size is "
@@ -325,9 +327,11 @@ def diagnose(data: CausalData, e: np.ndarray, *, delta: float, learner: str, n_f
     X, names = data.design_matrix()
     j = root if root >= 0 else 0
     cov, cov_name = X[:, j], names[j]
-    return PositivityReport(delta, data.n_obs, data.n_treated, share, n_below, n_above, ess, ess_share,
-                            overlap_coefficient(e, a, n_bins), largest, leaves, learner, n_folds,
-                            message, e, a, leaf, cov, cov_name)
+    return PositivityReport(delta=delta, n_obs=data.n_obs, n_treated=data.n_treated, share_outside=share,
+                            n_below=n_below, n_above=n_above, ess=ess, ess_share=ess_share,
+                            overlap_coefficient=overlap_coefficient(e, a, n_bins), largest_weights=largest,
+                            leaves=leaves, propensity_learner=learner, n_folds=n_folds, warning=message,
+                            propensity=e, treatment=a, leaf=leaf, covariate=cov, covariate_name=cov_name)
 
 
 def diagnose_positivity(
@@ -339,7 +343,7 @@ def diagnose_positivity(
     max_depth: int = 2,
     n_bins: int = 50,
     tolerance: float = 0.01,
-    min_ess_share: float = 0.1,
+    min_ess_share: float = MIN_ESS_SHARE,
     random_state: RandomState = None,
 ) -> PositivityReport:
     r"""Diagnose practical positivity (overlap) problems.

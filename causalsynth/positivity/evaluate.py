@@ -28,12 +28,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._checks import check_delta, check_int, check_level, z_value
+from .._checks import check_int, check_level, z_value
 from .._random import RandomState, as_seed_sequence
 from ..errors import SpecError
 from ..estimators import estimate_from_nuisance, select_estimators
 from ..nuisance import fit_nuisance
-from .augment import Generator, Uncertainty, augment_positivity
+from .augment import augment_positivity
+from .spec import AugmentSpec
 
 __all__ = ["evaluate_augmentation", "AugmentationEvaluation", "VARIANTS"]
 
@@ -53,13 +54,14 @@ def _cate_at(design: Any, frame: pd.DataFrame) -> np.ndarray | None:
     return None
 
 
-def _one_repeat(design, seed, *, n, names, kw, delta, n_bootstrap=None) -> tuple[list[dict], dict]:
+def _one_repeat(design, seed, *, n, names, spec: AugmentSpec, n_bootstrap=None) -> tuple[list[dict], dict]:
+    delta = spec.delta
     s_data, s_aug, s_refit, s_boot = seed.spawn(4)  # the first three as in earlier versions
     sample = design.sample(n, random_state=s_data)
     data, cate = sample.data, sample.truth["cate"].to_numpy()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        aug = augment_positivity(data, delta=delta, random_state=s_aug, **kw)
+        aug = augment_positivity(data, spec, random_state=s_aug)
         fit = aug.original_fit
         est = {"original": estimate_from_nuisance(data, fit, names),
                "clipped": estimate_from_nuisance(data, fit, names, propensity_bounds=(delta, 1 - delta))}
@@ -68,8 +70,8 @@ def _one_repeat(design, seed, *, n, names, kw, delta, n_bootstrap=None) -> tuple
         boot_se = (aug.estimate(estimators=names, se_method="bootstrap", n_bootstrap=n_bootstrap, random_state=s_boot,
                                 show_progress=False).summary().set_index("estimator")["std_error"]
                    if n_bootstrap else None)
-        refit = fit_nuisance(aug.data, propensity=kw["propensity"], outcome=kw["outcome"],
-                             n_folds=kw["n_folds"], random_state=s_refit)
+        refit = fit_nuisance(aug.data, propensity=spec.propensity, outcome=spec.outcome,
+                             n_folds=spec.n_folds, random_state=s_refit)
         est["augmented_unweighted"] = estimate_from_nuisance(aug.data, refit, names)
     psi = float(cate.mean())
     extra = _cate_at(design, aug.data.covariate_frame.iloc[n:]) if aug.n_added else np.zeros(0)
@@ -132,7 +134,7 @@ class AugmentationEvaluation:
     level: float
 
     @property
-    def n_repeats(self) -> int:
+    def n_reps(self) -> int:
         return len(self.repeats)
 
     def table(self) -> pd.DataFrame:
@@ -219,7 +221,7 @@ class AugmentationEvaluation:
 
     def verdict(self) -> str:
         """Plain-language conclusions, with their margins and the estimand caveats."""
-        lv, r = f"{self.level:.0%}", self.n_repeats
+        lv, r = f"{self.level:.0%}", self.n_reps
         comp = self.comparison()
         main = self.summary()
         groups = [f"{v} for {', '.join(main.loc[main['verdict'] == v, 'estimator'])}"
@@ -255,7 +257,7 @@ class AugmentationEvaluation:
 
     def to_dict(self) -> dict:
         from ..report.render import json_safe
-        return json_safe({"settings": self.settings, "level": self.level, "n_repeats": self.n_repeats,
+        return json_safe({"settings": self.settings, "level": self.level, "n_reps": self.n_reps,
                           "table": self.table(), "comparison": self.comparison(), "cate": self.cate(),
                           "coverage": self.coverage(),
                           "shift": self.shift(), "verdict": self.verdict(), "variants": VARIANTS})
@@ -264,7 +266,7 @@ class AugmentationEvaluation:
         fmt = (lambda v: f"{v:.4f}")  # noqa: E731
         s = self.settings
         return "\n".join([
-            f"Positivity augmentation evaluated on {s['design']}: n={s['n']}, {self.n_repeats} repeats, "
+            f"Positivity augmentation evaluated on {s['design']}: n={s['n']}, {self.n_reps} repeats, "
             f"delta={s['delta']}, budget={s['budget']}, generator={s['generator']}",
             self.table().to_string(index=False, float_format=fmt), "",
             self.comparison().to_string(index=False, float_format=fmt), "",
@@ -272,7 +274,7 @@ class AugmentationEvaluation:
 
     def _repr_html_(self) -> str:
         import html
-        return (f"<div><strong>Positivity augmentation, {self.n_repeats} repeats</strong>"
+        return (f"<div><strong>Positivity augmentation, {self.n_reps} repeats</strong>"
                 f"{self.comparison().to_html(index=False, float_format=lambda v: f'{v:.4f}')}"
                 f"<pre>{html.escape(self.verdict())}</pre></div>")
 
@@ -323,21 +325,15 @@ class AugmentationEvaluation:
 
 def evaluate_augmentation(
     design: Any,
+    spec: AugmentSpec | None = None,
     *,
     n: int = 1000,
-    n_repeats: int = 50,
+    n_reps: int = 50,
     estimators=("ipw", "aipw", "or", "tmle"),
-    budget: int | None = None,
-    delta: float = 0.05,
-    propensity: Any = None,
-    outcome: Any = None,
-    generator: Generator = "local",
-    n_folds: int = 5,
-    uncertainty: Uncertainty = "ensemble",
     level: float = 0.95,
     n_bootstrap: int | None = None,
+    progress: bool | None = None,
     random_state: RandomState = None,
-    show_progress: bool | None = None,
 ) -> AugmentationEvaluation:
     """Compare estimators on original and augmented data drawn from a design with known truth.
 
@@ -345,38 +341,40 @@ def evaluate_augmentation(
     ----------
     design : object with ``sample(n, *, random_state=)`` returning a SyntheticSample (a
         design from :mod:`causalsynth.datasets` or a fitted HybridSynthesizer).
-    n, n_repeats : rows per dataset and number of seeded repeats.
+    spec : :class:`~causalsynth.positivity.AugmentSpec` passed to :func:`augment_positivity`
+        on every repeat (default: ``AugmentSpec(budget=None)``, one record per low-overlap unit).
+    n, n_reps : rows per dataset and number of seeded repeats.
     estimators : estimators that take case weights (see :data:`causalsynth.ESTIMATORS`).
-    budget, delta, propensity, outcome, generator, n_folds, uncertainty : passed to
-        :func:`augment_positivity`.
     level : level of the margins of the paired comparisons and of the intervals.
     n_bootstrap : also compute the bootstrap SE of the augmented estimates (``n_bootstrap`` bootstrap
-        augmentations per repeat, so ``n_repeats * n_bootstrap`` augmentations in all) and report
+        augmentations per repeat, so ``n_reps * n_bootstrap`` augmentations in all) and report
         its coverage beside the influence-function SE's in :meth:`AugmentationEvaluation.coverage`.
+    progress : show a progress bar over the repeats (default: when stderr is a terminal).
     random_state : one seed; repeat r uses the r-th spawned child.
 
     Returns
     -------
     AugmentationEvaluation
     """
-    from ..progress import progress
+    from ..progress import progress as _progress
     if not callable(getattr(design, "sample", None)):
         raise SpecError(f"design must have a sample(n, random_state=) method; got {type(design).__name__}")
+    spec = AugmentSpec(budget=None) if spec is None else spec
+    if not isinstance(spec, AugmentSpec):
+        raise SpecError(f"spec must be an AugmentSpec; got {type(spec).__name__}. Build one with "
+                        "causalsynth.positivity.AugmentSpec(delta=..., generator=...).")
     names, _ = select_estimators(estimators, weighted=True)  # the augmented estimates are case-weighted
     n = check_int("n", n, 50)
-    n_repeats = check_int("n_repeats", n_repeats, 2)
-    delta = check_delta(delta)
+    n_reps = check_int("n_reps", n_reps, 2)
     check_level(level)
-    kw = {"budget": budget, "propensity": propensity, "outcome": outcome, "generator": generator,
-          "n_folds": n_folds, "uncertainty": uncertainty}
     records, infos = [], []
-    seeds = as_seed_sequence(random_state).spawn(n_repeats)
-    for r, seed in enumerate(progress(seeds, desc="augmentation repeats", total=n_repeats, show=show_progress)):
-        rec, info = _one_repeat(design, seed, n=n, names=names, kw=kw, delta=delta, n_bootstrap=n_bootstrap)
+    seeds = as_seed_sequence(random_state).spawn(n_reps)
+    for r, seed in enumerate(_progress(seeds, desc="augmentation repeats", total=n_reps, show=progress)):
+        rec, info = _one_repeat(design, seed, n=n, names=names, spec=spec, n_bootstrap=n_bootstrap)
         records += [{"_rep": r, **x} for x in rec]
         infos.append({"repeat": r, **info})
-    settings = {"design": repr(design), "n": n, "n_repeats": n_repeats, "estimators": list(names),
-                "budget": budget, "delta": delta, "generator": generator, "n_folds": n_folds,
-                "uncertainty": uncertainty, "n_bootstrap": n_bootstrap,
-                "propensity": str(propensity or "logistic"), "outcome": str(outcome or "linear/logistic")}
+    settings = {"design": repr(design), "n": n, "n_reps": n_reps, "estimators": list(names),
+                "budget": spec.budget, "delta": spec.delta, "generator": spec.generator, "n_folds": spec.n_folds,
+                "uncertainty": spec.uncertainty, "n_bootstrap": n_bootstrap,
+                "propensity": str(spec.propensity or "logistic"), "outcome": str(spec.outcome or "linear/logistic")}
     return AugmentationEvaluation(pd.DataFrame(records), pd.DataFrame(infos), settings, float(level))

@@ -24,6 +24,7 @@ from ..errors import PositivityWarning, SpecError
 from ..estimators import estimate_from_nuisance
 from ..nuisance import fit_nuisance
 from .augment import augment_positivity
+from .spec import AugmentSpec
 
 __all__ = ["extreme_overlap_study", "ExtremeOverlapStudy", "forest_learners"]
 
@@ -53,8 +54,9 @@ def _variants(data, external, seed, n_folds: int, budget) -> tuple[list[dict], d
     for label, ext, s in (("augmented, data only", None, s_aug), ("augmented, external RCT", external, s_ext)):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            aug = augment_positivity(data, propensity=prop, outcome=out, n_folds=n_folds, uncertainty="none",
-                                     budget=budget, external=ext, if_risky="warn", random_state=s)
+            spec = AugmentSpec(propensity=prop, outcome=out, n_folds=n_folds, uncertainty="none", budget=budget,
+                               if_risky="warn")
+            aug = augment_positivity(data, spec, external=ext, random_state=s)
             # "warn": the study measures what the records do (the default withholds risky ones)
         warned = any(issubclass(w.category, PositivityWarning) and "expected to hurt" in str(w.message)
                      for w in caught)
@@ -81,7 +83,7 @@ class ExtremeOverlapStudy:
         r = self.records.assign(sq=lambda d: d["error"] ** 2)
         g = r.groupby(["n", "learner", "variant", "estimator"], sort=False)
         out = g.agg(mse=("sq", "mean"), mse_mc_se=("sq", lambda s: s.std(ddof=1) / np.sqrt(len(s))),
-                    bias=("error", "mean"), n_repeats=("sq", "size")).reset_index()
+                    bias=("error", "mean"), n_reps=("sq", "size")).reset_index()
         return out
 
     def warnings_table(self) -> pd.DataFrame:
@@ -94,7 +96,7 @@ class ExtremeOverlapStudy:
     def __str__(self) -> str:
         t = self.table()
         lines = [f"Extreme-overlap study ({self.settings['design']}): MSE (MC SE) against the sample ATE, "
-                 f"{self.settings['n_repeats']} repeats per n"]
+                 f"{self.settings['n_reps']} repeats per n"]
         wide = t.assign(cell=[f"{m:.4f} ({s:.4f})" for m, s in zip(t["mse"], t["mse_mc_se"])])
         wide = wide.pivot_table(index=["learner", "variant", "estimator"], columns="n", values="cell",
                                 aggfunc="first", sort=False)
@@ -107,25 +109,25 @@ class ExtremeOverlapStudy:
         return "\n".join(lines)
 
 
-def extreme_overlap_study(design: Any = None, *, ns=(100, 200, 500), n_repeats: int = 50, n_external: int = 1000,
+def extreme_overlap_study(design: Any = None, *, ns=(100, 200, 500), n_reps: int = 50, n_external: int = 1000,
                           n_folds: int = 3, budget: Any = "auto", random_state: RandomState = 0,
-                          show_progress: bool | None = None) -> ExtremeOverlapStudy:
+                          progress: bool | None = None) -> ExtremeOverlapStudy:
     """Run the study (see the module docstring). ``design`` needs ``sample`` and ``randomized``
     (default :class:`~causalsynth.datasets.Xu2026Positivity`); ``budget`` is the augmentation
     budget (default ``"auto"``; None = one record per low-overlap unit, the old default); repeats
     whose smaller arm is too small for ``n_folds`` folds are skipped and counted."""
     from ..datasets.designs import Xu2026Positivity
-    from ..progress import progress
+    from ..progress import progress as _progress
     design = Xu2026Positivity() if design is None else design
     if not callable(getattr(design, "randomized", None)):
         raise SpecError(f"design must offer randomized(n, random_state=) for the external study; "
                         f"{type(design).__name__} does not")
-    n_repeats = check_int("n_repeats", n_repeats, 2)
+    n_reps = check_int("n_reps", n_reps, 2)
     records, augs, failed = [], [], {}
     for n, s_n in zip(ns, as_seed_sequence(random_state).spawn(len(ns))):
         n = check_int("n", n, 20)
         failed[n] = 0
-        for rep, seed in enumerate(progress(s_n.spawn(n_repeats), desc=f"n={n}", total=n_repeats, show=show_progress)):
+        for rep, seed in enumerate(_progress(s_n.spawn(n_reps), desc=f"n={n}", total=n_reps, show=progress)):
             s_obs, s_ext, s_fit = seed.spawn(3)
             sample = design.sample(n, random_state=s_obs)
             if min(sample.data.n_treated, sample.data.n_control) < 2 * n_folds:
@@ -136,6 +138,6 @@ def extreme_overlap_study(design: Any = None, *, ns=(100, 200, 500), n_repeats: 
             sate = sample.sate
             records += [{"n": n, "repeat": rep, **r, "error": r["ate"] - sate} for r in rows]
             augs += [{"n": n, "repeat": rep, "source": k, **v} for k, v in info.items()]
-    settings = {"design": type(design).__name__, "ns": list(ns), "n_repeats": n_repeats, "n_external": n_external,
+    settings = {"design": type(design).__name__, "ns": list(ns), "n_reps": n_reps, "n_external": n_external,
                 "n_folds": n_folds, "budget": budget, "failed": failed}
     return ExtremeOverlapStudy(pd.DataFrame(records), pd.DataFrame(augs), settings)

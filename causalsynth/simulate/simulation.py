@@ -3,7 +3,7 @@
 >>> sim = Simulation(data, worlds=("flexible", "glm", "gbm", "placebo"), n_reps=200,
 ...                  learners={"glm": "logistic", "gbm": "gbm"}, random_state=0)
 >>> sim.plan()            # the grid and an estimate of its cost, before spending it
->>> result = sim.run(n_jobs=2, checkpoint="runs/nhefs")   # resumable
+>>> result = sim.run(RunOptions(n_jobs=2, checkpoint="runs/nhefs"))   # resumable
 >>> print(result.recommendation())
 """
 from __future__ import annotations
@@ -16,15 +16,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._checks import check_int
 from .._random import RandomState, as_seed_sequence, seed_key, seed_parts
 from .._version import __version__
 from ..data import CausalData
 from ..errors import CheckpointError, SpecError
-from ..progress import Progress
+from ..progress import Progress, RunOptions, as_run_options
 from ..sample import population_truth
 from .costs import WorkModel, measured_seconds, spread
 from .fingerprint import run_settings, settings_fingerprint
+from .options import SimulationOptions, from_legacy
 from .results import SimulationResult
 from .run import apply_knobs, execute, run_batch
 from .spec import SimulationSpec, Task
@@ -109,33 +109,34 @@ class Simulation:
     learners : learner configurations: a dict name -> preset name, (propensity, outcome) pair,
         dict of ``propensity``/``outcome``/``n_folds``/``n_reps``, or :class:`LearnerConfig`.
         Default: one configuration with the default learners.
-    scenarios : dict name -> knob values, e.g. ``{"poor overlap": {"overlap": 2.0}}`` (every
-        world must support the knobs).
-    level : confidence level of the intervals.
-    estimand : what every estimator targets and every truth measures: ``"ate"`` (default),
-        ``"att"``, ``"atc"``, ``"trimmed"`` (``trim_bounds``, default the Crump et al. rule, per
-        replicate and configuration) or ``"overlap"`` (see :func:`causalsynth.estimate`).
-    propensity_bounds : clipping bounds used by every estimator (a pair or ``"adaptive"``); a
-        learner configuration's own ``propensity_bounds`` overrides it, so truncation rules can
-        be compared like any other configuration.
-    covariates : covariate generator of the hybrid worlds fitted here.
+    options : :class:`~causalsynth.simulate.SimulationOptions`, the other settings of the grid:
+        scenarios, estimand and ``trim_bounds``, ``propensity_bounds`` (a learner
+        configuration's own overrides it, so truncation rules can be compared like any other
+        configuration), ``level``, ``batch_size`` and the covariate ``generator`` of the hybrid
+        worlds fitted here (default: ``SimulationOptions()``).
     random_state : one seed for the whole grid (each replicate's seed derives from it and
         the replicate's indices; the worlds are fitted from streams of their own).
+    **legacy : the 0.2 keywords (``estimand=``, ``scenarios=``, ``level=``, ``trim_bounds=``,
+        ``propensity_bounds=``, ``batch_size=``, ``covariates=``), folded into ``options`` while
+        issue 17's modules still pass them; removed when they adopt ``options=``.
     """
 
     def __init__(self, source, *, worlds=None, estimators=None, n=None, n_reps=200,
-                 learners=None, scenarios=None, level: float = 0.95, estimand: str = "ate", trim_bounds=None,
-                 propensity_bounds=(0.01, 0.99), batch_size: int | None = None, covariates="copula",
-                 random_state: RandomState = None) -> None:
+                 learners=None, options: SimulationOptions | None = None, random_state: RandomState = None,
+                 **legacy) -> None:
         _check_source(source)
+        options, _, _ = from_legacy(legacy, options, where="Simulation") if legacy else (options, None, None)
+        opt = _as_options(options)
+        self.options = opt
         self._seed = as_seed_sequence(random_state)
-        self.worlds = as_worlds(source, worlds, covariates=covariates, random_state=self._seed)
+        self.worlds = as_worlds(source, worlds, covariates=opt.generator, random_state=self._seed)
         if n is None:
             n = source.n_obs if isinstance(source, CausalData) else 1000
         self.spec = SimulationSpec.build(estimators=estimators, n=n, n_reps=n_reps, learners=learners,
-                                         scenarios=scenarios, level=level,
-                                         propensity_bounds=propensity_bounds, batch_size=batch_size,
-                                         worlds=tuple(self.worlds), estimand=estimand, trim_bounds=trim_bounds)
+                                         scenarios=opt.scenarios, level=opt.level,
+                                         propensity_bounds=opt.propensity_bounds, batch_size=opt.batch_size,
+                                         worlds=tuple(self.worlds), estimand=opt.estimand,
+                                         trim_bounds=opt.trim_bounds)
         self.decision_worlds = decision_worlds(self.worlds, [c.classes for c in self.spec.learners])
         self._dgps = None
         self._pilot: dict = defaultdict(list)  # seed_key -> [(tasks, rows)] of plan()'s replicates
@@ -196,27 +197,31 @@ class Simulation:
         return SimulationPlan(spec.grid(), n_tasks, n_fits, per_task, float(costs["estimated_seconds"].sum()),
                               costs, {name: w.seconds_to_fit for name, w in self.worlds.items()})
 
-    def run(self, *, n_jobs: int = 1, backend: str = "joblib", scheduler=None, checkpoint=None,
-            resume: bool = False, show_progress: bool | None = None, progress: Progress | None = None,
-            task_cost=None, work_model: WorkModel | None = None, work_later=None) -> SimulationResult:
+    def run(self, run: RunOptions | None = None, *, tracker: Progress | None = None, task_cost=None,
+            work_model: WorkModel | None = None, work_later=None, **legacy) -> SimulationResult:
         """Run the grid.
 
         Parameters
         ----------
-        n_jobs : worker processes (joblib) or LocalCluster workers (dask); results do not
-            depend on it.
-        backend : "joblib" (local processes; n_jobs=1 runs in this process) or "dask".
-        scheduler : with backend="dask": a scheduler address ("tcp://host:8786") or a
-            ``dask.distributed.Client``; None starts a LocalCluster with ``n_jobs`` workers.
-        checkpoint : folder where finished batches are written as Parquet parts (see
-            :mod:`causalsynth.simulate.store`). A run holds the folder's lock while it writes:
-            a second run on it is refused (:class:`~causalsynth.errors.CheckpointLockedError`).
-        resume : continue the simulation in ``checkpoint`` (only unfinished replicates run). The
-            checkpoint must have been written with the same settings: seed, ``n_reps``, worlds
-            (their fitted state), grid and package version; otherwise a
-            :class:`~causalsynth.errors.CheckpointMismatchError` names what differs.
-            ``batch_size`` may differ: it changes neither the rows nor the checkpoint.
-        progress : an open :class:`~causalsynth.progress.Progress` to report finished replicates
+        run : :class:`~causalsynth.progress.RunOptions`, how the work runs (default:
+            ``RunOptions()``, this process, no checkpoint, a bar on a terminal); its settings:
+
+            n_jobs : worker processes (joblib) or LocalCluster workers (dask); results do not
+                depend on it.
+            backend : "joblib" (local processes; n_jobs=1 runs in this process) or "dask".
+            scheduler : with backend="dask": a scheduler address ("tcp://host:8786") or a
+                ``dask.distributed.Client``; None starts a LocalCluster with ``n_jobs`` workers.
+            checkpoint : folder where finished batches are written as Parquet parts (see
+                :mod:`causalsynth.simulate.store`). A run holds the folder's lock while it writes:
+                a second run on it is refused (:class:`~causalsynth.errors.CheckpointLockedError`).
+            resume : continue the simulation in ``checkpoint`` (only unfinished replicates run). The
+                checkpoint must have been written with the same settings: seed, ``n_reps``, worlds
+                (their fitted state), grid and package version; otherwise a
+                :class:`~causalsynth.errors.CheckpointMismatchError` names what differs.
+                ``batch_size`` may differ: it changes neither the rows nor the checkpoint.
+            progress : True/False shows/hides the run's bar (None: on a terminal).
+
+        tracker : an open :class:`~causalsynth.progress.Progress` to report finished replicates
             to (work in seconds of one core), instead of a bar of the run's own: a caller that
             runs several simulations (the refits of :func:`generator_uncertainty`) shows one
             time left for all of them. ``task_cost(world, learners)`` gives the expected
@@ -225,22 +230,25 @@ class Simulation:
             re-estimated from the replicates measured so far (:mod:`causalsynth.simulate.costs`),
             in ``work_model`` when given (shared over several runs); ``work_later()`` adds the
             expected seconds of work the caller will run after this run.
+        **legacy : the 0.2 keywords (``n_jobs=``, ``backend=``, ``scheduler=``, ``checkpoint=``,
+            ``resume=``, ``show_progress=``; ``progress=`` an open Progress, now ``tracker=``),
+            folded into ``run`` while issue 17's modules still pass them.
         """
-        if backend not in BACKENDS:
-            raise SpecError(f"backend must be one of {BACKENDS}; got {backend!r}")
-        check_int("n_jobs", n_jobs)
-        if resume and checkpoint is None:
-            raise SpecError("resume=True needs the checkpoint folder of the interrupted run")
-        options = {"n_jobs": int(n_jobs), "backend": backend, "scheduler": scheduler, "show_progress": show_progress,
-                   "progress": progress, "task_cost": task_cost, "work_model": work_model, "work_later": work_later}
-        if checkpoint is None:
+        if legacy:
+            _, run, old_tracker = from_legacy(legacy, None, run, where="Simulation.run")
+            tracker = tracker if tracker is not None else old_tracker
+        run = as_run_options(run)
+        options = {"n_jobs": int(run.n_jobs), "backend": run.backend, "scheduler": run.scheduler,
+                   "show": run.progress, "tracker": tracker, "task_cost": task_cost,
+                   "work_model": work_model, "work_later": work_later}
+        if run.checkpoint is None:
             return self._run(None, pd.DataFrame(), **options)
-        store = CheckpointStore(checkpoint)
+        store = CheckpointStore(run.checkpoint)
         store.exists()  # a path that is a file is refused before the worlds are hashed
         meta = self._checkpoint_meta()
         with store.writing():  # one writer at a time; the lock goes however the run ends
-            store.open(meta, resume=resume)
-            done_rows = store.read(self.spec) if resume else pd.DataFrame()
+            store.open(meta, resume=run.resume)
+            done_rows = store.read(self.spec) if run.resume else pd.DataFrame()
             return self._run(store, done_rows, **options)
 
     def _checkpoint_meta(self) -> dict:
@@ -256,7 +264,7 @@ class Simulation:
                 "note": "batch_size groups tasks only: it changes neither the rows nor the fingerprint"}
 
     def _run(self, store: CheckpointStore | None, done_rows: pd.DataFrame, *, n_jobs: int, backend: str,
-             scheduler, show_progress, progress=None, task_cost=None, work_model=None,
+             scheduler, show, tracker=None, task_cost=None, work_model=None,
              work_later=None) -> SimulationResult:
         spec = self.spec
         entropy = seed_parts(self._seed)
@@ -290,9 +298,9 @@ class Simulation:
             priors.setdefault(kinds[t], cost(t))
         model = work_model or WorkModel(lambda kind: priors.get(kind, 1.0))
         remaining = Counter(kinds.values())
-        own = progress is None
-        bar = Progress(len(todo), "replicates", show=show_progress, work=model.left(remaining.items()),
-                       work_seconds=True) if own else progress
+        own = tracker is None
+        bar = Progress(len(todo), "replicates", show=show, work=model.left(remaining.items()),
+                       work_seconds=True) if own else tracker
         try:
             for batch, rows in execute(dgps, spec, entropy, batches, n_jobs=n_jobs, backend=backend,
                                        scheduler=scheduler):
@@ -363,18 +371,25 @@ def _ordered(spec: SimulationSpec, reps: pd.DataFrame) -> pd.DataFrame:
 
 
 def simulate(dgp, *, worlds=None, estimators=None, n=None, n_reps=200, learners=None,
-             scenarios=None, level: float = 0.95, estimand: str = "ate", trim_bounds=None,
-             propensity_bounds=(0.01, 0.99), n_jobs: int = 1,
-             backend: str = "joblib", scheduler=None, checkpoint=None, resume: bool = False,
-             batch_size: int | None = None, show_progress: bool | None = None, covariates="copula",
-             random_state: RandomState = None) -> SimulationResult:
-    """Build a :class:`Simulation` and run it (see there for the parameters)."""
+             options: SimulationOptions | None = None, run: RunOptions | None = None,
+             random_state: RandomState = None, **legacy) -> SimulationResult:
+    """Build a :class:`Simulation` and run it: ``options`` (a :class:`SimulationOptions`) holds
+    the grid's other settings, ``run`` (a :class:`~causalsynth.progress.RunOptions`) how the work
+    runs (see :class:`Simulation` and :meth:`Simulation.run`; ``**legacy`` as there)."""
+    if legacy:
+        options, run, _ = from_legacy(legacy, options, run, where="simulate")
     sim = Simulation(dgp, worlds=worlds, estimators=estimators, n=n, n_reps=n_reps, learners=learners,
-                     scenarios=scenarios, level=level, propensity_bounds=propensity_bounds,
-                     batch_size=batch_size, covariates=covariates, random_state=random_state,
-                     estimand=estimand, trim_bounds=trim_bounds)
-    return sim.run(n_jobs=n_jobs, backend=backend, scheduler=scheduler, checkpoint=checkpoint,
-                   resume=resume, show_progress=show_progress)
+                     options=options, random_state=random_state)
+    return sim.run(run)
+
+
+def _as_options(options) -> SimulationOptions:
+    if options is None:
+        return SimulationOptions()
+    if not isinstance(options, SimulationOptions):
+        raise SpecError(f"options must be a SimulationOptions; got {type(options).__name__}. Build one with "
+                        "causalsynth.simulate.SimulationOptions(estimand=..., scenarios=...).")
+    return options
 
 
 def load_result(checkpoint, dgp=None) -> pd.DataFrame:

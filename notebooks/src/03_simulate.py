@@ -9,6 +9,7 @@ CELLS = [
    the worlds."""),
     ("code", """import matplotlib.pyplot as plt
 import numpy as np
+from causalsynth import RunOptions
 from causalsynth.datasets import load_nhefs
 from causalsynth.datasets.designs import KANG_SCHAFER_FORMULAS as F, KangSchafer2007
 from causalsynth.simulate import Simulation, simulate
@@ -45,7 +46,7 @@ sim = Simulation(data, worlds=("flexible", "glm", "placebo"), n=600, n_reps=10,
                  random_state=3)
 print(sim.world_table()[["world", "model_classes", "decides"]])
 print(sim.plan(pilot_reps=1))
-res = sim.run(n_jobs=2)
+res = sim.run(RunOptions(n_jobs=2))
 rec = res.recommendation()
 print(rec)"""),
     ("code", """from causalsynth.simulate.report import plot_regret

@@ -12,7 +12,7 @@ nuisance models, so it keeps the contrast. `causalsynth.audit` puts all the figu
     ("code", """import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from causalsynth.audit import audit
+from causalsynth.audit import AuditConfig, audit
 from causalsynth.datasets import load_nhefs
 from causalsynth.datasets import LimitedOverlapDesign
 
@@ -25,8 +25,8 @@ outcome's variance; a quarter of the units are treated, about half of all units 
 below 0.1 or above 0.9; the effect is 1 (a quarter
 of the outcome's SD). We audit the hybrid against a Gaussian copula fitted to the whole table."""),
     ("code", """data = LimitedOverlapDesign().sample(1500, random_state=1).data
-designed = audit(data, synthesizers=["hybrid", "copula"], estimators=("or", "aipw"), n_repeats=8,
-                 n_synthetic=3000, random_state=0, **FAST)
+designed = audit(data, AuditConfig(estimators=("or", "aipw"), n_reps=8, n_synthetic=3000, **FAST),
+                 synthesizers=["hybrid", "copula"], random_state=0)
 designed.summary()[["synthesizer", "real_ate", "ate_mean", "ate_error", "ate_error_se", "z_error",
                     "utility", "utility_trtr", "detection_auc", "chi2"]]"""),
     ("md", """The two key plots: the ATE by synthesizer against the real estimate, and predictive utility
@@ -51,8 +51,8 @@ print(f"copula misses the ATE by {cop['ate_error']:.2f} ({cop['z_error']:.1f} re
 
 Three repeats each of the hybrid, the joint Gaussian copula and a bootstrap copy of the real
 rows (CTGAN and TVAE are left to `docs/audit.md`, they take minutes to train)."""),
-    ("code", """nhefs = audit(load_nhefs(), synthesizers=["hybrid", "copula", "bootstrap"], n_repeats=3,
-              random_state=0, **FAST)
+    ("code", """nhefs = audit(load_nhefs(), AuditConfig(n_reps=3, **FAST), synthesizers=["hybrid", "copula", "bootstrap"],
+              random_state=0)
 print(nhefs)"""),
     ("code", """fig, axes = plt.subplots(1, 2, figsize=(13, 3.8))
 nhefs.plot_ate(ax=axes[0])

@@ -77,7 +77,7 @@ Four variants share one cross-fitted nuisance fit per repeat: `original` (propen
 [0.01, 0.99]), `clipped` (clipped to [0.05, 0.95], no records), `augmented` (weighted), and
 `augmented_unweighted` (nuisances refitted on the augmented rows, as another package would).
 Margins are 95% intervals of the paired MSE reduction from the spread of the repeats."""),
-    ("code", """ev = evaluate_augmentation(design, n=500, n_repeats=200, estimators=("ipw", "aipw", "or", "tmle"),
+    ("code", """ev = evaluate_augmentation(design, n=500, n_reps=200, estimators=("ipw", "aipw", "or", "tmle"),
                            random_state=0)
 print(ev.verdict())
 ev.summary()"""),
@@ -106,7 +106,7 @@ fig.tight_layout()"""),
 The records' outcomes come from the outcome model. With a quadratic term in the outcome and a
 linear outcome model, the fill-in is biased: AIPW and TMLE, which were already protected by
 their outcome model's correction, lose; IPW, which was much worse, still gains."""),
-    ("code", """bad = evaluate_augmentation(PoorOverlapDesign(nonlinearity=0.3), n=500, n_repeats=100,
+    ("code", """bad = evaluate_augmentation(PoorOverlapDesign(nonlinearity=0.3), n=500, n_reps=100,
                             estimators=("ipw", "aipw"), random_state=2)
 print(bad.verdict())
 assert bad.summary().set_index("estimator").loc["aipw", "verdict"] in ("hurt", "inconclusive")

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from causalsynth.audit import SYNTHESIZERS, AuditResult, audit
+from causalsynth.audit import SYNTHESIZERS, AuditConfig, AuditResult, audit
 from causalsynth.datasets.designs import LimitedOverlapDesign
 from causalsynth.errors import CausalSynthWarning, SpecError
 from causalsynth.synth.hybrid import HybridSynthesizer
@@ -17,8 +17,8 @@ FAST = dict(utility_learners=("linear", "gbm", "knn"), detection_classifier="log
 
 @pytest.fixture(scope="module")
 def lalonde_audit(lalonde):
-    return audit(lalonde, synthesizers=["hybrid", "copula", "bootstrap"], n_repeats=2,
-                 random_state=0, **FAST)
+    return audit(lalonde, AuditConfig(n_reps=2, **FAST), synthesizers=["hybrid", "copula", "bootstrap"],
+                 random_state=0)
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +26,8 @@ def designed():
     """Strong imbalance, small overlap, modest effect: hybrid against the joint copula."""
     data = LimitedOverlapDesign().sample(1500, random_state=1).data
     with pytest.warns(Warning):  # the real data has propensities beyond the clipping bounds
-        return audit(data, synthesizers=["hybrid", "copula"], estimators=("or", "aipw"),
-                     n_repeats=8, n_synthetic=3000, random_state=0, **FAST)
+        return audit(data, AuditConfig(estimators=("or", "aipw"), n_reps=8, n_synthetic=3000, **FAST),
+                     synthesizers=["hybrid", "copula"], random_state=0)
 
 
 # ----------------------------------------------------------------------------- the designed case
@@ -134,14 +134,14 @@ def test_export_text_html_json_and_plots(lalonde_audit, tmp_path):
 
 # ----------------------------------------------------------------------------- determinism
 def test_same_seed_same_summary(lalonde):
-    kw = dict(synthesizers=["hybrid", "copula"], n_repeats=2, random_state=7, **FAST)
+    kw = dict(config=AuditConfig(n_reps=2, **FAST), synthesizers=["hybrid", "copula"], random_state=7)
     a, b = audit(lalonde, **kw), audit(lalonde, **kw)
     pd.testing.assert_frame_equal(a.summary(), b.summary())
     pd.testing.assert_frame_equal(a.estimates, b.estimates)
 
 
 def test_streams_are_keyed_by_synthesizer_label(lalonde, lalonde_audit):
-    alone = audit(lalonde, synthesizers=["copula"], n_repeats=2, random_state=0, **FAST)
+    alone = audit(lalonde, AuditConfig(n_reps=2, **FAST), synthesizers=["copula"], random_state=0)
     both = lalonde_audit.estimates
     pd.testing.assert_frame_equal(alone.estimates.reset_index(drop=True),
                                   both[both["synthesizer"] == "copula"].reset_index(drop=True))
@@ -151,10 +151,9 @@ def test_streams_are_keyed_by_synthesizer_label(lalonde, lalonde_audit):
 def test_instances_user_subgroups_and_failed_repeats(lalonde):
     # Setup: a hybrid whose treated share leaves almost no treated rows fails every draw
     starved = HybridSynthesizer(treated_share=0.002)
-    res = audit(lalonde, synthesizers={"starved": starved, "hyb": HybridSynthesizer()},
-                estimators=("aipw",), n_repeats=2, random_state=0,
-                subgroups={"black": "black == 1", "young": lambda f: f["age"].to_numpy() < 25},
-                **FAST)
+    res = audit(lalonde, AuditConfig(estimators=("aipw",), n_reps=2, **FAST),
+                synthesizers={"starved": starved, "hyb": HybridSynthesizer()}, random_state=0,
+                subgroups={"black": "black == 1", "young": lambda f: f["age"].to_numpy() < 25})
     # Assert
     s = res.summary().set_index("synthesizer")
     assert s.loc["starved", "n_ok"] == 0 and s.loc["starved", "n_failed"] == 2
@@ -168,15 +167,15 @@ def test_a_draw_that_defeats_the_analysis_is_a_failed_repeat(lalonde):
     # 60 folds need 120 rows in each arm: the real training rows have them, a hybrid draw
     # with a 15% treated share does not (fit_nuisance raises SpecError inside the repeat)
     with pytest.warns(CausalSynthWarning, match="every repeat"):
-        res = audit(lalonde, synthesizers={"few treated": HybridSynthesizer(treated_share=0.15)},
-                    estimators=("aipw",), n_folds=60, n_repeats=2, random_state=0, **FAST)
+        res = audit(lalonde, AuditConfig(estimators=("aipw",), n_folds=60, n_reps=2, **FAST),
+                    synthesizers={"few treated": HybridSynthesizer(treated_share=0.15)}, random_state=0)
     assert (res.runs["status"] == "failed").all()
     assert res.failures()["error"].str.contains("SpecError: n_folds=60").all()
 
 
 def test_subgroups_by_column_names(lalonde):
-    res = audit(lalonde, synthesizers=["hybrid"], estimators=("aipw",), n_repeats=1,
-                subgroups=["black", "age"], random_state=0, **FAST)
+    res = audit(lalonde, AuditConfig(estimators=("aipw",), n_reps=1, **FAST), synthesizers=["hybrid"],
+                subgroups=["black", "age"], random_state=0)
     names = set(res.subgroups()["subgroup"])
     assert {"black = 0", "black = 1"} <= names
     assert sum(n.startswith("age") for n in names) == 4
@@ -189,8 +188,8 @@ def test_registry_lists_hybrids_and_joint_baselines():
 
 @pytest.mark.slow
 def test_deep_generators_run_with_few_epochs(lalonde):
-    res = audit(lalonde, synthesizers=["tvae", "hybrid-tvae"], estimators=("aipw",), n_repeats=2,
-                epochs=2, generator_options={"batch_size": 100}, random_state=0, **FAST)
+    res = audit(lalonde, AuditConfig(estimators=("aipw",), n_reps=2, epochs=2, generator_options={"batch_size": 100},
+                                     **FAST), synthesizers=["tvae", "hybrid-tvae"], random_state=0)
     s = res.summary()
     assert (s["n_ok"] + s["n_failed"] == 2).all()
     assert s.set_index("synthesizer").loc["hybrid-tvae", "n_ok"] == 2
@@ -203,7 +202,7 @@ def test_deep_generators_run_with_few_epochs(lalonde):
     (dict(synthesizers=[3]), "HybridSynthesizer"),
     (dict(synthesizers=["copula", "copula"]), "unique"),
     (dict(estimators=("aipw", "magic")), "unknown estimator"),
-    (dict(n_repeats=0), "n_repeats"),
+    (dict(n_reps=0), "n_reps"),
     (dict(n_synthetic=5), "n_synthetic"),
     (dict(holdout=0.9), "holdout"),
     (dict(level=95), "level"),
@@ -214,8 +213,9 @@ def test_deep_generators_run_with_few_epochs(lalonde):
     (dict(subgroups={"bad": "nope > 1"}), "cannot be evaluated"),
 ])
 def test_bad_input(lalonde, kwargs, match):
+    own = {k: kwargs.pop(k) for k in ("synthesizers", "subgroups") if k in kwargs}
     with pytest.raises(SpecError, match=match):
-        audit(lalonde, **{"synthesizers": ["copula"], "n_repeats": 1, **kwargs})
+        audit(lalonde, AuditConfig(**{"n_reps": 1, **kwargs}), **{"synthesizers": ["copula"], **own})
 
 
 def test_data_must_be_causaldata(lalonde):

@@ -16,7 +16,7 @@ def _parser():
 
 
 def test_cli_audit_json_and_report(tmp_path):
-    args = _parser().parse_args(["audit", "lalonde", "--synthesizers", "hybrid,copula", "--n-repeats", "1",
+    args = _parser().parse_args(["audit", "lalonde", "--synthesizers", "hybrid,copula", "--n-reps", "1",
                                  "--estimators", "or,aipw", "--utility-learners", "linear",
                                  "--out", str(tmp_path / "rep"), "--json"])
     buf, err = io.StringIO(), io.StringIO()
@@ -41,4 +41,4 @@ def test_cli_audit_help_and_bad_names():
     with pytest.raises(SpecError, match="valid names"):
         args.func(args)
     with pytest.raises(SystemExit):  # refused by the parser, before the data are read
-        parser.parse_args(["audit", "lalonde", "--n-repeats", "0"])
+        parser.parse_args(["audit", "lalonde", "--n-reps", "0"])

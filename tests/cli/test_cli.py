@@ -126,7 +126,7 @@ def test_synthesize_bad_knob(capsys, tmp_path):
 
 def test_demo_small(tmp_path, capsys):
     out = tmp_path / "demo"
-    code = main(["demo", "--n-reps", "6", "--learners", "glm", "--reps-per-config", "glm=6", "--generators", "2",
+    code = main(["demo", "--n-reps", "6", "--learners", "glm", "--reps-per-config", "glm=6", "--refits", "2",
                  "--refit-reps", "4", "--n-jobs", "1", "--out", str(out), "--json"])
     assert code == 0
     captured = capsys.readouterr()
@@ -150,7 +150,7 @@ def test_demo_small(tmp_path, capsys):
 def test_simulate_csv_with_checkpoint_resume(tmp_path, capsys, lalonde):
     path = tmp_path / "nsw.csv"
     lalonde.frame.to_csv(path, index=False)
-    args = ["simulate", str(path), "-a", "treat", "-y", "re78", "--n-reps", "6", "--generators", "0",
+    args = ["simulate", str(path), "-a", "treat", "-y", "re78", "--n-reps", "6", "--refits", "0",
             "--n-jobs", "1", "--checkpoint", str(tmp_path / "ck"), "--out", str(tmp_path / "rep"), "--json"]
     assert main(args) == 0
     first = json.loads(capsys.readouterr().out)

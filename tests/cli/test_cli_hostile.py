@@ -122,7 +122,7 @@ def test_simulate_existing_report_needs_force_up_front(tmp_path, capsys, no_work
     (["simulate", "nhefs", "--n-reps", "0"], "--n-reps", ">= 1"),
     (["simulate", "nhefs", "--n-jobs", "0"], "--n-jobs", ">= 1"),
     (["demo", "--n-jobs", "0"], "--n-jobs", ">= 1"),
-    (["simulate", "nhefs", "--generators", "-1"], "--generators", ">= 0"),
+    (["simulate", "nhefs", "--refits", "-1"], "--refits", ">= 0"),
     (["synthesize", "nhefs", "--n", "0", "--out", "x.csv"], "--n", ">= 1"),
     (["synthesize", "nhefs", "--n", "10", "--out", "x.csv", "--min-dcr", "abc"], "--min-dcr",
      "a distance >= 0 or 'auto'"),
@@ -131,7 +131,7 @@ def test_simulate_existing_report_needs_force_up_front(tmp_path, capsys, no_work
     (["synthesize", "nhefs", "--n", "10", "--out", "x.csv", "--ate", "inf"], "--ate", "finite"),
     (["estimate", "nhefs", "--level", "abc"], "--level", "(0, 1)"),
     (["diagnose", "nhefs", "--delta", "0.7"], "--delta", "(0, 0.5)"),
-    (["audit", "nhefs", "--n-repeats", "0"], "--n-repeats", ">= 1"),
+    (["audit", "nhefs", "--n-reps", "0"], "--n-reps", ">= 1"),
 ])
 def test_argument_errors_are_refused_by_the_parser_naming_the_option(capsys, argv, option, rule):
     assert main(argv) == 2

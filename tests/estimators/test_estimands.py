@@ -11,7 +11,7 @@ from causalsynth import EstimateOptions, estimate
 from causalsynth.datasets.designs import LinearLogisticDesign
 from causalsynth.errors import PositivityWarning, SpecError
 from causalsynth.estimators.core import crump_bounds
-from causalsynth.simulate import simulate
+from causalsynth.simulate import SimulationOptions, simulate
 
 DESIGN = LinearLogisticDesign(heterogeneity=1.0, confounding=1.5)
 R = 300
@@ -23,8 +23,8 @@ def estimand_run(request):
     estimators = ("or", "ipw", "aipw") if estimand == "overlap" else ("or", "ipw", "aipw", "tmle")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = simulate(DESIGN, n=1000, n_reps=R, estimand=estimand, estimators=estimators,
-                       learners={"glm": "logistic"}, random_state=12)
+        res = simulate(DESIGN, n=1000, n_reps=R, estimators=estimators, learners={"glm": "logistic"},
+                       random_state=12, options=SimulationOptions(estimand=estimand))
     return estimand, res
 
 

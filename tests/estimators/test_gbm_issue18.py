@@ -71,10 +71,11 @@ def test_missing_lightgbm_is_a_clear_error(monkeypatch):
 
 def test_gbm_simulation_does_not_depend_on_n_jobs():
     from causalsynth.datasets.designs import NonlinearHeterogeneousDesign
+    from causalsynth import RunOptions
     from causalsynth.simulate import simulate
-    kw = dict(n=300, n_reps=4, estimators=("or", "tmle"), random_state=2, show_progress=False,
+    kw = dict(n=300, n_reps=4, estimators=("or", "tmle"), random_state=2,
               learners={"gbm": {"propensity": "gbm", "outcome": "gbm", "n_folds": 3}})
-    one = simulate(NonlinearHeterogeneousDesign(), **kw).replicates
-    two = simulate(NonlinearHeterogeneousDesign(), n_jobs=2, **kw).replicates
+    one = simulate(NonlinearHeterogeneousDesign(), **kw, run=RunOptions(progress=False)).replicates
+    two = simulate(NonlinearHeterogeneousDesign(), **kw, run=RunOptions(n_jobs=2, progress=False)).replicates
     cols = [c for c in one.columns if not c.startswith("seconds")]
     assert one[cols].equals(two[cols])

@@ -92,7 +92,8 @@ def test_hybrid_and_positivity_accept_a_pooled_outcome(nhefs):
     np.testing.assert_allclose(truth["cate"], beta[-1], rtol=1e-8)
     # augmentation: each fold's pooled linear model has one treatment coefficient, so the
     # cross-fitted contrast mu1 - mu0 of the original rows is constant within a fold
-    aug = cs.augment_positivity(nhefs, outcome="pooled:linear", n_folds=2, n_models=2, random_state=0)
+    aug = cs.augment_positivity(nhefs, cs.AugmentSpec(outcome="pooled:linear", n_folds=2, n_models=2),
+                                random_state=0)
     assert "pooled over arms" in aug.outcome_learner
     n = nhefs.n_obs
     contrast = aug.mu1[:n] - aug.mu0[:n]
@@ -106,7 +107,7 @@ def test_pooled_from_the_command_line_and_in_simulation_configs(capsys, nhefs):
 
     from causalsynth.cli import main
     from causalsynth.simulate import SimulationSpec
-    assert main(["estimate", "nhefs", "--outcome-model", "pooled:linear", "--estimators", "or", "--json"]) == 0
+    assert main(["estimate", "nhefs", "--outcome-learner", "pooled:linear", "--estimators", "or", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     direct = cs.estimate(nhefs, outcome="pooled:linear", estimators=("or",)).summary().iloc[0]
     assert doc["estimates"][0]["ate"] == pytest.approx(direct["ate"], abs=1e-10)

@@ -7,15 +7,15 @@ import warnings
 import numpy as np
 import pytest
 
-from causalsynth import CausalData, augment_positivity
+from causalsynth import AugmentSpec, CausalData, augment_positivity
 from causalsynth.datasets import PoorOverlapDesign, Xu2026Positivity, load_lalonde_cps
 from causalsynth.errors import PositivityWarning, SpecError
 
 
-def _augment(data, **kw):
+def _augment(data, spec=None, **kw):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = augment_positivity(data, **kw)
+        res = augment_positivity(data, spec, **kw)
     risky = [w for w in caught if issubclass(w.category, PositivityWarning) and "expected to hurt" in str(w.message)]
     return res, risky
 
@@ -34,7 +34,7 @@ def test_data_only_augmentation_warns_on_the_near_deterministic_design(xu):
     assert res.risk["median_logit_gap"] > 4
     assert "expected effect: risky" in str(res)
     with pytest.raises(SpecError, match="if_risky='refuse'"):
-        augment_positivity(data, if_risky="refuse", random_state=0)
+        augment_positivity(data, AugmentSpec(if_risky="refuse"), random_state=0)
 
 
 def test_no_warning_where_records_stay_near_the_filled_arm():
@@ -52,7 +52,7 @@ def test_external_outcomes_are_used_and_the_assumption_stated(xu):
     assert "transports" in res.outcome_source and "1000 rows" in res.outcome_source
     # the records' outcome models saw only the external rows: their predictions at the records'
     # covariates are those of models fitted there, not of the same-data fold models
-    own, _ = _augment(data, random_state=0, if_risky="ignore")
+    own, _ = _augment(data, AugmentSpec(if_risky="ignore"), random_state=0)
     assert res.n_added == own.n_added
     assert not np.allclose(res.added["prediction"].to_numpy(), own.added["prediction"].to_numpy())
     with pytest.raises(SpecError, match="lacks the columns"):
@@ -61,10 +61,10 @@ def test_external_outcomes_are_used_and_the_assumption_stated(xu):
 
 def test_default_budget_fills_at_most_half_the_arm_and_says_so():
     data = load_lalonde_cps()
-    res, _ = _augment(data, random_state=0, uncertainty="none", if_risky="ignore")
+    res, _ = _augment(data, AugmentSpec(uncertainty="none", if_risky="ignore"), random_state=0)
     treated_records = int(np.sum(res.added["arm"].to_numpy() == 1))
     assert 0 < treated_records <= data.n_treated // 2
     assert "at most 50% of the arm it fills" in res.budget_rule
     assert f"budget: {res.budget_rule}" in str(res)
-    unbounded, _ = _augment(data, budget=None, random_state=0, uncertainty="none", if_risky="ignore")
+    unbounded, _ = _augment(data, AugmentSpec(budget=None, uncertainty="none", if_risky="ignore"), random_state=0)
     assert unbounded.n_added > 10 * res.n_added

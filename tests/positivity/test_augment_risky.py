@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from causalsynth import augment_positivity
+from causalsynth import AugmentSpec, augment_positivity
 from causalsynth.cli import build_parser
 from causalsynth.datasets import Xu2026Positivity
 from causalsynth.errors import PositivityWarning
@@ -26,7 +26,7 @@ def xu():
 def _run(data, **kw):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = augment_positivity(data, random_state=0, **kw)
+        res = augment_positivity(data, AugmentSpec(**kw), random_state=0)
     return res, [str(w.message) for w in caught if issubclass(w.category, PositivityWarning)]
 
 

@@ -11,7 +11,7 @@ import pytest
 from causalsynth import CausalData
 from causalsynth.datasets.designs import LinearLogisticDesign
 from causalsynth.errors import PositivityWarning, SpecError
-from causalsynth.positivity import (PoorOverlapDesign, augment_positivity, diagnose_positivity,
+from causalsynth.positivity import (AugmentSpec, PoorOverlapDesign, augment_positivity, diagnose_positivity,
                                     evaluate_augmentation)
 
 
@@ -28,7 +28,7 @@ def augmented(poor):
 @pytest.fixture(scope="module")
 def evaluation():
     # 200 seeded repeats of n=500: the margins below come from the repeats' spread.
-    return evaluate_augmentation(PoorOverlapDesign(), n=500, n_repeats=200, estimators=("ipw", "aipw", "or"),
+    return evaluate_augmentation(PoorOverlapDesign(), n=500, n_reps=200, estimators=("ipw", "aipw", "or"),
                                  random_state=0)
 
 
@@ -133,7 +133,7 @@ def test_added_outcomes_never_come_from_a_model_that_saw_the_source(augmented):
 def test_fold_models_are_refittable_from_their_training_rows(poor):
     """With the fold's main model and no noise, each record's outcome is reproduced by a
     least-squares fit on that fold's training rows of the missing arm (no other rows)."""
-    res = augment_positivity(poor.data, uncertainty="none", noise=False, random_state=1)
+    res = augment_positivity(poor.data, AugmentSpec(uncertainty="none", noise=False), random_state=1)
     data = poor.data
     X, _ = data.design_matrix()
     Xd = np.hstack([np.ones((len(X), 1)), X])
@@ -149,7 +149,7 @@ def test_fold_models_are_refittable_from_their_training_rows(poor):
 
 
 def test_pooled_outcome_formula_is_cross_fitted_too(poor):
-    res = augment_positivity(poor.data, outcome="y ~ a + w1 + w2 + w3 + w4 + a:w1", budget=30,
+    res = augment_positivity(poor.data, AugmentSpec(outcome="y ~ a + w1 + w2 + w3 + w4 + a:w1", budget=30),
                              random_state=2)
     assert res.n_added == 30
     for rec in res.added.itertuples():
@@ -181,7 +181,7 @@ def test_records_are_marked_and_weights_restore_the_original_law(augmented, poor
 @pytest.mark.parametrize("budget", [10, 300, None])
 def test_budget_is_respected(poor, budget):
     # if_risky="ignore": budget 10 takes the most extreme sources, which the risk check withholds by default
-    res = augment_positivity(poor.data, budget=budget, if_risky="ignore", random_state=3)
+    res = augment_positivity(poor.data, AugmentSpec(budget=budget, if_risky="ignore"), random_state=3)
     per_source = res.added.groupby("source_index").size()
     if budget is None:
         assert res.n_added == res.n_candidates and (per_source == 1).all()
@@ -196,7 +196,7 @@ def test_budget_is_respected(poor, budget):
 
 
 def test_budget_goes_where_the_ensemble_disagrees(poor):
-    res = augment_positivity(poor.data, budget=15, if_risky="ignore", random_state=4)  # the most extreme sources
+    res = augment_positivity(poor.data, AugmentSpec(budget=15, if_risky="ignore"), random_state=4)  # the most extreme sources
     all_units = augment_positivity(poor.data, random_state=4).added
     score = (1 - all_units["pseudo_propensity"] / all_units["source_propensity"]) * all_units["outcome_sd"]
     top = set(all_units.loc[score.sort_values(ascending=False).index[:15], "source_index"])
@@ -216,7 +216,7 @@ def test_categorical_and_integer_covariates_with_both_generators():
     base = PoorOverlapDesign().sample(600, random_state=7).data.frame
     data = CausalData(_with_group(base, 7), treatment="a", outcome="y")
     for generator in ("local", "hybrid"):
-        res = augment_positivity(data, generator=generator, budget=40, random_state=8)
+        res = augment_positivity(data, AugmentSpec(generator=generator, budget=40), random_state=8)
         rec = res.data.frame.iloc[res.n_original:]
         assert res.n_added == 40
         assert set(rec["grp"]) <= {"north", "south", "east"}
@@ -247,14 +247,14 @@ def test_nothing_to_add_when_overlap_is_good():
 
 
 def test_determinism(poor):
-    one = augment_positivity(poor.data, budget=50, random_state=21)
-    two = augment_positivity(poor.data, budget=50, random_state=21)
-    other = augment_positivity(poor.data, budget=50, random_state=22)
+    one = augment_positivity(poor.data, AugmentSpec(budget=50), random_state=21)
+    two = augment_positivity(poor.data, AugmentSpec(budget=50), random_state=21)
+    other = augment_positivity(poor.data, AugmentSpec(budget=50), random_state=22)
     pd.testing.assert_frame_equal(one.added, two.added)
     pd.testing.assert_frame_equal(one.data.frame, two.data.frame)
     assert not np.allclose(one.data.y[one.n_original:], other.data.y[other.n_original:])
-    ev1 = evaluate_augmentation(PoorOverlapDesign(), n=300, n_repeats=3, estimators=("ipw",), random_state=4)
-    ev2 = evaluate_augmentation(PoorOverlapDesign(), n=300, n_repeats=3, estimators=("ipw",), random_state=4)
+    ev1 = evaluate_augmentation(PoorOverlapDesign(), n=300, n_reps=3, estimators=("ipw",), random_state=4)
+    ev2 = evaluate_augmentation(PoorOverlapDesign(), n=300, n_reps=3, estimators=("ipw",), random_state=4)
     pd.testing.assert_frame_equal(ev1.records, ev2.records)
 
 
@@ -324,8 +324,9 @@ def test_reports_are_written(augmented, evaluation, tmp_path):
     ({"random_state": -3}, "random_state must be a non-negative"),
 ])
 def test_augment_bad_input(poor, kwargs, match):
+    seed = kwargs.pop("random_state", None)
     with pytest.raises(SpecError, match=match):
-        augment_positivity(poor.data, **kwargs)
+        augment_positivity(poor.data, AugmentSpec(**kwargs), random_state=seed)
 
 
 def test_other_bad_input(poor):
@@ -338,18 +339,18 @@ def test_other_bad_input(poor):
     with pytest.raises(SpecError, match=r"tolerance must be in \[0, 1\]"):
         diagnose_positivity(poor.data, tolerance=2)
     with pytest.raises(SpecError, match="design must have a sample"):
-        evaluate_augmentation(object(), n_repeats=2)
+        evaluate_augmentation(object(), n_reps=2)
     with pytest.raises(SpecError, match="supports or, ipw, aipw and tmle"):
-        evaluate_augmentation(PoorOverlapDesign(), estimators=("dml",), n_repeats=2)
-    with pytest.raises(SpecError, match="n_repeats must be an integer"):
-        evaluate_augmentation(PoorOverlapDesign(), n_repeats=1)
+        evaluate_augmentation(PoorOverlapDesign(), estimators=("dml",), n_reps=2)
+    with pytest.raises(SpecError, match="n_reps must be an integer"):
+        evaluate_augmentation(PoorOverlapDesign(), n_reps=1)
 
 
 # ------------------------------------------------------------------------- slower checks
 @pytest.mark.slow
 def test_hybrid_generator_also_pays_off_for_ipw():
-    ev = evaluate_augmentation(PoorOverlapDesign(), n=500, n_repeats=100, estimators=("ipw",),
-                               generator="hybrid", random_state=1)
+    ev = evaluate_augmentation(PoorOverlapDesign(), AugmentSpec(budget=None, generator="hybrid"), n=500,
+                               n_reps=100, estimators=("ipw",), random_state=1)
     row = ev.summary().iloc[0]
     assert row["verdict"] == "paid off" and row["mse_reduction"] - row["margin"] > 0
 
@@ -358,8 +359,8 @@ def test_hybrid_generator_also_pays_off_for_ipw():
 def test_misspecified_outcome_model_is_not_rescued():
     """With a quadratic outcome and a linear outcome model, the synthetic fill-in is biased:
     augmentation must not make AIPW look better than it is (no 'paid off' verdict)."""
-    ev = evaluate_augmentation(PoorOverlapDesign(nonlinearity=0.3), n=500, n_repeats=100,
-                               estimators=("aipw",), random_state=2)
+    ev = evaluate_augmentation(PoorOverlapDesign(nonlinearity=0.3), n=500, n_reps=100, estimators=("aipw",),
+                               random_state=2)
     row = ev.summary().iloc[0]
     assert row["verdict"] in ("hurt", "inconclusive")
     assert abs(ev.table().set_index("variant").loc["augmented", "bias"]) > 0.05
@@ -370,7 +371,7 @@ def test_evaluation_on_a_hybrid_design_with_poor_overlap(nhefs):
     from causalsynth.synth.hybrid import HybridSynthesizer
     synth = HybridSynthesizer(covariates="copula", overlap=3.0, ate=3.0, n_reference=20_000,
                               random_state=0).fit(nhefs)
-    ev = evaluate_augmentation(synth, n=800, n_repeats=20, estimators=("ipw", "aipw"), random_state=3)
+    ev = evaluate_augmentation(synth, n=800, n_reps=20, estimators=("ipw", "aipw"), random_state=3)
     assert ev.repeats["n_added"].mean() > 10
     assert np.isfinite(ev.repeats["psi_augmented"]).all()
     assert np.isfinite(ev.table()["rmse"]).all()
@@ -395,7 +396,7 @@ def test_coverage_table_matches_a_hand_computation(evaluation):
 
 
 def test_bootstrap_standard_errors_of_an_augmentation(poor):
-    aug = augment_positivity(poor.data, uncertainty="none", random_state=5)
+    aug = augment_positivity(poor.data, AugmentSpec(uncertainty="none"), random_state=5)
     inf = aug.estimate(estimators=("ipw", "aipw")).summary().set_index("estimator")
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)  # no resample may fail here
@@ -415,8 +416,8 @@ def test_bootstrap_standard_errors_of_an_augmentation(poor):
 
 
 def test_evaluation_reports_bootstrap_coverage():
-    ev = evaluate_augmentation(PoorOverlapDesign(), n=300, n_repeats=3, estimators=("aipw",),
-                               uncertainty="none", n_bootstrap=20, random_state=1)
+    ev = evaluate_augmentation(PoorOverlapDesign(), AugmentSpec(budget=None, uncertainty="none"), n=300,
+                               n_reps=3, estimators=("aipw",), n_bootstrap=20, random_state=1)
     cov = ev.coverage()
     kinds = cov[cov["variant"] == "augmented"]["se"].tolist()
     assert kinds == ["influence", "bootstrap"]
@@ -432,11 +433,11 @@ def test_bootstrap_se_tracks_the_spread_of_augmented_estimates():
     must be within 3 of those (ratio in [0.67, 1.33]) of the SD. And it must exceed the
     influence-function SE (which ignores the outcome model's uncertainty) by more than 3
     standard errors of the paired difference: the bootstrap sees what the default misses."""
-    ev = evaluate_augmentation(PoorOverlapDesign(), n=400, n_repeats=40, estimators=("aipw",),
-                               uncertainty="none", n_bootstrap=20, random_state=7)
+    ev = evaluate_augmentation(PoorOverlapDesign(), AugmentSpec(budget=None, uncertainty="none"), n=400,
+                               n_reps=40, estimators=("aipw",), n_bootstrap=20, random_state=7)
     cov = ev.coverage().set_index(["variant", "se"])
     ratio = cov.loc[("augmented", "bootstrap"), "se_ratio"]
-    rel = 1 / np.sqrt(2 * (ev.n_repeats - 1))
+    rel = 1 / np.sqrt(2 * (ev.n_reps - 1))
     assert 1 - 3 * rel < ratio < 1 + 3 * rel, ratio
     rec = ev.records[ev.records["variant"] == "augmented"]
     diff = (rec["std_error_bootstrap"] - rec["std_error"]).to_numpy()

@@ -17,7 +17,8 @@ from scipy.stats import binom
 from causalsynth.datasets.designs import KANG_SCHAFER_FORMULAS as KSF
 from causalsynth.datasets.designs import KangSchafer2007, LinearLogisticDesign
 from causalsynth.errors import SpecError
-from causalsynth.simulate import Simulation, SimulationResult, SimulationSpec, simulate
+from causalsynth import RunOptions
+from causalsynth.simulate import Simulation, SimulationOptions, SimulationResult, SimulationSpec, simulate
 from causalsynth.simulate.run import ROW_COLUMNS
 from causalsynth.synth.hybrid import HybridSynthesizer
 
@@ -86,9 +87,9 @@ def test_coverage_on_well_specified_hybrid(hybrid_dgp):
 
 
 def test_scenarios_and_sizes(hybrid_dgp):
-    res = simulate(hybrid_dgp, estimators=("ipw", "aipw"), n=[300, 600], n_reps=20,
-                   scenarios={"base": {}, "poor overlap": {"overlap": 2.5}, "null": {"ate": 0.0}},
-                   random_state=1)
+    scenarios = {"base": {}, "poor overlap": {"overlap": 2.5}, "null": {"ate": 0.0}}
+    res = simulate(hybrid_dgp, estimators=("ipw", "aipw"), n=[300, 600], n_reps=20, random_state=1,
+                   options=SimulationOptions(scenarios=scenarios))
     summ = res.summary()
     assert set(summ["scenario"]) == {"base", "poor overlap", "null"}
     assert res.population_ates[("given", "null")] == 0.0
@@ -129,10 +130,11 @@ def test_failures_recorded_not_fatal():
 @pytest.mark.slow
 def test_same_results_any_backend(tmp_path):
     design = LinearLogisticDesign()
-    kw = dict(n=300, n_reps=24, estimators=("or", "aipw", "tmle"), random_state=8, batch_size=4)
+    kw = dict(n=300, n_reps=24, estimators=("or", "aipw", "tmle"), random_state=8,
+              options=SimulationOptions(batch_size=4))
     serial = simulate(design, **kw)
-    two = simulate(design, n_jobs=2, **kw)
-    dask = simulate(design, n_jobs=2, backend="dask", **kw)
+    two = simulate(design, **kw, run=RunOptions(n_jobs=2))
+    dask = simulate(design, **kw, run=RunOptions(n_jobs=2, backend="dask"))
     ref = _strip(serial.replicates)
     pd.testing.assert_frame_equal(ref, _strip(two.replicates))
     pd.testing.assert_frame_equal(ref, _strip(dask.replicates))
@@ -143,7 +145,8 @@ SCRIPT = textwrap.dedent("""
     import sys, time
     import numpy as np
     from causalsynth.datasets.designs import LinearLogisticDesign
-    from causalsynth.simulate import simulate
+    from causalsynth import RunOptions
+    from causalsynth.simulate import SimulationOptions, simulate
 
     class Slow:
         population_ate_ = 1.0
@@ -152,8 +155,8 @@ SCRIPT = textwrap.dedent("""
             return LinearLogisticDesign().sample(n, random_state=random_state)
 
     if __name__ == "__main__":
-        simulate(Slow(), n=200, n_reps=60, batch_size=3, random_state=4, checkpoint=sys.argv[1],
-                 resume=len(sys.argv) > 2)
+        simulate(Slow(), n=200, n_reps=60, random_state=4, options=SimulationOptions(batch_size=3),
+                 run=RunOptions(checkpoint=sys.argv[1], resume=len(sys.argv) > 2))
 """)
 
 
@@ -173,9 +176,11 @@ def test_kill_and_resume_gives_identical_replicates(tmp_path):
     sys.path.insert(0, str(tmp_path))
     try:
         import slowsim
-        resumed = simulate(slowsim.Slow(), n=200, n_reps=60, batch_size=3, random_state=4, checkpoint=ckpt,
-                           resume=True)
-        fresh = simulate(slowsim.Slow(), n=200, n_reps=60, batch_size=3, random_state=4)
+        resumed = simulate(slowsim.Slow(), n=200, n_reps=60, random_state=4,
+                           options=SimulationOptions(batch_size=3),
+                           run=RunOptions(checkpoint=ckpt, resume=True))
+        fresh = simulate(slowsim.Slow(), n=200, n_reps=60, random_state=4,
+                         options=SimulationOptions(batch_size=3))
     finally:
         sys.path.remove(str(tmp_path))
     assert resumed.n_resumed == 3 * n_parts
@@ -183,15 +188,16 @@ def test_kill_and_resume_gives_identical_replicates(tmp_path):
     pd.testing.assert_frame_equal(_strip(resumed.replicates), _strip(fresh.replicates))
     # a finished checkpoint is not silently overwritten
     with pytest.raises(SpecError, match="resume=True"):
-        simulate(slowsim.Slow() if False else LinearLogisticDesign(), n=200, n_reps=60, batch_size=3,
-                 random_state=4, checkpoint=ckpt)
+        simulate(slowsim.Slow() if False else LinearLogisticDesign(), n=200, n_reps=60, random_state=4,
+                 options=SimulationOptions(batch_size=3), run=RunOptions(checkpoint=ckpt))
 
 
 def test_checkpoint_of_other_grid_refused(tmp_path):
     design = LinearLogisticDesign()
-    simulate(design, n=100, n_reps=4, random_state=0, checkpoint=tmp_path / "c")
+    simulate(design, n=100, n_reps=4, random_state=0, run=RunOptions(checkpoint=tmp_path / "c"))
     with pytest.raises(SpecError, match="different simulation grid"):
-        simulate(design, n=200, n_reps=4, random_state=0, checkpoint=tmp_path / "c", resume=True)
+        simulate(design, n=200, n_reps=4, random_state=0,
+                 run=RunOptions(checkpoint=tmp_path / "c", resume=True))
 
 
 def test_report_files(tmp_path, hybrid_dgp):
@@ -216,11 +222,11 @@ def test_bad_input():
     with pytest.raises(SpecError, match="dgp must have sample"):
         simulate(object(), n=100, n_reps=5)
     with pytest.raises(SpecError, match="backend must be one of"):
-        simulate(design, n=100, n_reps=5, backend="spark")
+        simulate(design, n=100, n_reps=5, run=RunOptions(backend="spark"))
     with pytest.raises(SpecError, match="has no knob"):
-        simulate(design, n=100, n_reps=5, scenarios={"x": {"wibble": 1}})
-    with pytest.raises(SpecError, match="resume=True needs the checkpoint"):
-        simulate(design, n=100, n_reps=5, resume=True)
+        simulate(design, n=100, n_reps=5, options=SimulationOptions(scenarios={"x": {"wibble": 1}}))
+    with pytest.raises(SpecError, match="resume=True needs checkpoint"):
+        simulate(design, n=100, n_reps=5, run=RunOptions(resume=True))
 
 
 def test_ranking_ignores_wins_by_failing():
@@ -251,6 +257,7 @@ def test_ranking_ignores_wins_by_failing():
 
 def test_resume_with_other_level_refused(tmp_path):
     design = LinearLogisticDesign()
-    simulate(design, n=100, n_reps=4, random_state=0, checkpoint=tmp_path / "c")
+    simulate(design, n=100, n_reps=4, random_state=0, run=RunOptions(checkpoint=tmp_path / "c"))
     with pytest.raises(SpecError, match="different simulation grid"):
-        simulate(design, n=100, n_reps=4, level=0.5, random_state=0, checkpoint=tmp_path / "c", resume=True)
+        simulate(design, n=100, n_reps=4, random_state=0, options=SimulationOptions(level=0.5),
+                 run=RunOptions(checkpoint=tmp_path / "c", resume=True))

@@ -19,15 +19,18 @@ from causalsynth.errors import (
     CheckpointMismatchError,
     DiskFullError,
 )
-from causalsynth.simulate import Simulation, load_result, simulate
+from causalsynth import RunOptions
+from causalsynth.simulate import Simulation, SimulationOptions, load_result, simulate
 from causalsynth.synth.hybrid import HybridSynthesizer
 
 ESTIMATORS = ("or", "aipw")
 
 
-def _run(ck=None, design=None, **kw):
-    options = {"n": 100, "n_reps": 6, "estimators": ESTIMATORS, "random_state": 0, "batch_size": 2, **kw}
-    return simulate(design or LinearLogisticDesign(), checkpoint=ck, **options)
+def _run(ck=None, design=None, *, resume=False, batch_size=2, level=0.95, **kw):
+    settings = {"n": 100, "n_reps": 6, "estimators": ESTIMATORS, "random_state": 0, **kw}
+    return simulate(design or LinearLogisticDesign(), **settings,
+                    options=SimulationOptions(batch_size=batch_size, level=level),
+                    run=RunOptions(checkpoint=ck, resume=resume))
 
 
 def _strip(frame):
@@ -158,7 +161,7 @@ class _Reentrant:
     def sample(self, n, random_state=None):
         if not self.seen:
             try:
-                Simulation(LinearLogisticDesign(), n=100, n_reps=2, random_state=0).run(checkpoint=self.ck)
+                Simulation(LinearLogisticDesign(), n=100, n_reps=2, random_state=0).run(RunOptions(checkpoint=self.ck))
             except CheckpointLockedError as exc:
                 self.seen.append(exc)
         return LinearLogisticDesign().sample(n, random_state=random_state)
@@ -167,7 +170,7 @@ class _Reentrant:
 def test_second_run_in_the_same_process_refused(tmp_path):
     seen = []
     res = Simulation(_Reentrant(str(tmp_path / "c"), seen), n=100, n_reps=2, estimators=ESTIMATORS,
-                     random_state=0).run(checkpoint=tmp_path / "c")
+                     random_state=0).run(RunOptions(checkpoint=tmp_path / "c"))
     assert len(seen) == 1 and "another run in this process" in str(seen[0])
     assert len(res.replicates) == 2 * len(ESTIMATORS)
     assert not (tmp_path / "c" / "writer.lock").exists()

@@ -180,7 +180,7 @@ def test_cli_demo_states_its_worlds_and_agrees_with_itself(tmp_path, capsys):
 
     from causalsynth.cli import main
     code = main(["demo", "--n-reps", "3", "--reps-per-config", "glm=6", "--worlds", "flexible,glm,placebo",
-                 "--generators", "0", "--n-jobs", "1", "--estimators", "or,aipw", "--out", str(tmp_path), "--json"])
+                 "--refits", "0", "--n-jobs", "1", "--estimators", "or,aipw", "--out", str(tmp_path), "--json"])
     assert code == 0
     doc = json.loads(capsys.readouterr().out)
     assert [w["world"] for w in doc["worlds"]] == ["flexible", "glm", "placebo"]
