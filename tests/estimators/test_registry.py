@@ -243,16 +243,16 @@ def test_simulation_estimates_are_unchanged(quiet):
     rows = cs.simulate(DESIGN, n=100, n_reps=2, estimators=("or", "ipw", "aipw", "tmle", "dml"),
                        learners={"glm": GLM}, random_state=0).replicates
     _close("sim_ate", rows[cols].to_numpy())
-    rows = cs.simulate(DESIGN, n=200, n_reps=2, estimators=("or", "aipw", "tmle"), estimand="trimmed",
-                       learners={"glm": GLM}, random_state=1).replicates
+    rows = cs.simulate(DESIGN, n=200, n_reps=2, estimators=("or", "aipw", "tmle"),
+                       options=cs.SimulationOptions(estimand="trimmed"), learners={"glm": GLM}, random_state=1).replicates
     _close("sim_trim", rows[[*cols, "sate"]].to_numpy())
 
 
 def test_audit_estimates_are_unchanged(quiet, data):
     pytest.importorskip("econml")
-    res = cs.audit(data, synthesizers=("bootstrap",), estimators=("or", "ipw", "aipw", "tmle", "dml"), n_repeats=1,
-                   propensity="logistic", utility_learners=("linear",), detection_classifier="logistic",
-                   detection_folds=2, progress=False, random_state=0)
+    config = cs.AuditConfig(estimators=("or", "ipw", "aipw", "tmle", "dml"), n_reps=1, propensity="logistic",
+                            utility_learners=("linear",), detection_classifier="logistic", detection_folds=2)
+    res = cs.audit(data, config, synthesizers=("bootstrap",), progress=False, random_state=0)
     _close("audit_real", res.real[["ate", "std_error", "ci_lower", "ci_upper"]].to_numpy())
     _close("audit_est", res.estimates[["ate", "std_error"]].to_numpy())
 
@@ -265,7 +265,7 @@ def test_augmentation_estimates_are_unchanged(quiet):
         ["ate", "std_error"]].to_numpy())
     boot = aug.estimate(estimators=("aipw",), se_method="bootstrap", n_bootstrap=20, random_state=3)
     _close("aug_boot", boot.summary()[["ate", "std_error"]].to_numpy())
-    ev = evaluate_augmentation(PoorOverlapDesign(), n=300, n_repeats=2, random_state=0)
+    ev = evaluate_augmentation(PoorOverlapDesign(), n=300, n_reps=2, random_state=0)
     _close("eval", ev.records[["ate", "std_error"]].to_numpy())
 
 
