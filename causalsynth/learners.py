@@ -230,7 +230,7 @@ class Learner:
             glm = fit_glm(X, target, self.family, names=names)
             return FittedModel(self, glm=glm)
         if self.kind == "formula":
-            design_info, X = _formula_design(self.formula, data._frame.iloc[rows], None)
+            design_info, X = _formula_design(self.formula, data.take(rows), None)
             glm = fit_glm(X, target, self.family, intercept=False, names=design_info.column_names)
             return FittedModel(self, glm=glm, design_info=design_info)
         est = self.make_estimator(seed_int(seed))
@@ -261,7 +261,7 @@ class FittedModel:
 
     def design(self, data: CausalData, rows: np.ndarray, treatment_value: float | None = None) -> np.ndarray:
         if self.learner.kind == "formula":
-            frame = data._frame.iloc[rows]
+            frame = data.take(rows)
             if treatment_value is not None:
                 frame = frame.assign(**{data.treatment: np.full(len(frame), int(treatment_value))})
             return _formula_design(None, frame, self.design_info)[1]
@@ -301,6 +301,16 @@ class FittedModel:
                 X = np.hstack([np.ones((X.shape[0], 1)), X])
         return self._predict_design(X)
 
+    def to_state(self, data: CausalData, rows: np.ndarray) -> dict:
+        """A GLM or formula model as JSON values and arrays; ``rows`` of ``data`` are the rows it
+        was fitted on. TypeError for a fitted scikit-learn estimator (only a pickle holds it)."""
+        return fitted_model_state(self, data, rows)
+
+    @classmethod
+    def from_state(cls, state: dict, data: CausalData, rows: np.ndarray) -> FittedModel:
+        """Inverse of :meth:`to_state` (ValueError when the state is malformed)."""
+        return fitted_model_from_state(state, data, rows)
+
     def _predict_design(self, X: np.ndarray) -> np.ndarray:
         if self.constant is not None:
             return np.full(X.shape[0], self.constant)
@@ -328,7 +338,7 @@ def fitted_model_state(model: FittedModel, data: CausalData | None = None,
         raise TypeError(f"learner {learner.description!r} is a fitted scikit-learn estimator")
     state = {"learner": {f: getattr(learner, f) for f in _LEARNER_FIELDS}, "glm": model.glm.to_state()}
     if learner.kind == "formula":
-        X = _formula_design(None, data._frame.iloc[rows], model.design_info)[1]
+        X = _formula_design(None, data.take(rows), model.design_info)[1]
         state["design_columns"] = list(model.design_info.column_names)
         state["design_means"] = X.mean(axis=0)
     return state
@@ -353,7 +363,7 @@ def fitted_model_from_state(state: dict, data: CausalData, rows: np.ndarray) -> 
         return FittedModel(learner, glm=glm)
     if not isinstance(learner.formula, str) or "~" not in learner.formula:
         raise ValueError(f"formula learner without a formula: {learner.formula!r}")
-    design_info, X = _formula_design(learner.formula, data._frame.iloc[rows], None)
+    design_info, X = _formula_design(learner.formula, data.take(rows), None)
     means = state["design_means"]
     if list(design_info.column_names) != state["design_columns"] or X.shape[1] != len(glm.coef) \
             or not isinstance(means, np.ndarray) or means.shape != (X.shape[1],) \
@@ -456,7 +466,7 @@ def _check_formula(formula: str, role: Role, data: CausalData) -> bool:
                f"covariates only; the {what} is not a covariate")
         raise SpecError(f"the {role} formula {formula!r} uses the {what} {name!r} on its "
                         f"right-hand side: {why}. Fix: remove {name!r} from the right-hand side.")
-    _formula_design(formula, data._frame.head(min(50, data.n_obs)), None)
+    _formula_design(formula, data.take(slice(0, min(50, data.n_obs))), None)
     return uses_treatment
 
 
