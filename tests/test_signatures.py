@@ -31,7 +31,6 @@ WIDE: dict[str, int] = {
     "simulate/uncertainty.py:generator_uncertainty": 15,
     "audit/engine.py:audit": 19,
     "estimators/estimate.py:estimate": 15,
-    "synth/hybrid.py:HybridSynthesizer": 20,
     "simulate/simulation.py:Simulation": 14,
     "estimators/core.py:tmle_estimate": 11,
 }

@@ -108,8 +108,18 @@ def spec_from_state(value):
     return value
 
 
+#: Constructor parameters of format 2 files that now live in ``settings=SynthSettings(...)``:
+#: stored flat, as before, so that files keep one layout.
+SETTINGS = ("covariate_options", "n_folds", "holdout", "propensity_bounds", "outcome_model", "outcome_bounds",
+            "derived")
+
+
 def params_state(obj) -> dict:
+    """The constructor's parameters (the knobs and settings included) as plain values."""
     params = obj.get_params(deep=False)
+    params.pop("settings")
+    params.update({name: getattr(obj, name) for name in SETTINGS})
+    params["settings_given"] = obj.settings is not None
     cov = params["covariates"]
     if isinstance(cov, str):
         params["covariates"] = {"name": cov}
@@ -150,9 +160,15 @@ def params_from_state(params: dict, generator) -> dict:
     rs = params["random_state"]
     if isinstance(rs, dict):
         params["random_state"] = (seed_from_state(rs["seed_sequence"]) if "seed_sequence" in rs else None)
-    params["propensity_bounds"] = tuple(params["propensity_bounds"])
     if isinstance(params.get("noise_scale"), list):  # a pair (control, treated), stored as a JSON list
         params["noise_scale"] = tuple(params["noise_scale"])
+    from .settings import SynthSettings
+    settings = SynthSettings(**{name: params.pop(name) for name in SETTINGS})
+    given = params.pop("settings_given", None)  # absent from files of causalsynth <= 0.2
+    if not (given is None or isinstance(given, bool)):
+        raise ValueError(f"settings_given must be true or false; got {given!r}")
+    # without settings= the synthesizer was built with the defaults: restore settings=None
+    params["settings"] = settings if given or (given is None and settings != SynthSettings()) else None
     return params
 
 

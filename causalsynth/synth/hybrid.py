@@ -47,7 +47,7 @@ from scipy.optimize import brentq
 from scipy.special import expit, logit
 from sklearn.base import BaseEstimator
 
-from .._checks import check_bounds, check_choice, check_int, check_range, evaluate_expression
+from .._checks import check_choice, check_int, check_range, evaluate_expression
 from .._random import RandomState, as_seed_sequence
 from ..data import CausalData
 from ..errors import DataError, NotFittedError, PrivacyWarning, SpecError
@@ -57,10 +57,12 @@ from .covariates import make_covariate_generator
 from .dcr import DCRFiltered
 from .models import NOISE_KINDS, MeanPlusNoise
 from .outcomes import MIN_ZERO_SHARE, ObservationTransform, TwoPartOutcome, wants_two_part
+from .settings import SynthSettings
 
-__all__ = ["HybridSynthesizer", "NOISE_MODELS"]
+__all__ = ["HybridSynthesizer", "NOISE_MODELS", "SynthSettings"]
 
 NOISE_MODELS = ("auto", "gaussian", "heteroscedastic", "residuals")
+_DEFAULT_SETTINGS = SynthSettings()
 
 
 def _fitted_model_from_state(state: dict, t: CausalData):
@@ -87,88 +89,95 @@ class HybridSynthesizer(BaseEstimator):
     covariates : str or object, default "copula"
         ``"bootstrap"``, ``"copula"``, ``"ctgan"``, ``"tvae"``, or an object with
         ``fit(frame, random_state=)`` and ``sample(n, random_state=)``.
-    covariate_options : dict, optional
-        Keyword arguments for the named generator (e.g. ``{"epochs": 300}`` for CTGAN).
     propensity, outcome : learner specifications (presets, scikit-learn estimators,
         formulas) as in :func:`causalsynth.estimate`.
     noise : {"auto", "gaussian", "heteroscedastic", "residuals"}
         Noise model of a continuous outcome ("auto" = "gaussian"); binary outcomes are Bernoulli.
-    n_folds : folds for the out-of-fold residuals of the noise model (default 5).
-    holdout : float in [0, 0.5), default 0.2
-        Share of real rows kept out of the covariate generator, as the DCR baseline.
     min_dcr : None, "auto" or float
         Privacy filter: synthetic covariate rows closer than this (in the DCR metric of
-        :mod:`causalsynth.privacy`) to a real training row are rejected and redrawn.
+        :mod:`causalsynth.privacy`) to a real training row are rejected and redrawn
+        (:class:`~causalsynth.synth.dcr.DCRFiltered` wraps the generator).
         ``"auto"`` uses the 5% quantile of holdout-to-train distances. Default None (off).
-    ate, effect_scale, overlap, confounding, treated_share : the knobs described above.
-    outcome_model : ``"auto"`` (default: the two-part model for a nonnegative, non-integer
-        outcome with at least 5% exact zeros, such as earnings; the mean-plus-noise model
-        otherwise, rounded for integer outcomes such as counts),
-        ``"mean"`` or ``"two-part"`` (see :mod:`causalsynth.synth.outcomes`).
-    outcome_bounds : bounds the drawn outcomes respect (clipped; the truth accounts for it):
-        ``"auto"`` (default: 0 below for a nonnegative outcome, none above), None, or a pair
-        (None for an open end). An integer-valued outcome is drawn as integers.
-    derived : covariates that are functions of others, ``{"u74": "re74 == 0"}`` (expressions
-        over the covariates in the closed vocabulary of :class:`~causalsynth.data.CausalData`,
-        never evaluated as Python), recomputed on every synthetic row so that
-        they stay consistent; checked against the real data at ``fit``. Default: those the
-        data declare (``CausalData(..., derived=...)``).
     n_reference : size of the Monte Carlo reference sample for the population truth.
+    settings : :class:`~causalsynth.synth.settings.SynthSettings`, optional
+        The fitting details: ``covariate_options``, ``n_folds``, ``holdout``,
+        ``propensity_bounds``, ``outcome_model`` (``"auto"``, ``"mean"`` or ``"two-part"``, see
+        :mod:`causalsynth.synth.outcomes`), ``outcome_bounds`` and ``derived`` (covariates that
+        are functions of others, ``{"u74": "re74 == 0"}``: expressions in the closed vocabulary
+        of :class:`~causalsynth.data.CausalData`, never evaluated as Python, recomputed on every
+        synthetic row and checked against the real data at ``fit``; default: those the data
+        declare). They are readable on the synthesizer by the same names.
     random_state : seeds the split, the generator, the learners and the reference sample.
+    **knobs : ``ate``, ``effect_scale``, ``overlap``, ``confounding``, ``treated_share``,
+        ``noise_scale``, by keyword: the knobs described above (:attr:`KNOBS`, the names
+        :meth:`with_knobs` takes). Any other name raises :class:`~causalsynth.errors.SpecError`.
     """
 
-    def __init__(self, *, covariates: Any = "copula", covariate_options: dict | None = None,
-                 propensity: Any = None, outcome: Any = None,
+    #: Knobs that the constructor and :meth:`with_knobs` take, with their defaults.
+    KNOB_DEFAULTS = {"ate": None, "effect_scale": 1.0, "overlap": 1.0, "confounding": 1.0, "treated_share": None,
+                     "noise_scale": 1.0}
+    #: Knobs that :meth:`with_knobs` may change without refitting the models.
+    KNOBS = tuple(KNOB_DEFAULTS)
+
+    def __init__(self, covariates: Any = "copula", *, propensity: Any = None, outcome: Any = None,
                  noise: Literal["auto", "gaussian", "heteroscedastic", "residuals"] = "auto",
-                 n_folds: int = 5, holdout: float = 0.2, min_dcr: float | str | None = None,
-                 ate: float | None = None, effect_scale: float = 1.0, overlap: float = 1.0,
-                 confounding: float = 1.0, treated_share: float | None = None, noise_scale: Any = 1.0,
-                 propensity_bounds: tuple[float, float] = (0.001, 0.999),
-                 outcome_model: Literal["auto", "mean", "two-part"] = "auto",
-                 outcome_bounds: Any = "auto", derived: dict | None = None,
-                 n_reference: int = 200_000, random_state: RandomState = None) -> None:
+                 min_dcr: float | str | None = None, n_reference: int = 200_000,
+                 settings: SynthSettings | None = None, random_state: RandomState = None, **knobs: Any) -> None:
+        unknown = sorted(set(knobs) - set(self.KNOBS))
+        if unknown:
+            moved = sorted(set(unknown) & set(SynthSettings.__dataclass_fields__))
+            raise SpecError(f"HybridSynthesizer got unknown keyword(s) {unknown}; it takes the knobs "
+                            f"{list(self.KNOBS)} by keyword" + (
+                                f", and {moved} in settings=SynthSettings({moved[0]}=...)" if moved else ""))
+        if settings is not None and not isinstance(settings, SynthSettings):
+            raise SpecError(f"settings must be a SynthSettings (causalsynth.synth.settings); got "
+                            f"{type(settings).__name__}. Fix: settings=SynthSettings(holdout=0.3, ...)")
         self.covariates = covariates
-        self.covariate_options = covariate_options
         self.propensity = propensity
         self.outcome = outcome
         self.noise = noise
-        self.n_folds = n_folds
-        self.holdout = holdout
         self.min_dcr = min_dcr
-        self.ate = ate
-        self.effect_scale = effect_scale
-        self.overlap = overlap
-        self.confounding = confounding
-        self.treated_share = treated_share
-        self.noise_scale = noise_scale
-        self.propensity_bounds = propensity_bounds
-        self.outcome_model = outcome_model
-        self.outcome_bounds = outcome_bounds
-        self.derived = derived
         self.n_reference = n_reference
+        self.settings = settings
         self.random_state = random_state
+        for name, default in self.KNOB_DEFAULTS.items():
+            setattr(self, name, knobs.get(name, default))
+
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        """The constructor's named parameters and the knobs (scikit-learn's get_params,
+        set_params and clone see them all)."""
+        return sorted({*super()._get_param_names(), *cls.KNOBS})
+
+    @property
+    def _cfg(self) -> SynthSettings:
+        return _DEFAULT_SETTINGS if self.settings is None else self.settings
+
+    covariate_options = property(lambda self: self._cfg.covariate_options, doc="``settings.covariate_options``")
+    n_folds = property(lambda self: self._cfg.n_folds, doc="``settings.n_folds``")
+    holdout = property(lambda self: self._cfg.holdout, doc="``settings.holdout``")
+    propensity_bounds = property(lambda self: self._cfg.propensity_bounds, doc="``settings.propensity_bounds``")
+    outcome_model = property(lambda self: self._cfg.outcome_model, doc="``settings.outcome_model``")
+    outcome_bounds = property(lambda self: self._cfg.outcome_bounds, doc="``settings.outcome_bounds``")
+    derived = property(lambda self: self._cfg.derived, doc="``settings.derived``")
 
     # ------------------------------------------------------------------ fitting
     def _validate(self) -> None:
+        """The settings that can change after construction (set_params, with_knobs)."""
         check_choice("noise", self.noise, NOISE_MODELS)
-        check_range("holdout", self.holdout, 0.0, 0.5)
         check_range("effect_scale", self.effect_scale, 0.0, 100.0)
         check_range("overlap", self.overlap, 0.0, 20.0)
         check_range("confounding", self.confounding, 0.0, 1.0)
         check_range("treated_share", self.treated_share, 0.0, 1.0, low_open=True, high_open=True,
                     allow_none=True)
         check_range("ate", self.ate, -np.inf, np.inf, allow_none=True)
-        check_bounds(self.propensity_bounds)
         for k in self._noise_factors():
             check_range("noise_scale", k, 0.0, 100.0)
-        check_int("n_folds", self.n_folds, 2)
         check_int("n_reference", self.n_reference, 1000)
         if self.min_dcr is not None and self.min_dcr != "auto":
             check_range("min_dcr", self.min_dcr, 0.0, np.inf)
-        check_choice("outcome_model", self.outcome_model, ("auto", "mean", "two-part"))
-        if self.derived is not None and not isinstance(self.derived, dict):
-            raise SpecError(f"derived must be a dict column -> expression (e.g. {{'u74': 're74 == 0'}}); "
-                            f"got {type(self.derived).__name__}")
+        if self.settings is not None and not isinstance(self.settings, SynthSettings):
+            raise SpecError(f"settings must be a SynthSettings; got {type(self.settings).__name__}")
 
     def fit(self, data: CausalData) -> HybridSynthesizer:
         """Fit the covariate generator, the nuisance models and the noise model on ``data``."""
@@ -457,9 +466,6 @@ class HybridSynthesizer(BaseEstimator):
         if self.transform_.active:
             y0, y1 = self.transform_(y0), self.transform_(y1)
         return y0, y1
-
-    #: Knobs that :meth:`with_knobs` may change without refitting the models.
-    KNOBS = ("ate", "effect_scale", "overlap", "confounding", "treated_share", "noise_scale")
 
     def with_knobs(self, **knobs) -> HybridSynthesizer:
         """A copy sharing the fitted generator and nuisance models, with other knob values.
