@@ -21,6 +21,14 @@ the object from these, reads arrays with ``allow_pickle=False`` and accepts only
 integer and float arrays, so an array file never runs code; the loaded synthesizer draws the
 same samples, bit for bit, as the one saved.
 
+This module is the container only (magic line, header, digest, HMAC, zip, atomic write, and
+the checks below): the state itself is written and read by the parts that own it,
+:meth:`HybridSynthesizer.to_state <causalsynth.synth.hybrid.HybridSynthesizer.to_state>` and
+``from_state``, which delegate to the generator, the learners' fitted models, the outcome model
+and its noise kind (:mod:`causalsynth.synth.models`), the two-part model and the privacy
+filter (:class:`~causalsynth.synth.dcr.DCRFiltered`). A part that gains a fitted attribute
+adds it to its own ``to_state``; tests/synth/test_state_roundtrip.py fails until it does.
+
 Text that is code in another library is checked before anything is restored: every stored
 formula is split by patsy's parser and each factor checked against the closed vocabulary of
 :func:`causalsynth.learners.check_formula_code` (the saved column names, numbers,
@@ -69,7 +77,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from .._checks import check_expression
 from .._version import __version__
