@@ -100,7 +100,9 @@ class GLMFit:
         """The fit as JSON values and arrays (for the array file format of synthesizers)."""
         return {"family": self.family, "coef": np.asarray(self.coef, dtype=np.float64),
                 "bread": np.asarray(self.bread, dtype=np.float64), "converged": bool(self.converged),
-                "separated": bool(self.separated), "n_iter": int(self.n_iter)}
+                "separated": bool(self.separated), "n_iter": int(self.n_iter),
+                "condition": float(self.condition), "bread_z": self.bread_z,
+                "standardized": None if self.standardized is None else self.standardized.to_state()}
 
     @classmethod
     def from_state(cls, state: dict) -> GLMFit:
@@ -115,7 +117,15 @@ class GLMFit:
             raise ValueError("a GLM needs a float64 coef (p,) and bread (p, p)")
         if not all(isinstance(f, bool) for f in flags) or type(state["n_iter"]) is not int:
             raise ValueError("GLM flags must be booleans and n_iter an integer")
-        return cls(family, coef, bread, flags[0], flags[1], state["n_iter"])
+        # condition, standardized design and bread_z: absent from files of causalsynth <= 0.2
+        condition = float(state.get("condition", 1.0))
+        std = state.get("standardized")
+        std = None if std is None else _Standardized.from_state(std, len(coef))
+        bread_z = state.get("bread_z")
+        if bread_z is not None and not (isinstance(bread_z, np.ndarray) and bread_z.dtype == np.float64
+                                        and bread_z.shape == bread.shape):
+            raise ValueError("a GLM's bread_z must be a float64 (p, p) array")
+        return cls(family, coef, bread, flags[0], flags[1], state["n_iter"], condition, std, bread_z)
 
 
 @dataclass(frozen=True)
@@ -128,6 +138,22 @@ class _Standardized:
     constant: np.ndarray  # bool (p,): other columns constant on the fitting rows (zero in Z)
     centre: np.ndarray | None = None  # (p,) subtracted from each column (0 for the intercept)
     scale: np.ndarray | None = None  # (p,) then divided by
+
+    def to_state(self) -> dict:
+        """What :meth:`apply` needs (the fitting design ``Z`` itself is not kept)."""
+        return {"n_rows": int(self.Z.shape[0]), "T": self.T, "intercept": self.intercept,
+                "constant": self.constant, "centre": self.centre, "scale": self.scale}
+
+    @classmethod
+    def from_state(cls, state: dict, p: int) -> _Standardized:
+        T, constant, intercept = state["T"], state["constant"], state["intercept"]
+        vectors = [v for v in (state["centre"], state["scale"]) if v is not None]
+        if not (isinstance(T, np.ndarray) and T.shape == (p, p) and isinstance(constant, np.ndarray)
+                and constant.dtype == np.bool_ and constant.shape == (p,) and type(state["n_rows"]) is int
+                and (intercept is None or type(intercept) is int)
+                and all(isinstance(v, np.ndarray) and v.shape == (p,) for v in vectors)):
+            raise ValueError("a GLM's standardized design does not fit its coefficients")
+        return cls(np.empty((state["n_rows"], p)), T, intercept, constant, state["centre"], state["scale"])
 
     def apply(self, X: np.ndarray) -> np.ndarray:
         """Other rows of the same columns in the standardized coordinates (``X T`` without

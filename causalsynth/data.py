@@ -588,6 +588,11 @@ class CausalData:
         """A copy of the validated role columns."""
         return self._frame.copy()
 
+    def take(self, rows) -> pd.DataFrame:
+        """The validated role columns at row positions ``rows`` (a new frame; the data are not
+        changed): what learners and formula designs read, without copying every row first."""
+        return self._frame.iloc[rows]
+
     @property
     def n_obs(self) -> int:
         return len(self._frame)

@@ -223,29 +223,112 @@ class Learner:
     def fit(self, data: CausalData, rows: np.ndarray, target: np.ndarray,
             seed: np.random.SeedSequence) -> FittedModel:
         """Fit on ``rows`` (positions into ``data``) against ``target`` (values for those rows)."""
-        if self.kind == "glm":
-            X, names = data.design_matrix()
-            X = _with_treatment(X[rows], data.a[rows]) if self.pooled else X[rows]
-            names = [*names, data.treatment] if self.pooled else names
-            glm = fit_glm(X, target, self.family, names=names)
-            return FittedModel(self, glm=glm)
-        if self.kind == "formula":
-            design_info, X = _formula_design(self.formula, data._frame.iloc[rows], None)
-            glm = fit_glm(X, target, self.family, intercept=False, names=design_info.column_names)
-            return FittedModel(self, glm=glm, design_info=design_info)
-        est = self.make_estimator(seed_int(seed))
-        X, _ = data.design_matrix()
-        X = _with_treatment(X[rows], data.a[rows]) if self.pooled else X[rows]
-        y = target.astype(int) if self.family == "binomial" else target
+        return _KINDS[self.kind].fit(self, data, rows, target, seed)
+
+
+class _Rows:
+    """Covariate rows a design is built on: positions into a CausalData (whose main-terms
+    design is cached) or a frame with the columns and dtypes of ``template``."""
+
+    def __init__(self, template: CausalData, *, rows: np.ndarray | None = None, frame: pd.DataFrame | None = None):
+        self.template, self.rows, self.frame = template, rows, frame
+
+    def table(self) -> pd.DataFrame:
+        return self.template.take(self.rows) if self.frame is None else self.frame
+
+    def main_terms(self) -> np.ndarray:
+        t = self.template
+        return t.design_matrix()[0][self.rows] if self.frame is None else \
+            main_terms(self.frame, t.covariates, t.covariate_kinds)[0]
+
+    def treatment(self) -> np.ndarray:
+        t = self.template
+        if self.frame is None:
+            return t.a[self.rows]
+        if t.treatment not in self.frame:
+            raise SpecError("a pooled outcome model needs a treatment value to predict at")
+        return self.frame[t.treatment].to_numpy(dtype=float)
+
+    def __len__(self) -> int:
+        return len(self.rows) if self.frame is None else len(self.frame)
+
+
+def _main_design(learner: Learner, X: np.ndarray, treatment: np.ndarray) -> np.ndarray:
+    """The main-terms design of a GLM or scikit-learn learner, without the intercept: the
+    covariate block, with the treatment as the last column when pooled."""
+    return _with_treatment(X, treatment) if learner.pooled else X
+
+
+class _GLMKind:
+    """A main-terms GLM (the ``logistic`` and ``linear`` presets)."""
+
+    @staticmethod
+    def fit(learner: Learner, data: CausalData, rows: np.ndarray, target: np.ndarray, seed) -> FittedModel:
+        X, names = data.design_matrix()
+        X = _main_design(learner, X[rows], data.a[rows])
+        names = [*names, data.treatment] if learner.pooled else names
+        return FittedModel(learner, glm=fit_glm(X, target, learner.family, names=names))
+
+    @staticmethod
+    def design(model: FittedModel, src: _Rows, treatment: Any) -> np.ndarray:
+        X = _main_design(model.learner, src.main_terms(), treatment() if model.learner.pooled else None)
+        return np.hstack([np.ones((X.shape[0], 1)), X])
+
+
+class _FormulaKind:
+    """A patsy formula fitted as a GLM (its own intercept and columns)."""
+
+    @staticmethod
+    def fit(learner: Learner, data: CausalData, rows: np.ndarray, target: np.ndarray, seed) -> FittedModel:
+        design_info, X = _formula_design(learner.formula, data.take(rows), None)
+        glm = fit_glm(X, target, learner.family, intercept=False, names=design_info.column_names)
+        return FittedModel(learner, glm=glm, design_info=design_info)
+
+    @staticmethod
+    def design(model: FittedModel, src: _Rows, treatment: Any) -> np.ndarray:
+        frame, t = src.table(), src.template
+        if treatment.value is not None:
+            frame = frame.assign(**{t.treatment: np.full(len(frame), int(treatment.value))})
+        elif model.learner.pooled and t.treatment not in frame:
+            raise SpecError("a pooled outcome model needs a treatment value to predict at")
+        return _formula_design(None, frame, model.design_info)[1]
+
+
+class _SklearnKind:
+    """A scikit-learn estimator (a preset or the user's), cloned and seeded for every fit."""
+
+    @staticmethod
+    def fit(learner: Learner, data: CausalData, rows: np.ndarray, target: np.ndarray, seed) -> FittedModel:
+        est = learner.make_estimator(seed_int(seed))
+        X = _main_design(learner, data.design_matrix()[0][rows], data.a[rows])
+        y = target.astype(int) if learner.family == "binomial" else target
         if len(np.unique(y)) < 2:
-            if self.role == "propensity":
+            if learner.role == "propensity":
                 raise EstimationError("the training rows hold one treatment arm only; use fewer folds")
             # an arm (or a fold of it) whose outcome never varies: its regression is that constant
-            return FittedModel(self, constant=float(y[0]))
+            return FittedModel(learner, constant=float(y[0]))
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=UserWarning, module="sklearn")
             est.fit(X, y)
-        return FittedModel(self, estimator=est)
+        return FittedModel(learner, estimator=est)
+
+    @staticmethod
+    def design(model: FittedModel, src: _Rows, treatment: Any) -> np.ndarray:
+        return _main_design(model.learner, src.main_terms(), treatment() if model.learner.pooled else None)
+
+
+class _Treatment:
+    """The treatment column of a design: a fixed value, or (None) the rows' own values."""
+
+    def __init__(self, src: _Rows, value: float | None) -> None:
+        self.src, self.value = src, value
+
+    def __call__(self) -> np.ndarray:
+        return self.src.treatment() if self.value is None else np.full(len(self.src), float(self.value))
+
+
+#: What each kind of learner does: fit on rows of a CausalData, and build its design on rows.
+_KINDS = {"glm": _GLMKind, "formula": _FormulaKind, "sklearn": _SklearnKind}
 
 
 @dataclass
@@ -259,18 +342,12 @@ class FittedModel:
     constant: float | None = None
     _cache: dict = field(default_factory=dict, repr=False)
 
+    def _design(self, src: _Rows, treatment_value: float | None) -> np.ndarray:
+        """The one path from covariate rows to this model's design matrix."""
+        return _KINDS[self.learner.kind].design(self, src, _Treatment(src, treatment_value))
+
     def design(self, data: CausalData, rows: np.ndarray, treatment_value: float | None = None) -> np.ndarray:
-        if self.learner.kind == "formula":
-            frame = data._frame.iloc[rows]
-            if treatment_value is not None:
-                frame = frame.assign(**{data.treatment: np.full(len(frame), int(treatment_value))})
-            return _formula_design(None, frame, self.design_info)[1]
-        X, _ = data.design_matrix()
-        X = X[rows]
-        if self.learner.pooled:
-            X = _with_treatment(X, data.a[rows] if treatment_value is None
-                                else np.full(len(rows), float(treatment_value)))
-        return np.hstack([np.ones((X.shape[0], 1)), X]) if self.learner.kind == "glm" else X
+        return self._design(_Rows(data, rows=rows), treatment_value)
 
     def predict(self, data: CausalData, rows: np.ndarray, treatment_value: float | None = None) -> np.ndarray:
         return self._predict_design(self.design(data, rows, treatment_value))
@@ -281,25 +358,17 @@ class FittedModel:
 
         Used for synthetic covariates: categorical columns must carry the template's categories.
         """
-        if self.learner.kind == "formula":
-            if treatment_value is not None:
-                frame = frame.assign(**{template.treatment: np.full(len(frame), int(treatment_value))})
-            elif self.learner.pooled and template.treatment not in frame:
-                raise SpecError("a pooled outcome model needs a treatment value to predict at")
-            X = _formula_design(None, frame, self.design_info)[1]
-        else:
-            X, _ = main_terms(frame, template.covariates, template.covariate_kinds)
-            if self.learner.pooled:
-                if treatment_value is None:
-                    if template.treatment not in frame:
-                        raise SpecError("a pooled outcome model needs a treatment value to predict at")
-                    values = frame[template.treatment].to_numpy(dtype=float)
-                else:
-                    values = np.full(len(frame), float(treatment_value))
-                X = _with_treatment(X, values)
-            if self.learner.kind == "glm":
-                X = np.hstack([np.ones((X.shape[0], 1)), X])
-        return self._predict_design(X)
+        return self._predict_design(self._design(_Rows(template, frame=frame), treatment_value))
+
+    def to_state(self, data: CausalData, rows: np.ndarray) -> dict:
+        """A GLM or formula model as JSON values and arrays; ``rows`` of ``data`` are the rows it
+        was fitted on. TypeError for a fitted scikit-learn estimator (only a pickle holds it)."""
+        return fitted_model_state(self, data, rows)
+
+    @classmethod
+    def from_state(cls, state: dict, data: CausalData, rows: np.ndarray) -> FittedModel:
+        """Inverse of :meth:`to_state` (ValueError when the state is malformed)."""
+        return fitted_model_from_state(state, data, rows)
 
     def _predict_design(self, X: np.ndarray) -> np.ndarray:
         if self.constant is not None:
@@ -328,7 +397,7 @@ def fitted_model_state(model: FittedModel, data: CausalData | None = None,
         raise TypeError(f"learner {learner.description!r} is a fitted scikit-learn estimator")
     state = {"learner": {f: getattr(learner, f) for f in _LEARNER_FIELDS}, "glm": model.glm.to_state()}
     if learner.kind == "formula":
-        X = _formula_design(None, data._frame.iloc[rows], model.design_info)[1]
+        X = _formula_design(None, data.take(rows), model.design_info)[1]
         state["design_columns"] = list(model.design_info.column_names)
         state["design_means"] = X.mean(axis=0)
     return state
@@ -353,7 +422,7 @@ def fitted_model_from_state(state: dict, data: CausalData, rows: np.ndarray) -> 
         return FittedModel(learner, glm=glm)
     if not isinstance(learner.formula, str) or "~" not in learner.formula:
         raise ValueError(f"formula learner without a formula: {learner.formula!r}")
-    design_info, X = _formula_design(learner.formula, data._frame.iloc[rows], None)
+    design_info, X = _formula_design(learner.formula, data.take(rows), None)
     means = state["design_means"]
     if list(design_info.column_names) != state["design_columns"] or X.shape[1] != len(glm.coef) \
             or not isinstance(means, np.ndarray) or means.shape != (X.shape[1],) \
@@ -456,7 +525,7 @@ def _check_formula(formula: str, role: Role, data: CausalData) -> bool:
                f"covariates only; the {what} is not a covariate")
         raise SpecError(f"the {role} formula {formula!r} uses the {what} {name!r} on its "
                         f"right-hand side: {why}. Fix: remove {name!r} from the right-hand side.")
-    _formula_design(formula, data._frame.head(min(50, data.n_obs)), None)
+    _formula_design(formula, data.take(slice(0, min(50, data.n_obs))), None)
     return uses_treatment
 
 

@@ -13,6 +13,7 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 import causalsynth as cs
 from causalsynth.cli import main
 from causalsynth.datasets.designs import LinearLogisticDesign
+from causalsynth.synth import SynthSettings
 
 
 def _frame(n=300, seed=0, binary_y=False):
@@ -93,7 +94,7 @@ def test_learner_type_mistakes_are_named():
     ({"propensity_bounds": (-1, 2)}, "propensity_bounds"),
     ({"treated_share": "0.5"}, "treated_share must be a number"),
     ({"ate": "3"}, "ate must be a number"),
-    ({"covariate_options": {"epochs": 2}}, "no option"),
+    ({"settings": SynthSettings(covariate_options={"epochs": 2})}, "no option"),
 ])
 def test_hybrid_synthesizer_refuses_bad_settings(kwargs, match):
     d = cs.CausalData(_frame(), treatment="A", outcome="Y")

@@ -21,7 +21,7 @@ from causalsynth.datasets.designs import LinearLogisticDesign
 from causalsynth.errors import SpecError
 from causalsynth.estimators import estimate
 from causalsynth.learners import check_formula_code
-from causalsynth.synth.hybrid import HybridSynthesizer
+from causalsynth.synth.hybrid import HybridSynthesizer, SynthSettings
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +123,7 @@ def test_derived_payloads_are_refused_at_fit(data, marker, payload):
         CausalData(frame, treatment="a", outcome="y", derived={"pos": expr})
     plain = CausalData(frame, treatment="a", outcome="y")
     with pytest.raises(SpecError, match="derived column 'pos': the expression"):
-        HybridSynthesizer(derived={"pos": expr}, n_reference=1000, random_state=0).fit(plain)
+        HybridSynthesizer(settings=SynthSettings(derived={"pos": expr}), n_reference=1000, random_state=0).fit(plain)
 
 
 def test_subgroup_payloads_are_refused_and_plain_rules_work(marker):

@@ -25,7 +25,6 @@ WIDE: dict[str, int] = {
     "simulate/recommend.py:recommend": 11,
     "simulate/select.py:select_estimator": 24,
     "simulate/uncertainty.py:generator_uncertainty": 15,
-    "synth/hybrid.py:HybridSynthesizer": 20,
 }
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 from ..data import CausalData
 from ..errors import SpecError
 from ..synth import require_deep
-from ..synth.hybrid import HybridSynthesizer
+from ..synth.hybrid import HybridSynthesizer, SynthSettings
 from ..synth.joint import JointSynthesizer
 
 __all__ = ["SYNTHESIZERS", "DEFAULT_SYNTHESIZERS", "SynthSpec", "resolve_synthesizers", "draw_synthetic"]
@@ -103,14 +103,17 @@ def resolve_synthesizers(synthesizers: Any) -> list[SynthSpec]:
 def _hybrid(spec: SynthSpec, seed: np.random.SeedSequence, options: dict) -> HybridSynthesizer:
     if spec.instance is not None:
         inst = spec.instance
-        names = [p for p in inspect.signature(type(inst).__init__).parameters if p != "self"]
-        params = {p: copy.deepcopy(getattr(inst, p)) for p in names if hasattr(inst, p)}
+        if callable(getattr(inst, "get_params", None)):  # scikit-learn style: every parameter, knobs included
+            params = copy.deepcopy(inst.get_params(deep=False))
+        else:
+            names = [p for p in inspect.signature(type(inst).__init__).parameters if p != "self"]
+            params = {p: copy.deepcopy(getattr(inst, p)) for p in names if hasattr(inst, p)}
         params["random_state"] = seed
         return type(inst)(**params)
-    return HybridSynthesizer(covariates=spec.generator,
-                             covariate_options=options["deep"] if spec.generator in _DEEP else None,
+    settings = SynthSettings(covariate_options=options["deep"] if spec.generator in _DEEP else None, holdout=0.0)
+    return HybridSynthesizer(covariates=spec.generator, settings=settings,
                              propensity=options["propensity"], outcome=options["outcome"],
-                             holdout=0.0, n_reference=20_000, random_state=seed)
+                             n_reference=20_000, random_state=seed)
 
 
 def draw_synthetic(spec: SynthSpec, train: CausalData, n: int, seed: np.random.SeedSequence,

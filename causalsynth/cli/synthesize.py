@@ -69,15 +69,16 @@ def _model_key(args) -> str | None:
 
 
 def cmd_synthesize(args) -> int:
-    from ..synth.hybrid import HybridSynthesizer
+    from ..synth.hybrid import HybridSynthesizer, SynthSettings
     check_outputs(args, tables=[("--out", args.out), ("--truth-out", args.truth_out)],
                   files=[("--save-model", args.save_model)])
     key = _model_key(args)
     data = data_from(args)
-    synth = HybridSynthesizer(covariates=args.generator,
-                              covariate_options={"epochs": args.epochs} if args.generator in ("ctgan", "tvae") else None,
+    settings = SynthSettings(covariate_options={"epochs": args.epochs} if args.generator in ("ctgan", "tvae") else None,
+                             holdout=args.holdout)
+    synth = HybridSynthesizer(covariates=args.generator, settings=settings,
                               propensity=args.propensity, outcome=args.outcome_learner, noise=args.noise,
-                              holdout=args.holdout, min_dcr=args.min_dcr, ate=args.ate,
+                              min_dcr=args.min_dcr, ate=args.ate,
                               effect_scale=args.effect_scale, overlap=args.overlap,
                               confounding=args.confounding, treated_share=args.treated_share,
                               random_state=args.seed)  # checks the knobs

@@ -205,7 +205,7 @@ class _PlaceboKnobs:
 def _build_one(name: str, data: CausalData, seed, recipe: WorldRecipe, real: dict | None):
     import time
 
-    from ..synth.hybrid import HybridSynthesizer
+    from ..synth.hybrid import HybridSynthesizer, SynthSettings
     from ..synth.placebo import PlaceboSynthesizer
     start = time.perf_counter()
     if name == "placebo":
@@ -214,9 +214,11 @@ def _build_one(name: str, data: CausalData, seed, recipe: WorldRecipe, real: dic
     else:
         propensity, outcome = _NUISANCE[name]
         # three folds for the out-of-fold residuals: the flexible stack is costly
-        dgp = HybridSynthesizer(covariates=recipe.covariates, covariate_options=dict(recipe.covariate_options) or None,
-                                propensity=propensity, outcome=outcome, noise="residuals", n_folds=3,
-                                holdout=recipe.holdout, min_dcr=recipe.min_dcr, n_reference=recipe.n_reference,
+        settings = SynthSettings(covariate_options=dict(recipe.covariate_options) or None, n_folds=3,
+                                 holdout=recipe.holdout)
+        dgp = HybridSynthesizer(covariates=recipe.covariates, settings=settings,
+                                propensity=propensity, outcome=outcome, noise="residuals",
+                                min_dcr=recipe.min_dcr, n_reference=recipe.n_reference,
                                 random_state=seed).fit(data)
         classes = frozenset({learner_class(propensity), learner_class(outcome)})
     calibration = {}

@@ -47,22 +47,33 @@ from scipy.optimize import brentq
 from scipy.special import expit, logit
 from sklearn.base import BaseEstimator
 
-from .._checks import check_bounds, check_choice, check_int, check_range, evaluate_expression
+from .._checks import check_choice, check_int, check_range, evaluate_expression
 from .._random import RandomState, as_seed_sequence
-from .._resample import make_folds
-from ..data import CausalData, main_terms
+from ..data import CausalData
 from ..errors import DataError, NotFittedError, PrivacyWarning, SpecError
 from ..learners import resolve_learner
-from ..nuisance import cross_fit_outcome
 from ..sample import SyntheticSample
 from .covariates import make_covariate_generator
-from .outcomes import (MIN_ZERO_SHARE, ObservationTransform, TwoPartOutcome, noise_quantiles, resample_residuals,
-                       wants_two_part)
+from .dcr import DCRFiltered
+from .models import NOISE_KINDS, MeanPlusNoise
+from .outcomes import MIN_ZERO_SHARE, ObservationTransform, TwoPartOutcome, wants_two_part
+from .settings import SynthSettings
 
-__all__ = ["HybridSynthesizer", "NOISE_MODELS"]
+__all__ = ["HybridSynthesizer", "NOISE_MODELS", "SynthSettings"]
 
 NOISE_MODELS = ("auto", "gaussian", "heteroscedastic", "residuals")
-_LOG_CHI2_MEAN = 1.2703628454614782  # -E[log chi^2_1]: bias of log squared residuals
+_DEFAULT_SETTINGS = SynthSettings()
+
+
+def _fitted_model_from_state(state: dict, t: CausalData):
+    from ..learners import FittedModel
+    return FittedModel.from_state(state, t, np.arange(t.n_obs))
+
+
+def _pilot_seed(reference: np.random.SeedSequence) -> np.random.SeedSequence:
+    """The privacy filter's pilot draws: a child key of the reference seed of its own (spawning
+    a child would shift the reference draws)."""
+    return np.random.SeedSequence(reference.entropy, spawn_key=(*reference.spawn_key, 2**31))
 
 
 def _integer_valued(y: np.ndarray) -> bool:
@@ -78,88 +89,95 @@ class HybridSynthesizer(BaseEstimator):
     covariates : str or object, default "copula"
         ``"bootstrap"``, ``"copula"``, ``"ctgan"``, ``"tvae"``, or an object with
         ``fit(frame, random_state=)`` and ``sample(n, random_state=)``.
-    covariate_options : dict, optional
-        Keyword arguments for the named generator (e.g. ``{"epochs": 300}`` for CTGAN).
     propensity, outcome : learner specifications (presets, scikit-learn estimators,
         formulas) as in :func:`causalsynth.estimate`.
     noise : {"auto", "gaussian", "heteroscedastic", "residuals"}
         Noise model of a continuous outcome ("auto" = "gaussian"); binary outcomes are Bernoulli.
-    n_folds : folds for the out-of-fold residuals of the noise model (default 5).
-    holdout : float in [0, 0.5), default 0.2
-        Share of real rows kept out of the covariate generator, as the DCR baseline.
     min_dcr : None, "auto" or float
         Privacy filter: synthetic covariate rows closer than this (in the DCR metric of
-        :mod:`causalsynth.privacy`) to a real training row are rejected and redrawn.
+        :mod:`causalsynth.privacy`) to a real training row are rejected and redrawn
+        (:class:`~causalsynth.synth.dcr.DCRFiltered` wraps the generator).
         ``"auto"`` uses the 5% quantile of holdout-to-train distances. Default None (off).
-    ate, effect_scale, overlap, confounding, treated_share : the knobs described above.
-    outcome_model : ``"auto"`` (default: the two-part model for a nonnegative, non-integer
-        outcome with at least 5% exact zeros, such as earnings; the mean-plus-noise model
-        otherwise, rounded for integer outcomes such as counts),
-        ``"mean"`` or ``"two-part"`` (see :mod:`causalsynth.synth.outcomes`).
-    outcome_bounds : bounds the drawn outcomes respect (clipped; the truth accounts for it):
-        ``"auto"`` (default: 0 below for a nonnegative outcome, none above), None, or a pair
-        (None for an open end). An integer-valued outcome is drawn as integers.
-    derived : covariates that are functions of others, ``{"u74": "re74 == 0"}`` (expressions
-        over the covariates in the closed vocabulary of :class:`~causalsynth.data.CausalData`,
-        never evaluated as Python), recomputed on every synthetic row so that
-        they stay consistent; checked against the real data at ``fit``. Default: those the
-        data declare (``CausalData(..., derived=...)``).
     n_reference : size of the Monte Carlo reference sample for the population truth.
+    settings : :class:`~causalsynth.synth.settings.SynthSettings`, optional
+        The fitting details: ``covariate_options``, ``n_folds``, ``holdout``,
+        ``propensity_bounds``, ``outcome_model`` (``"auto"``, ``"mean"`` or ``"two-part"``, see
+        :mod:`causalsynth.synth.outcomes`), ``outcome_bounds`` and ``derived`` (covariates that
+        are functions of others, ``{"u74": "re74 == 0"}``: expressions in the closed vocabulary
+        of :class:`~causalsynth.data.CausalData`, never evaluated as Python, recomputed on every
+        synthetic row and checked against the real data at ``fit``; default: those the data
+        declare). They are readable on the synthesizer by the same names.
     random_state : seeds the split, the generator, the learners and the reference sample.
+    **knobs : ``ate``, ``effect_scale``, ``overlap``, ``confounding``, ``treated_share``,
+        ``noise_scale``, by keyword: the knobs described above (:attr:`KNOBS`, the names
+        :meth:`with_knobs` takes). Any other name raises :class:`~causalsynth.errors.SpecError`.
     """
 
-    def __init__(self, *, covariates: Any = "copula", covariate_options: dict | None = None,
-                 propensity: Any = None, outcome: Any = None,
+    #: Knobs that the constructor and :meth:`with_knobs` take, with their defaults.
+    KNOB_DEFAULTS = {"ate": None, "effect_scale": 1.0, "overlap": 1.0, "confounding": 1.0, "treated_share": None,
+                     "noise_scale": 1.0}
+    #: Knobs that :meth:`with_knobs` may change without refitting the models.
+    KNOBS = tuple(KNOB_DEFAULTS)
+
+    def __init__(self, covariates: Any = "copula", *, propensity: Any = None, outcome: Any = None,
                  noise: Literal["auto", "gaussian", "heteroscedastic", "residuals"] = "auto",
-                 n_folds: int = 5, holdout: float = 0.2, min_dcr: float | str | None = None,
-                 ate: float | None = None, effect_scale: float = 1.0, overlap: float = 1.0,
-                 confounding: float = 1.0, treated_share: float | None = None, noise_scale: Any = 1.0,
-                 propensity_bounds: tuple[float, float] = (0.001, 0.999),
-                 outcome_model: Literal["auto", "mean", "two-part"] = "auto",
-                 outcome_bounds: Any = "auto", derived: dict | None = None,
-                 n_reference: int = 200_000, random_state: RandomState = None) -> None:
+                 min_dcr: float | str | None = None, n_reference: int = 200_000,
+                 settings: SynthSettings | None = None, random_state: RandomState = None, **knobs: Any) -> None:
+        unknown = sorted(set(knobs) - set(self.KNOBS))
+        if unknown:
+            moved = sorted(set(unknown) & set(SynthSettings.__dataclass_fields__))
+            raise SpecError(f"HybridSynthesizer got unknown keyword(s) {unknown}; it takes the knobs "
+                            f"{list(self.KNOBS)} by keyword" + (
+                                f", and {moved} in settings=SynthSettings({moved[0]}=...)" if moved else ""))
+        if settings is not None and not isinstance(settings, SynthSettings):
+            raise SpecError(f"settings must be a SynthSettings (causalsynth.synth.settings); got "
+                            f"{type(settings).__name__}. Fix: settings=SynthSettings(holdout=0.3, ...)")
         self.covariates = covariates
-        self.covariate_options = covariate_options
         self.propensity = propensity
         self.outcome = outcome
         self.noise = noise
-        self.n_folds = n_folds
-        self.holdout = holdout
         self.min_dcr = min_dcr
-        self.ate = ate
-        self.effect_scale = effect_scale
-        self.overlap = overlap
-        self.confounding = confounding
-        self.treated_share = treated_share
-        self.noise_scale = noise_scale
-        self.propensity_bounds = propensity_bounds
-        self.outcome_model = outcome_model
-        self.outcome_bounds = outcome_bounds
-        self.derived = derived
         self.n_reference = n_reference
+        self.settings = settings
         self.random_state = random_state
+        for name, default in self.KNOB_DEFAULTS.items():
+            setattr(self, name, knobs.get(name, default))
+
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        """The constructor's named parameters and the knobs (scikit-learn's get_params,
+        set_params and clone see them all)."""
+        return sorted({*super()._get_param_names(), *cls.KNOBS})
+
+    @property
+    def _cfg(self) -> SynthSettings:
+        return _DEFAULT_SETTINGS if self.settings is None else self.settings
+
+    covariate_options = property(lambda self: self._cfg.covariate_options, doc="``settings.covariate_options``")
+    n_folds = property(lambda self: self._cfg.n_folds, doc="``settings.n_folds``")
+    holdout = property(lambda self: self._cfg.holdout, doc="``settings.holdout``")
+    propensity_bounds = property(lambda self: self._cfg.propensity_bounds, doc="``settings.propensity_bounds``")
+    outcome_model = property(lambda self: self._cfg.outcome_model, doc="``settings.outcome_model``")
+    outcome_bounds = property(lambda self: self._cfg.outcome_bounds, doc="``settings.outcome_bounds``")
+    derived = property(lambda self: self._cfg.derived, doc="``settings.derived``")
 
     # ------------------------------------------------------------------ fitting
     def _validate(self) -> None:
+        """The settings that can change after construction (set_params, with_knobs)."""
         check_choice("noise", self.noise, NOISE_MODELS)
-        check_range("holdout", self.holdout, 0.0, 0.5)
         check_range("effect_scale", self.effect_scale, 0.0, 100.0)
         check_range("overlap", self.overlap, 0.0, 20.0)
         check_range("confounding", self.confounding, 0.0, 1.0)
         check_range("treated_share", self.treated_share, 0.0, 1.0, low_open=True, high_open=True,
                     allow_none=True)
         check_range("ate", self.ate, -np.inf, np.inf, allow_none=True)
-        check_bounds(self.propensity_bounds)
         for k in self._noise_factors():
             check_range("noise_scale", k, 0.0, 100.0)
-        check_int("n_folds", self.n_folds, 2)
         check_int("n_reference", self.n_reference, 1000)
         if self.min_dcr is not None and self.min_dcr != "auto":
             check_range("min_dcr", self.min_dcr, 0.0, np.inf)
-        check_choice("outcome_model", self.outcome_model, ("auto", "mean", "two-part"))
-        if self.derived is not None and not isinstance(self.derived, dict):
-            raise SpecError(f"derived must be a dict column -> expression (e.g. {{'u74': 're74 == 0'}}); "
-                            f"got {type(self.derived).__name__}")
+        if self.settings is not None and not isinstance(self.settings, SynthSettings):
+            raise SpecError(f"settings must be a SynthSettings; got {type(self.settings).__name__}")
 
     def fit(self, data: CausalData) -> HybridSynthesizer:
         """Fit the covariate generator, the nuisance models and the noise model on ``data``."""
@@ -184,67 +202,46 @@ class HybridSynthesizer(BaseEstimator):
         self._w_dtypes = W.dtypes
         self.real_train_ = W.iloc[self.train_rows_].reset_index(drop=True)
         self.real_holdout_ = W.iloc[self.holdout_rows_].reset_index(drop=True) if n_hold else None
+        # 1. the covariate generator (wrapped by the privacy filter when min_dcr is set)
         gen = make_covariate_generator(self.covariates, **(self.covariate_options or {}))
+        self.generator_ = gen
+        self.dcr_filter_ = None
+        if self.min_dcr is not None:  # the reference sample goes through the same filter
+            gen = self.dcr_filter_ = DCRFiltered(gen, self.min_dcr, holdout=self.real_holdout_, transform=self._coerce,
+                                                 pilot_seed=_pilot_seed(s_ref), label=self.covariates)
         with warnings.catch_warnings():
             warnings.simplefilter("always", PrivacyWarning)
             gen.fit(self.real_train_, random_state=s_gen)
-        self.generator_ = gen
 
         # 2. nuisance models on all rows
         p_learner = resolve_learner(self.propensity, role="propensity", data=data)
         o_learner = resolve_learner(self.outcome, role="outcome", data=data)
-        a, y = data.a, data.y
-        rows = np.arange(n)
-        self.propensity_model_ = p_learner.fit(data, rows, a, s_prop)
-        s1, s0, sp = s_out.spawn(3)
-        self.outcome_learner_ = o_learner
+        self.propensity_model_ = p_learner.fit(data, np.arange(n), data.a, s_prop)
         self.outcome_type_ = data.outcome_type
-        self.outcome_model_ = self._choose_outcome_model(data)
         self.transform_ = self._observation_transform(data)
-        if self.outcome_model_ == "two-part":
-            # 2b-3. the zero part and the log level, with log-scale out-of-fold residuals
-            self.outcome_models_ = {}
-            self.two_part_ = TwoPartOutcome(self.outcome, n_folds=int(self.n_folds)).fit(data, s_out.spawn(1)[0])
-            self.noise_ = "two-part"
+        # 3. the outcome model with its noise, chosen once from the settings
+        self.outcome_ = self._outcome_strategy(data)
+        if isinstance(self.outcome_, TwoPartOutcome):
+            s_out.spawn(3)  # the mean model's three children: the two-part model takes the fourth
+            self.outcome_.fit(data, s_out.spawn(1)[0])
         else:
-            if o_learner.pooled:
-                self.outcome_models_ = {"pooled": o_learner.fit(data, rows, y, sp)}
-            else:
-                r1, r0 = rows[a == 1], rows[a == 0]
-                self.outcome_models_ = {1: o_learner.fit(data, r1, y[r1], s1), 0: o_learner.fit(data, r0, y[r0], s0)}
-            # 3. noise model from out-of-fold residuals
-            self._fit_noise(data, o_learner, s_noise)
+            self.outcome_.fit(data, o_learner, int(self.n_folds), s_out, s_noise)
 
         # 4. knobs that need the covariate law: propensity intercept, effect centring, truth
         self._reference_seed = s_ref
-        self._fit_privacy()  # before the truth: the reference sample goes through the same filter
         self._fit_truth(s_ref)
         return self
 
-    def _fit_noise(self, data: CausalData, learner, seed) -> None:
-        self.noise_ = "bernoulli" if data.outcome_type == "binary" else (
-            "gaussian" if self.noise == "auto" else self.noise)
-        if data.outcome_type == "binary" and self.noise not in ("auto", "bernoulli"):
-            warnings.warn(f"noise={self.noise!r} applies to continuous outcomes; the binary outcome "
-                          f"{data.outcome!r} is drawn as Bernoulli(mu) instead", UserWarning, stacklevel=3)
-        if self.noise_ == "bernoulli":
-            return
-        a, y = data.a, data.y
-        folds = make_folds(a, int(self.n_folds), seed)
-        fits = cross_fit_outcome(learner, data, folds, seed.spawn(int(self.n_folds)), arm_seed_order=(1, 0))
-        oof = np.where(a == 1, fits.mu1, fits.mu0)
-        resid = y - oof
-        # centred, so that the drawn noise has mean zero and mu stays the conditional mean
-        self.residuals_ = {arm: resid[a == arm] - np.mean(resid[a == arm]) for arm in (0, 1)}
-        self.noise_sd_ = {arm: float(np.std(r, ddof=1)) for arm, r in self.residuals_.items()}
-        if self.noise_ == "heteroscedastic":
-            from .._glm import fit_glm
-            X, names = data.design_matrix()
-            self._var_models = {}
-            for arm in (0, 1):
-                rows = a == arm
-                target = np.log(resid[rows] ** 2 + 1e-12 * np.var(y)) + _LOG_CHI2_MEAN
-                self._var_models[arm] = fit_glm(X[rows], target, "gaussian", ridge=1e-6, names=names)
+    def _outcome_strategy(self, data: CausalData):
+        """The outcome model and its noise kind, from ``outcome_model=`` and ``noise=``."""
+        if self._choose_outcome_model(data) == "two-part":
+            return TwoPartOutcome(self.outcome, n_folds=int(self.n_folds))
+        if data.outcome_type == "binary":
+            if self.noise not in ("auto", "bernoulli"):
+                warnings.warn(f"noise={self.noise!r} applies to continuous outcomes; the binary outcome "
+                              f"{data.outcome!r} is drawn as Bernoulli(mu) instead", UserWarning, stacklevel=3)
+            return MeanPlusNoise(NOISE_KINDS["bernoulli"]())
+        return MeanPlusNoise(NOISE_KINDS["gaussian" if self.noise == "auto" else self.noise]())
 
     def _choose_outcome_model(self, data: CausalData) -> str:
         if data.outcome_type == "binary":
@@ -257,7 +254,7 @@ class HybridSynthesizer(BaseEstimator):
             if _integer_valued(data.y):
                 warnings.warn(f"outcome_model='two-part' draws continuous positive values; the integer outcome "
                               f"{data.outcome!r} will not stay integer (the default 'auto' keeps counts integer "
-                              "with the rounded mean-plus-noise model)", UserWarning, stacklevel=3)
+                              "with the rounded mean-plus-noise model)", UserWarning, stacklevel=4)
             return "two-part"
         # a count with zeros is not semicontinuous: the rounded mean-plus-noise model keeps it integer
         auto = self.outcome_model == "auto" and wants_two_part(data.y) and not _integer_valued(data.y)
@@ -293,24 +290,13 @@ class HybridSynthesizer(BaseEstimator):
 
     def _raw_nuisance(self, W: pd.DataFrame) -> dict[str, np.ndarray]:
         t = self.template_
-        e = self.propensity_model_.predict_frame(W, t)
         lo, hi = self.propensity_bounds
-        if self.outcome_model_ == "two-part":
-            comps = self.two_part_.components(W)
-            return {"e": np.clip(e, lo, hi), **comps}
-        if "pooled" in self.outcome_models_:
-            m = self.outcome_models_["pooled"]
-            mu1, mu0 = m.predict_frame(W, t, 1), m.predict_frame(W, t, 0)
-        else:
-            mu1 = self.outcome_models_[1].predict_frame(W, t)
-            mu0 = self.outcome_models_[0].predict_frame(W, t)
-        if self.outcome_type_ == "binary":
-            mu0, mu1 = np.clip(mu0, 1e-6, 1 - 1e-6), np.clip(mu1, 1e-6, 1 - 1e-6)
-        return {"e": np.clip(e, lo, hi), "mu0": mu0, "mu1": mu1}
+        e = np.clip(self.propensity_model_.predict_frame(W, t), lo, hi)
+        return {"e": e, **self.outcome_.raw(W, t)}
 
     def _fit_truth(self, seed) -> None:
         g_seed, _ = seed.spawn(2)
-        ref = self._draw_covariates(int(self.n_reference), g_seed)
+        ref, _ = self._draw_covariates(int(self.n_reference), g_seed)
         raw = self._raw_nuisance(ref)
         share = float(np.mean(self.template_.a)) if self.treated_share is None else float(self.treated_share)
         self.treated_share_ = share
@@ -332,7 +318,7 @@ class HybridSynthesizer(BaseEstimator):
                     raise SpecError(f"ate={self.ate} is not reachable for a binary outcome with "
                                     f"control risk {mu0_mean:.3f}")
                 self._logodds_shift = brentq(f, -40, 40)
-        elif self.outcome_model_ == "two-part":
+        elif isinstance(self.outcome_, TwoPartOutcome):
             self._fit_two_part_knobs(raw)
         elif self.ate is not None:
             self._ate_shift = float(self.ate) - self._tau_bar_raw
@@ -373,7 +359,7 @@ class HybridSynthesizer(BaseEstimator):
         mu0 = raw["mu0"]
         if self.outcome_type_ == "binary":
             mu1 = expit(self._binary_mu1_logit(raw) + self._logodds_shift)
-        elif self.outcome_model_ == "two-part":
+        elif isinstance(self.outcome_, TwoPartOutcome):
             mu1 = raw["mu1"] * self._tp_scale
             return {"propensity": e, "mu0": mu0, "mu1": mu1, "cate": mu1 - mu0, "_raw": raw}
         else:
@@ -395,57 +381,7 @@ class HybridSynthesizer(BaseEstimator):
         return float(k[0]), float(k[1])
 
     def _noise_quantiles(self, W: pd.DataFrame, arm: int) -> np.ndarray:
-        k = self._noise_factors()[arm]
-        if self.noise_ == "residuals":
-            return noise_quantiles(residuals=k * self.residuals_[arm])
-        if self.noise_ == "gaussian":
-            return noise_quantiles(sd=k * self.noise_sd_[arm])
-        return noise_quantiles(sd=k * self._row_sd(W)[arm])
-
-    def _fit_privacy(self) -> None:
-        from ..privacy import MixedEncoder, default_min_dcr
-        self.min_dcr_ = None
-        self._encoder = None
-        if self.min_dcr is None:
-            return
-        self._encoder = MixedEncoder().fit(self.real_train_)
-        self._train_encoded = self._encoder.transform(self.real_train_)
-        self.min_dcr_ = (default_min_dcr(self.real_train_, self.real_holdout_) if self.min_dcr == "auto"
-                         else float(self.min_dcr))
-        # a pilot draw: refuse an unreachable threshold now, not after minutes of redraws
-        from ..privacy import nearest_distances
-        ref = self._reference_seed  # a child key of its own: spawning would shift the reference draws
-        pilot_seed = np.random.SeedSequence(ref.entropy, spawn_key=(*ref.spawn_key, 2**31))
-        pilot = self._coerce(self.generator_.sample(500, random_state=pilot_seed))
-        d = nearest_distances(self._encoder.transform(pilot), self._train_encoded)
-        share = float(np.mean(d >= self.min_dcr_))
-        self._pilot_share_ = max(share, 0.05)
-        if self.min_dcr == "auto" and self.min_dcr_ <= 0.0:
-            self._warn_zero_threshold(d)
-        if share < 0.05:
-            raise DataError(
-                f"min_dcr={self.min_dcr_:.3g} is out of reach: {share:.1%} of 500 pilot draws of the "
-                f"{self.covariates!r} generator lie that far from every real training row (their "
-                f"nearest distances: median {np.median(d):.3g}, 99th percentile {np.quantile(d, 0.99):.3g}). "
-                + ("Fix: lower min_dcr, or use min_dcr='auto' (set from the real holdout)."
-                   if self.min_dcr != "auto" else "Fix: pass a lower min_dcr yourself.")
-                + (" The 'bootstrap' generator copies real rows: use another generator."
-                   if self.covariates == "bootstrap" else ""))
-
-    def _warn_zero_threshold(self, pilot_distances: np.ndarray) -> None:
-        """min_dcr='auto' came out 0 (at least 5% of the real holdout rows are exact copies of
-        training rows: tied or duplicate rows): the filter would redraw nothing, so say so."""
-        copies = float(np.mean(pilot_distances == 0.0))
-        positive = pilot_distances[pilot_distances > 0]
-        suggestion = f" (e.g. {float(np.quantile(positive, 0.05)):.3g}, the 5% quantile of the positive pilot distances)" \
-            if len(positive) else ""
-        warnings.warn(
-            f"min_dcr='auto' is 0 here: at least 5% of the real holdout rows are exact copies of real "
-            f"training rows (tied or duplicate rows), so the privacy filter removes nothing and "
-            f"{copies:.1%} of 500 pilot draws of the {self.covariates!r} generator are exact copies of real "
-            f"training rows. Fix: pass a positive min_dcr{suggestion} to redraw exact copies, or accept "
-            "them if these covariates are coarse enough that copies disclose nothing.",
-            PrivacyWarning, stacklevel=4)
+        return self.outcome_.noise.quantiles(W, arm, self._noise_factors()[arm])
 
     def _coerce(self, W: pd.DataFrame) -> pd.DataFrame:
         """Give generated covariates the real data's dtypes (and categories)."""
@@ -480,39 +416,16 @@ class HybridSynthesizer(BaseEstimator):
         """Draw ``n`` covariate rows, applying the privacy filter when ``min_dcr`` is set."""
         self._check_fitted()
         check_int("n", n)
-        W, self.last_n_replaced_ = self._draw_covariates(int(n), random_state, count=True)
+        W, self.last_n_replaced_ = self._draw_covariates(int(n), random_state)
         return W
 
-    def _draw_covariates(self, n: int, random_state, *, count: bool = False):
-        """Generator draws, filtered by ``min_dcr`` when set (also used for the reference sample)."""
-        ss = as_seed_sequence(random_state)
-        first, rest = ss.spawn(2)
-        W = self._coerce(self.generator_.sample(int(n), random_state=first))
-        if self.min_dcr_ is None:
-            return (W, 0) if count else W
-        from ..privacy import nearest_distances
-        d = nearest_distances(self._encoder.transform(W), self._train_encoded)
-        bad = np.flatnonzero(d < self.min_dcr_)
-        replaced = len(bad)
-        for attempt, child in enumerate(rest.spawn(50)):
-            if not len(bad):
-                break
-            # enough draws to replace every rejected row at the pilot's pass rate (twice the
-            # rejected count when most draws pass, as before), at most 2 million a round
-            k = min(max(len(bad) * 2, int(np.ceil(1.25 * len(bad) / getattr(self, "_pilot_share_", 0.5))), 64), 2_000_000)
-            extra = self._coerce(self.generator_.sample(k, random_state=child))
-            de = nearest_distances(self._encoder.transform(extra), self._train_encoded)
-            good = extra.loc[de >= self.min_dcr_]
-            take = min(len(good), len(bad))
-            W.iloc[bad[:take]] = good.iloc[:take].to_numpy()
-            bad = bad[take:]
-        if len(bad):
-            raise DataError(
-                f"the privacy filter could not find {len(bad)} covariate rows at distance >= "
-                f"{self.min_dcr_:.3g} from every real training row after 50 redraws (for a draw of "
-                f"{n} rows). Lower min_dcr or use another generator.")
-        W = self._coerce(W)
-        return (W, replaced) if count else W
+    def _draw_covariates(self, n: int, random_state) -> tuple[pd.DataFrame, int]:
+        """Covariate rows (through the privacy filter when ``min_dcr`` is set; also used for the
+        reference sample) and how many the filter replaced."""
+        if self.dcr_filter_ is not None:
+            return self.dcr_filter_.draw(n, random_state)
+        first, _ = as_seed_sequence(random_state).spawn(2)
+        return self._coerce(self.generator_.sample(int(n), random_state=first)), 0
 
     def sample(self, n: int, *, random_state: RandomState = None) -> SyntheticSample:
         """Draw ``n`` synthetic rows with their truth.
@@ -546,38 +459,13 @@ class HybridSynthesizer(BaseEstimator):
         return SyntheticSample(data, truth_frame, self.population_ate_)
 
     def _draw_outcomes(self, W, truth, rng) -> tuple[np.ndarray, np.ndarray]:
-        if self.noise_ == "two-part":
-            return self.two_part_.draw(truth["_raw"], self._tp_scale, rng)
-        y0, y1 = self._draw_mean_plus_noise(W, truth, rng)
+        if isinstance(self.outcome_, TwoPartOutcome):
+            return self.outcome_.draw(truth["_raw"], self._tp_scale, rng)
+        mu0, mu1 = truth.get("_loc", (truth["mu0"], truth["mu1"]))
+        y0, y1 = self.outcome_.noise.draw(W, mu0, mu1, self._noise_factors(), rng)
         if self.transform_.active:
             y0, y1 = self.transform_(y0), self.transform_(y1)
         return y0, y1
-
-    def _row_sd(self, W) -> list[np.ndarray]:
-        """Per-row noise SD of each arm under the heteroscedastic model."""
-        X, _ = main_terms(W, self.template_.covariates, self.template_.covariate_kinds)
-        Xd = np.hstack([np.ones((len(W), 1)), X])
-        return [np.sqrt(np.exp(np.clip(self._var_models[arm].predict(Xd), -50, 50))) for arm in (0, 1)]
-
-    def _draw_mean_plus_noise(self, W, truth, rng) -> tuple[np.ndarray, np.ndarray]:
-        n = len(W)
-        mu0, mu1 = truth.get("_loc", (truth["mu0"], truth["mu1"]))
-        if self.noise_ == "bernoulli":
-            u = rng.random(n)  # one uniform for both arms: coupled potential outcomes
-            return (u < mu0).astype(float), (u < mu1).astype(float)
-        k0, k1 = self._noise_factors()
-        if self.noise_ == "residuals":
-            u = rng.random(n)
-            eps = [resample_residuals(self.residuals_[arm], u) for arm in (0, 1)]
-            return mu0 + k0 * eps[0], mu1 + k1 * eps[1]
-        z = rng.standard_normal(n)
-        if self.noise_ == "gaussian":
-            return mu0 + k0 * self.noise_sd_[0] * z, mu1 + k1 * self.noise_sd_[1] * z
-        sd = self._row_sd(W)
-        return mu0 + k0 * sd[0] * z, mu1 + k1 * sd[1] * z
-
-    #: Knobs that :meth:`with_knobs` may change without refitting the models.
-    KNOBS = ("ate", "effect_scale", "overlap", "confounding", "treated_share", "noise_scale")
 
     def with_knobs(self, **knobs) -> HybridSynthesizer:
         """A copy sharing the fitted generator and nuisance models, with other knob values.
@@ -618,6 +506,149 @@ class HybridSynthesizer(BaseEstimator):
             "confounding": float(self.confounding), "effect_scale": float(self.effect_scale),
             "ate_target": None if self.ate is None else float(self.ate), "min_dcr": self.min_dcr_,
         }
+
+    # ------------------------------------------------------------------ the parts, by their old names
+    @property
+    def outcome_model_(self) -> str:
+        """The outcome model's name: ``"mean"`` or ``"two-part"`` (the model is ``outcome_``)."""
+        return self.outcome_.name
+
+    @property
+    def noise_(self) -> str:
+        """The noise kind's name (``"bernoulli"``, ``"gaussian"``, ...; ``"two-part"`` for that model)."""
+        return self.outcome_.noise.name if isinstance(self.outcome_, MeanPlusNoise) else self.outcome_.name
+
+    @property
+    def outcome_models_(self) -> dict:
+        """The fitted outcome regressions of the mean-plus-noise model (pooled or per arm)."""
+        return getattr(self.outcome_, "models_", {})
+
+    @property
+    def two_part_(self) -> TwoPartOutcome | None:
+        return self.outcome_ if isinstance(self.outcome_, TwoPartOutcome) else None
+
+    @property
+    def residuals_(self) -> dict:
+        """The centred out-of-fold residuals per arm of the mean-plus-noise model."""
+        return self.outcome_.noise.residuals_
+
+    @residuals_.setter
+    def residuals_(self, value: dict) -> None:  # a what-if copy of the noise; the fitted one is shared
+        self._replace_noise(residuals=value)
+
+    @property
+    def noise_sd_(self) -> dict:
+        """The noise SD per arm of the mean-plus-noise model."""
+        return self.outcome_.noise.sd_
+
+    @noise_sd_.setter
+    def noise_sd_(self, value: dict) -> None:
+        self._replace_noise(sd=value)
+
+    def _replace_noise(self, **changes) -> None:
+        import copy
+        outcome = copy.copy(self.outcome_)
+        outcome.noise = outcome.noise.replaced(**changes)
+        self.outcome_ = outcome
+
+    @property
+    def min_dcr_(self) -> float | None:
+        """The privacy filter's threshold (None without a filter)."""
+        return None if self.dcr_filter_ is None else self.dcr_filter_.threshold_
+
+    # ------------------------------------------------------------------ state
+    def to_state(self) -> dict:
+        """The fitted synthesizer as JSON values and numeric arrays (what an array file holds):
+        each part writes its own state. PickleRequiredError for parts only a pickle holds."""
+        from ..errors import PickleRequiredError
+        from ._state import GENERATORS, params_state, seed_state, template_state
+        t, gen = self.template_, self.generator_
+        if type(gen) not in GENERATORS.values():
+            raise PickleRequiredError(f"the covariate generator {type(gen).__name__}")
+        try:
+            propensity = self.propensity_model_.to_state(t, np.arange(t.n_obs))
+        except TypeError as exc:
+            raise PickleRequiredError(f"the propensity model ({exc})") from exc
+        two_part = isinstance(self.outcome_, TwoPartOutcome)
+        outcome = self.outcome_.to_state(t, self._tp_scale) if two_part else self.outcome_.to_state(t)
+        tf = self.transform_
+        return {
+            "params": params_state(self), "template": template_state(t),
+            "split": {"train_rows": self.train_rows_, "holdout_rows": self.holdout_rows_,
+                      "has_holdout": self.real_holdout_ is not None},
+            "generator": {"class": type(gen).__name__, "state": gen.to_state()},
+            "propensity_model": propensity, **outcome, "outcome_type": self.outcome_type_,
+            "privacy": {"min_dcr": None} if self.dcr_filter_ is None else self.dcr_filter_.to_state(),
+            "calibration": {"treated_share": self.treated_share_, "logit_center": self._logit_center,
+                            "prop_intercept": self._prop_intercept, "tau_bar_raw": self._tau_bar_raw,
+                            "ate_shift": self._ate_shift, "logodds_shift": getattr(self, "_logodds_shift", None),
+                            "population_ate": self.population_ate_, "population_ate_se": self.population_ate_se_,
+                            "reference_propensity": self.reference_propensity_},
+            "seeds": {"sample": seed_state(self._sample_seed), "reference": seed_state(self._reference_seed)},
+            "counters": {"n_calls": getattr(self, "_n_calls", None),
+                         "last_n_replaced": getattr(self, "last_n_replaced_", None)},
+            "outcome": {"model": self.outcome_.name, "integer": bool(tf.integer),
+                        "low": None if tf.low is None else float(tf.low),
+                        "high": None if tf.high is None else float(tf.high)},
+            "estimands": {k: float(getattr(self, f"population_{k}_")) for k in ("att", "atc", "overlap")},
+            "derived": dict(self.derived_),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict) -> HybridSynthesizer:  # long: one line per stored part, in order
+        """Inverse of :meth:`to_state` (ValueError or KeyError on a malformed state)."""
+        from ._state import GENERATORS, check_rows, params_from_state, seed_from_state, template_from_state
+        from .models import MeanPlusNoise
+        t = template_from_state(state["template"])
+        n = t.n_obs
+        train, hold = check_rows(state["split"]["train_rows"], n), check_rows(state["split"]["holdout_rows"], n)
+        W = t.covariate_frame
+        real_train = W.iloc[train].reset_index(drop=True)
+        generator = GENERATORS[state["generator"]["class"]].from_state(real_train, state["generator"]["state"])
+        obj = cls(**params_from_state(state["params"], generator))
+        derived = state["derived"]
+        if not (isinstance(derived, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in derived.items())
+                and set(derived) <= set(t.covariates)):
+            raise ValueError("derived columns must map covariates to expressions")
+        obj.template_, obj._w_dtypes, obj.derived_ = t, W.dtypes, derived
+        obj.train_rows_, obj.holdout_rows_, obj.real_train_ = train, hold, real_train
+        obj.real_holdout_ = W.iloc[hold].reset_index(drop=True) if state["split"]["has_holdout"] else None
+        obj.generator_ = generator
+        obj._sample_seed = seed_from_state(state["seeds"]["sample"])
+        obj._reference_seed = seed_from_state(state["seeds"]["reference"])
+        obj.dcr_filter_ = None
+        if state["privacy"]["min_dcr"] is not None:
+            obj.dcr_filter_ = DCRFiltered.from_state(
+                generator, real_train, state["privacy"], min_dcr=obj.min_dcr, holdout=obj.real_holdout_,
+                transform=obj._coerce, pilot_seed=_pilot_seed(obj._reference_seed), label=obj.covariates)
+        obj.propensity_model_ = _fitted_model_from_state(state["propensity_model"], t)
+        out = state["outcome"]
+        order = state["outcome_order"]
+        if out["model"] not in ("mean", "two-part") or (order == []) != (out["model"] == "two-part"):
+            raise ValueError(f"bad outcome model {out['model']!r} with outcome models {order}")
+        if out["model"] == "two-part":
+            obj.outcome_ = TwoPartOutcome.from_state(state, t, obj.outcome)
+            obj._tp_scale = float(state["two_part"]["scale"])
+        else:
+            obj.outcome_ = MeanPlusNoise.from_state(state, t)
+        obj.outcome_type_ = state["outcome_type"]
+        obj.transform_ = ObservationTransform(bool(out["integer"]), out["low"], out["high"])
+        for k, v in state["estimands"].items():
+            setattr(obj, f"population_{k}_", float(v))
+        cal = state["calibration"]
+        obj.treated_share_, obj._logit_center = float(cal["treated_share"]), float(cal["logit_center"])
+        obj._prop_intercept, obj._tau_bar_raw = float(cal["prop_intercept"]), float(cal["tau_bar_raw"])
+        obj._ate_shift = float(cal["ate_shift"])
+        if cal["logodds_shift"] is not None:
+            obj._logodds_shift = float(cal["logodds_shift"])
+        obj.population_ate_, obj.population_ate_se_ = float(cal["population_ate"]), float(cal["population_ate_se"])
+        obj.reference_propensity_ = cal["reference_propensity"]
+        if not (isinstance(obj.reference_propensity_, np.ndarray) and obj.reference_propensity_.ndim == 1):
+            raise ValueError("the reference propensities must be a 1-D array")
+        for attr, key in (("_n_calls", "n_calls"), ("last_n_replaced_", "last_n_replaced")):
+            if state["counters"][key] is not None:
+                setattr(obj, attr, int(state["counters"][key]))
+        return obj
 
     # ------------------------------------------------------------------ persistence
     def save(self, path, *, key: bytes | str | None = None) -> None:

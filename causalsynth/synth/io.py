@@ -21,6 +21,14 @@ the object from these, reads arrays with ``allow_pickle=False`` and accepts only
 integer and float arrays, so an array file never runs code; the loaded synthesizer draws the
 same samples, bit for bit, as the one saved.
 
+This module is the container only (magic line, header, digest, HMAC, zip, atomic write, and
+the checks below): the state itself is written and read by the parts that own it,
+:meth:`HybridSynthesizer.to_state <causalsynth.synth.hybrid.HybridSynthesizer.to_state>` and
+``from_state``, which delegate to the generator, the learners' fitted models, the outcome model
+and its noise kind (:mod:`causalsynth.synth.models`), the two-part model and the privacy
+filter (:class:`~causalsynth.synth.dcr.DCRFiltered`). A part that gains a fitted attribute
+adds it to its own ``to_state``; tests/synth/test_state_roundtrip.py fails until it does.
+
 Text that is code in another library is checked before anything is restored: every stored
 formula is split by patsy's parser and each factor checked against the closed vocabulary of
 :func:`causalsynth.learners.check_formula_code` (the saved column names, numbers,
@@ -69,12 +77,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from .._checks import check_expression
-from .._glm import GLMFit
 from .._version import __version__
-from ..data import CausalData
 from ..errors import (
     CausalSynthError,
     DataFileError,
@@ -85,16 +90,8 @@ from ..errors import (
     UntrustedFileError,
     VersionMismatchError,
 )
-from ..learners import (
-    LEARNER_PRESETS,
-    Pooled,
-    check_formula_code,
-    fitted_model_from_state,
-    fitted_model_state,
-)
-from ..privacy import MixedEncoder
-from .covariates import BootstrapGenerator, GaussianCopulaGenerator
-from .outcomes import ObservationTransform, TwoPartOutcome
+from ..learners import LEARNER_PRESETS, Pooled, check_formula_code
+from ._state import is_int as _is_int
 
 __all__ = ["FORMAT_VERSION", "MAGIC", "KNOWN_CLASSES", "save_synthesizer", "load_synthesizer",
            "read_header", "needs_key"]
@@ -113,7 +110,6 @@ MAX_HEADER_BYTES = 64 * 1024
 MAX_MEMBERS = 100_000
 #: Deepest nesting of brackets read in a header or manifest (causalsynth writes at most 8).
 MAX_JSON_DEPTH = 64
-_GENERATORS = {"BootstrapGenerator": BootstrapGenerator, "GaussianCopulaGenerator": GaussianCopulaGenerator}
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _ARRAY_NAME = re.compile(r"a[0-9]{1,9}")
 _KEY_FIX = ("Fix: save(path, key=...) with a secret key (bytes or str, e.g. secrets.token_hex(32)) "
@@ -256,348 +252,6 @@ def _unzip(payload: bytes, path) -> tuple[dict, dict[str, np.ndarray]]:
     return manifest, arrays
 
 
-# ---------------------------------------------------------------------------- frames, seeds, params
-_CATEGORY_DTYPES = ("object", "string", "str", "bool", "int8", "int16", "int32", "int64", "uint8",
-                    "uint16", "uint32", "uint64", "float32", "float64")
-
-
-def _frame_state(frame: pd.DataFrame, what: str) -> dict:
-    if not isinstance(frame.index, pd.RangeIndex) or frame.index.start != 0 or frame.index.step != 1:
-        raise PickleRequiredError(f"{what} has an index other than 0..n-1")
-    columns = []
-    for name in frame.columns:
-        s = frame[name]
-        if not isinstance(name, str):
-            raise PickleRequiredError(f"{what} has a column named {name!r}, not a string")
-        if isinstance(s.dtype, pd.CategoricalDtype):
-            cats = s.cat.categories
-            values = [v.item() if isinstance(v, np.generic) else v for v in cats]
-            if str(cats.dtype) not in _CATEGORY_DTYPES or not all(
-                    isinstance(v, (str, int, float, bool)) for v in values):
-                raise PickleRequiredError(f"{what} column {name!r} has categories of dtype {cats.dtype}")
-            columns.append({"name": name, "codes": s.cat.codes.to_numpy(), "categories": values,
-                            "categories_dtype": str(cats.dtype), "ordered": bool(s.cat.ordered)})
-        elif isinstance(s.dtype, np.dtype) and s.dtype.kind in "biuf":
-            columns.append({"name": name, "values": s.to_numpy()})
-        else:
-            raise PickleRequiredError(f"{what} column {name!r} has dtype {s.dtype}")
-    return {"n_rows": len(frame), "columns": columns}
-
-
-def _frame_from_state(state: dict) -> pd.DataFrame:
-    n, out = state["n_rows"], {}
-    for col in state["columns"]:
-        name = col["name"]
-        if not isinstance(name, str) or name in out:
-            raise ValueError(f"bad or repeated column name {name!r}")
-        if "codes" in col:
-            if col["categories_dtype"] not in _CATEGORY_DTYPES or not isinstance(col["ordered"], bool):
-                raise ValueError(f"column {name!r}: unsupported categories")
-            cats = pd.Index(col["categories"], dtype=col["categories_dtype"])
-            codes = col["codes"]
-            if str(cats.dtype) != col["categories_dtype"] or codes.dtype.kind != "i" or codes.ndim != 1 \
-                    or (len(codes) and (codes.min() < -1 or codes.max() >= len(cats))):
-                raise ValueError(f"column {name!r}: codes do not fit the categories")
-            out[name] = pd.Categorical.from_codes(codes, categories=cats, ordered=col["ordered"])
-        else:
-            out[name] = col["values"]
-        if len(out[name]) != n or np.ndim(out[name]) != 1:
-            raise ValueError(f"column {name!r} does not hold {n} values")
-    return pd.DataFrame(out, index=pd.RangeIndex(n))
-
-
-def _seed_state(ss: np.random.SeedSequence) -> dict:
-    entropy = ss.entropy
-    entropy = int(entropy) if isinstance(entropy, (int, np.integer)) else [int(e) for e in entropy]
-    return {"entropy": entropy, "spawn_key": [int(k) for k in ss.spawn_key], "pool_size": int(ss.pool_size),
-            "n_children_spawned": int(ss.n_children_spawned)}
-
-
-def _is_int(v) -> bool:
-    return type(v) is int
-
-
-def _seed_from_state(state: dict) -> np.random.SeedSequence:
-    entropy = state["entropy"]
-    ok = (_is_int(entropy) or (isinstance(entropy, list) and all(_is_int(e) for e in entropy))) \
-        and all(_is_int(k) and k >= 0 for k in state["spawn_key"]) \
-        and _is_int(state["pool_size"]) and _is_int(state["n_children_spawned"])
-    if not ok:
-        raise ValueError(f"not a seed sequence: {state!r}")
-    return np.random.SeedSequence(entropy, spawn_key=tuple(state["spawn_key"]), pool_size=state["pool_size"],
-                                  n_children_spawned=state["n_children_spawned"])
-
-
-def _spec_state(spec, role: str):
-    if spec is None or isinstance(spec, str):
-        return spec
-    if isinstance(spec, Pooled) and isinstance(spec.learner, str):
-        return {"pooled": spec.learner}
-    raise PickleRequiredError(f"the {role} specification {type(spec).__name__}")
-
-
-def _spec_from_state(value):
-    if isinstance(value, dict):
-        if list(value) != ["pooled"] or not isinstance(value["pooled"], str):
-            raise ValueError(f"bad learner specification {value!r}")
-        return Pooled(value["pooled"])
-    if value is not None and not isinstance(value, str):
-        raise ValueError(f"bad learner specification {value!r}")
-    return value
-
-
-def _params_state(obj) -> dict:
-    params = obj.get_params(deep=False)
-    cov = params["covariates"]
-    if isinstance(cov, str):
-        params["covariates"] = {"name": cov}
-    elif isinstance(cov, type) and cov in _GENERATORS.values():
-        params["covariates"] = {"class": cov.__name__}
-    elif cov is obj.generator_ and type(cov) in _GENERATORS.values():
-        params["covariates"] = {"fitted_generator": True}
-    else:
-        raise PickleRequiredError(f"the covariate generator {type(cov).__name__}")
-    options = params["covariate_options"]
-    if options is not None and not (isinstance(options, dict) and all(
-            isinstance(k, str) and (v is None or isinstance(v, (bool, int, float, str))) for k, v in options.items())):
-        raise PickleRequiredError("covariate_options other than a dict of plain values")
-    params["propensity"] = _spec_state(params["propensity"], "propensity")
-    params["outcome"] = _spec_state(params["outcome"], "outcome")
-    rs = params["random_state"]
-    if isinstance(rs, np.random.SeedSequence):
-        params["random_state"] = {"seed_sequence": _seed_state(rs)}
-    elif isinstance(rs, np.random.Generator):  # its state at fit time is gone: nothing to store
-        params["random_state"] = {"numpy_generator": True}
-    params["propensity_bounds"] = [float(b) for b in params["propensity_bounds"]]
-    return params
-
-
-def _params_from_state(params: dict, generator) -> dict:
-    params = dict(params)
-    cov = params["covariates"]
-    if "name" in cov:
-        params["covariates"] = cov["name"]
-    elif "class" in cov:
-        params["covariates"] = _GENERATORS[cov["class"]]
-    elif cov == {"fitted_generator": True}:
-        params["covariates"] = generator
-    else:
-        raise ValueError(f"bad covariates parameter {cov!r}")
-    params["propensity"] = _spec_from_state(params["propensity"])
-    params["outcome"] = _spec_from_state(params["outcome"])
-    rs = params["random_state"]
-    if isinstance(rs, dict):
-        params["random_state"] = (_seed_from_state(rs["seed_sequence"]) if "seed_sequence" in rs else None)
-    params["propensity_bounds"] = tuple(params["propensity_bounds"])
-    return params
-
-
-# ---------------------------------------------------------------------------- the hybrid synthesizer
-def _model_rows(key, data: CausalData) -> np.ndarray:
-    """The rows a nuisance model of the hybrid synthesizer was fitted on."""
-    if key in ("propensity", "pooled"):
-        return np.arange(data.n_obs)
-    return np.flatnonzero(data.a == int(key))
-
-
-def _model_state(model, key, data) -> dict:
-    try:
-        return fitted_model_state(model, data, _model_rows(key, data))
-    except TypeError as exc:
-        raise PickleRequiredError(f"the {'propensity' if key == 'propensity' else 'outcome'} model ({exc})") from exc
-
-
-def _hybrid_state(obj) -> dict:
-    t = obj.template_
-    gen = obj.generator_
-    if type(gen) not in _GENERATORS.values():
-        raise PickleRequiredError(f"the covariate generator {type(gen).__name__}")
-    keys = list(obj.outcome_models_)
-    state = {
-        "params": _params_state(obj),
-        "template": {"frame": _frame_state(t.frame, "the real data"), "treatment": t.treatment,
-                     "outcome": t.outcome, "covariates": list(t.covariates), "kinds": dict(t.covariate_kinds),
-                     "outcome_type": t.outcome_type, "n_dropped": int(t.n_dropped)},
-        "split": {"train_rows": obj.train_rows_, "holdout_rows": obj.holdout_rows_,
-                  "has_holdout": obj.real_holdout_ is not None},
-        "generator": {"class": type(gen).__name__, "state": gen.to_state()},
-        "propensity_model": _model_state(obj.propensity_model_, "propensity", t),
-        "outcome_models": {str(k): _model_state(obj.outcome_models_[k], k, t) for k in keys},
-        "outcome_order": [str(k) for k in keys],
-        "outcome_type": obj.outcome_type_,
-        "noise": {"model": obj.noise_},
-        "privacy": {"min_dcr": obj.min_dcr_},
-        "calibration": {"treated_share": obj.treated_share_, "logit_center": obj._logit_center,
-                        "prop_intercept": obj._prop_intercept, "tau_bar_raw": obj._tau_bar_raw,
-                        "ate_shift": obj._ate_shift, "logodds_shift": getattr(obj, "_logodds_shift", None),
-                        "population_ate": obj.population_ate_, "population_ate_se": obj.population_ate_se_,
-                        "reference_propensity": obj.reference_propensity_},
-        "seeds": {"sample": _seed_state(obj._sample_seed), "reference": _seed_state(obj._reference_seed)},
-        "counters": {"n_calls": getattr(obj, "_n_calls", None), "last_n_replaced": getattr(obj, "last_n_replaced_", None)},
-    }
-    tf = obj.transform_
-    state["outcome"] = {"model": obj.outcome_model_, "integer": bool(tf.integer),
-                        "low": None if tf.low is None else float(tf.low),
-                        "high": None if tf.high is None else float(tf.high)}
-    state["estimands"] = {k: float(getattr(obj, f"population_{k}_")) for k in ("att", "atc", "overlap")}
-    state["derived"] = dict(obj.derived_)
-    if obj.outcome_model_ == "two-part":
-        state["two_part"] = _two_part_state(obj.two_part_, t, obj._tp_scale)
-    if obj.noise_ not in ("bernoulli", "two-part"):
-        state["noise"].update(residuals={str(k): v for k, v in obj.residuals_.items()},
-                              sd={str(k): v for k, v in obj.noise_sd_.items()})
-    if obj.noise_ == "heteroscedastic":
-        state["noise"]["variance_models"] = {str(k): g.to_state() for k, g in obj._var_models.items()}
-    if obj._encoder is not None:
-        state["privacy"].update(means=obj._encoder.means_, scales=obj._encoder.scales_,
-                                pilot_share=obj._pilot_share_)
-    return state
-
-
-def _two_part_rows(t: CausalData, arm: int, part: str) -> np.ndarray:
-    rows = np.flatnonzero(t.a == arm)
-    return rows if part == "zero" else rows[t.y[rows] > 0]
-
-
-def _two_part_state(tp, t: CausalData, scale: float) -> dict:
-    zero_data, level_data = tp.part_data(t)
-    out = {"zero": {}, "level": {}, "residuals": {}, "smearing": {}, "zero_share": tp.zero_share_,
-           "scale": float(scale), "n_folds": int(tp.n_folds)}
-    for arm in (0, 1):
-        for part, models, data in (("zero", tp.zero_, zero_data), ("level", tp.level_, level_data)):
-            try:
-                out[part][str(arm)] = fitted_model_state(models[arm], data, _two_part_rows(t, arm, part))
-            except TypeError as exc:
-                raise PickleRequiredError(f"the two-part outcome model ({exc})") from exc
-        out["residuals"][str(arm)] = tp.residuals_[arm]
-        out["smearing"][str(arm)] = float(tp.smearing_[arm])
-    return out
-
-
-def _restore_two_part(obj, st: dict, t: CausalData) -> None:
-    tp = TwoPartOutcome(obj.outcome, n_folds=int(st["n_folds"]))
-    zero_data, level_data = tp.part_data(t)
-    tp.zero_ = {arm: fitted_model_from_state(st["zero"][str(arm)], zero_data, _two_part_rows(t, arm, "zero"))
-                for arm in (0, 1)}
-    tp.level_ = {arm: fitted_model_from_state(st["level"][str(arm)], level_data, _two_part_rows(t, arm, "level"))
-                 for arm in (0, 1)}
-    tp.residuals_ = {arm: st["residuals"][str(arm)] for arm in (0, 1)}
-    if not all(isinstance(r, np.ndarray) and r.ndim == 1 and r.dtype == np.float64 for r in tp.residuals_.values()):
-        raise ValueError("two-part residuals must be 1-D float arrays")
-    tp.smearing_ = {arm: float(st["smearing"][str(arm)]) for arm in (0, 1)}
-    tp.template_, tp.zero_share_ = t, float(st["zero_share"])
-    obj.two_part_, obj._tp_scale = tp, float(st["scale"])
-
-
-def _restore_template(st: dict) -> CausalData:
-    frame = _frame_from_state(st["frame"])
-    kinds = st["kinds"]
-    data = CausalData(frame, treatment=st["treatment"], outcome=st["outcome"], covariates=st["covariates"],
-                      categorical=[c for c, k in kinds.items() if k == "categorical"], constant="keep",
-                      _derived=True)
-    if data.covariate_kinds != kinds or data.outcome_type != st["outcome_type"] or not data.frame.equals(frame):
-        raise ValueError("the stored real data do not validate to the same roles and dtypes")
-    data.n_dropped = st["n_dropped"]
-    return data
-
-
-def _rows(value, n: int) -> np.ndarray:
-    if not (isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.kind == "i"
-            and (not len(value) or (value.min() >= 0 and value.max() < n))):
-        raise ValueError(f"row positions must be integers in [0, {n})")
-    return value
-
-
-def _restore_noise(obj, st: dict) -> None:
-    obj.noise_ = st["model"]
-    if obj.noise_ not in ("bernoulli", "gaussian", "heteroscedastic", "residuals", "two-part"):
-        raise ValueError(f"unknown noise model {obj.noise_!r}")
-    if obj.noise_ in ("bernoulli", "two-part"):
-        return
-    obj.residuals_ = {arm: st["residuals"][str(arm)] for arm in (0, 1)}
-    obj.noise_sd_ = {arm: float(st["sd"][str(arm)]) for arm in (0, 1)}
-    if not all(isinstance(r, np.ndarray) and r.ndim == 1 and r.dtype == np.float64 for r in obj.residuals_.values()):
-        raise ValueError("residuals must be 1-D float arrays")
-    if obj.noise_ == "heteroscedastic":
-        obj._var_models = {arm: GLMFit.from_state(st["variance_models"][str(arm)]) for arm in (0, 1)}
-
-
-def _restore_privacy(obj, st: dict) -> None:
-    obj.min_dcr_ = None if st["min_dcr"] is None else float(st["min_dcr"])
-    obj._encoder = None
-    if obj.min_dcr_ is None:
-        return
-    enc = MixedEncoder().fit(obj.real_train_)
-    if st["means"].shape != enc.means_.shape or st["scales"].shape != enc.scales_.shape:
-        raise ValueError("the privacy filter's scales do not fit the training rows")
-    enc.means_, enc.scales_ = st["means"], st["scales"]
-    obj._encoder = enc
-    obj._train_encoded = enc.transform(obj.real_train_)
-    obj._pilot_share_ = float(st["pilot_share"])
-
-
-def _restore_hybrid(cls, state: dict):
-    t = _restore_template(state["template"])
-    n = t.n_obs
-    train, hold = _rows(state["split"]["train_rows"], n), _rows(state["split"]["holdout_rows"], n)
-    W = t.covariate_frame
-    real_train = W.iloc[train].reset_index(drop=True)
-    gen_cls = _GENERATORS[state["generator"]["class"]]
-    generator = gen_cls.from_state(real_train, state["generator"]["state"])
-    obj = cls(**_params_from_state(state["params"], generator))
-    obj.template_, obj._w_dtypes = t, W.dtypes
-    obj.train_rows_, obj.holdout_rows_, obj.real_train_ = train, hold, real_train
-    obj.real_holdout_ = W.iloc[hold].reset_index(drop=True) if state["split"]["has_holdout"] else None
-    obj.generator_ = generator
-    obj.propensity_model_ = fitted_model_from_state(state["propensity_model"], t, _model_rows("propensity", t))
-    order = state["outcome_order"]
-    out = state["outcome"]
-    if out["model"] not in ("mean", "two-part") or (order == []) != (out["model"] == "two-part"):
-        raise ValueError(f"bad outcome model {out['model']!r} with outcome models {order}")
-    if order not in ([], ["pooled"], ["1", "0"]):
-        raise ValueError(f"outcome models must be pooled or per arm; got {order}")
-    keys = [] if not order else ["pooled"] if order == ["pooled"] else [1, 0]
-    obj.outcome_models_ = {k: fitted_model_from_state(state["outcome_models"][str(k)], t, _model_rows(k, t))
-                           for k in keys}
-    if keys:
-        learner = obj.outcome_models_[keys[0]].learner
-        for m in obj.outcome_models_.values():  # one learner object, as after fit
-            m.learner = learner
-    else:
-        from ..learners import resolve_learner
-        learner = resolve_learner(obj.outcome, role="outcome", data=t)
-    obj.outcome_learner_, obj.outcome_type_ = learner, state["outcome_type"]
-    obj.outcome_model_ = out["model"]
-    obj.transform_ = ObservationTransform(bool(out["integer"]), out["low"], out["high"])
-    for k, v in state["estimands"].items():
-        setattr(obj, f"population_{k}_", float(v))
-    derived = state["derived"]
-    if not (isinstance(derived, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in derived.items())
-            and set(derived) <= set(t.covariates)):
-        raise ValueError("derived columns must map covariates to expressions")
-    obj.derived_ = derived
-    if obj.outcome_model_ == "two-part":
-        _restore_two_part(obj, state["two_part"], t)
-    _restore_noise(obj, state["noise"])
-    _restore_privacy(obj, state["privacy"])
-    cal = state["calibration"]
-    obj.treated_share_, obj._logit_center = float(cal["treated_share"]), float(cal["logit_center"])
-    obj._prop_intercept, obj._tau_bar_raw = float(cal["prop_intercept"]), float(cal["tau_bar_raw"])
-    obj._ate_shift = float(cal["ate_shift"])
-    if cal["logodds_shift"] is not None:
-        obj._logodds_shift = float(cal["logodds_shift"])
-    obj.population_ate_, obj.population_ate_se_ = float(cal["population_ate"]), float(cal["population_ate_se"])
-    obj.reference_propensity_ = cal["reference_propensity"]
-    if not (isinstance(obj.reference_propensity_, np.ndarray) and obj.reference_propensity_.ndim == 1):
-        raise ValueError("the reference propensities must be a 1-D array")
-    obj._sample_seed = _seed_from_state(state["seeds"]["sample"])
-    obj._reference_seed = _seed_from_state(state["seeds"]["reference"])
-    for attr, key in (("_n_calls", "n_calls"), ("last_n_replaced_", "last_n_replaced")):
-        if state["counters"][key] is not None:
-            setattr(obj, attr, int(state["counters"][key]))
-    return obj
-
-
 # ---------------------------------------------------------------------------- writing
 def _atomic_write(path: Path, chunks: list[bytes]) -> None:
     """Through the one writer (:mod:`causalsynth.report.writer`): a temporary file created
@@ -624,7 +278,7 @@ def save_synthesizer(obj, path, *, key: bytes | str | None = None) -> None:
     secret = None if key is None else _as_key(key)
     try:
         packer = _Packer()
-        manifest = {"class": cls_name, "state": packer.pack(_hybrid_state(obj))}
+        manifest = {"class": cls_name, "state": packer.pack(obj.to_state())}
         kind, payload = "arrays", _zip(manifest, packer.arrays)
     except PickleRequiredError as exc:
         if secret is None:
@@ -861,7 +515,7 @@ def _load_arrays(payload: bytes, path, expected):
     try:
         state = _unpack(manifest["state"], arrays)
         _refuse_code(state, _name(path))
-        return _restore_hybrid(expected, state)
+        return expected.from_state(state)
     except DataFileError:
         raise
     except CausalSynthError as exc:

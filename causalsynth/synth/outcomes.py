@@ -52,12 +52,20 @@ def _with_outcome(data: CausalData, values: np.ndarray, rows: np.ndarray | None 
                       categorical=list(data.categorical), constant="keep", _derived=True)
 
 
+def _part_rows(t: CausalData, arm: int, part: str) -> np.ndarray:
+    """The rows a part's model of ``arm`` was fitted on (the positive rows for the level)."""
+    rows = np.flatnonzero(t.a == arm)
+    return rows if part == "zero" else rows[t.y[rows] > 0]
+
+
 class TwoPartOutcome:
     """Per-arm models of P(Y > 0) and of log Y on the positive rows, with log-scale residuals.
 
     ``learner`` is the outcome learner specification of the synthesizer: its classifier form
     (the same preset, or a logistic GLM for GLM/formula learners) models the zero part.
     """
+
+    name = "two-part"
 
     def __init__(self, learner, *, n_folds: int = 5) -> None:
         self.learner = learner
@@ -109,6 +117,45 @@ class TwoPartOutcome:
             out[f"p{arm}"], out[f"l{arm}"] = p, level
             out[f"mu{arm}"] = p * np.exp(level) * self.smearing_[arm]
         return out
+
+    def raw(self, W: pd.DataFrame, template: CausalData) -> dict[str, np.ndarray]:
+        """The conditional means (and the components behind them) at covariate rows ``W``."""
+        return self.components(W)
+
+    def to_state(self, template: CausalData, scale: float) -> dict:
+        """The fitted parts as JSON values and arrays; ``scale`` is the synthesizer's ``ate`` scale
+        of the treated arm, stored beside them."""
+        from ..errors import PickleRequiredError
+        zero_data, level_data = self.part_data(template)
+        out = {"zero": {}, "level": {}, "residuals": {}, "smearing": {}, "zero_share": self.zero_share_,
+               "scale": float(scale), "n_folds": int(self.n_folds)}
+        for arm in (0, 1):
+            for part, models, data in (("zero", self.zero_, zero_data), ("level", self.level_, level_data)):
+                try:
+                    out[part][str(arm)] = models[arm].to_state(data, _part_rows(template, arm, part))
+                except TypeError as exc:
+                    raise PickleRequiredError(f"the two-part outcome model ({exc})") from exc
+            out["residuals"][str(arm)] = self.residuals_[arm]
+            out["smearing"][str(arm)] = float(self.smearing_[arm])
+        return {"two_part": out, "outcome_models": {}, "outcome_order": [], "noise": {"model": self.name}}
+
+    @classmethod
+    def from_state(cls, state: dict, template: CausalData, learner) -> TwoPartOutcome:
+        """Inverse of :meth:`to_state` (``learner``: the synthesizer's outcome specification)."""
+        from ..learners import FittedModel
+        st = state["two_part"]
+        tp = cls(learner, n_folds=int(st["n_folds"]))
+        zero_data, level_data = tp.part_data(template)
+        tp.zero_ = {arm: FittedModel.from_state(st["zero"][str(arm)], zero_data, _part_rows(template, arm, "zero"))
+                    for arm in (0, 1)}
+        tp.level_ = {arm: FittedModel.from_state(st["level"][str(arm)], level_data,
+                                                 _part_rows(template, arm, "level")) for arm in (0, 1)}
+        tp.residuals_ = {arm: st["residuals"][str(arm)] for arm in (0, 1)}
+        if not all(isinstance(r, np.ndarray) and r.ndim == 1 and r.dtype == np.float64 for r in tp.residuals_.values()):
+            raise ValueError("two-part residuals must be 1-D float arrays")
+        tp.smearing_ = {arm: float(st["smearing"][str(arm)]) for arm in (0, 1)}
+        tp.template_, tp.zero_share_ = template, float(st["zero_share"])
+        return tp
 
     def draw(self, comps: dict, scale1: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Coupled draws of Y(0), Y(1) (one uniform for the zero part, one for the residual);

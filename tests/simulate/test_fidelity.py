@@ -10,7 +10,7 @@ from causalsynth.datasets import LinearLogisticDesign
 from causalsynth.simulate.difficulty import (WorldFidelityWarning, check_fidelity, data_difficulty, expected_auc,
                                              fidelity_table, sample_difficulty)
 from causalsynth.simulate.worlds import calibrate_world
-from causalsynth.synth.hybrid import HybridSynthesizer
+from causalsynth.synth.hybrid import HybridSynthesizer, SynthSettings
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def real(data):
 def glm_world(data):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return HybridSynthesizer(propensity="logistic", outcome=None, noise="residuals", holdout=0.0,
+        return HybridSynthesizer(propensity="logistic", outcome=None, noise="residuals", settings=SynthSettings(holdout=0.0),
                                  n_reference=5000, random_state=0).fit(data)
 
 

@@ -12,7 +12,7 @@ from causalsynth.datasets.designs import LinearLogisticDesign
 from causalsynth.errors import (DataError, DataFileError, NotFittedError, PrivacyWarning, SpecError,
                                 VersionMismatchError)
 from causalsynth.privacy import MixedEncoder, nearest_distances
-from causalsynth.synth.hybrid import HybridSynthesizer
+from causalsynth.synth.hybrid import HybridSynthesizer, SynthSettings
 from causalsynth.synth.io import FORMAT_VERSION
 
 
@@ -152,8 +152,10 @@ def test_same_seed_same_rows(nhefs, generator, options):
     small = nhefs.subset(np.arange(300))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PrivacyWarning)
-        h1 = HybridSynthesizer(covariates=generator, covariate_options=options, random_state=3, n_reference=2000).fit(small)
-        h2 = HybridSynthesizer(covariates=generator, covariate_options=options, random_state=3, n_reference=2000).fit(small)
+        h1 = HybridSynthesizer(covariates=generator, settings=SynthSettings(covariate_options=options), random_state=3,
+                               n_reference=2000).fit(small)
+        h2 = HybridSynthesizer(covariates=generator, settings=SynthSettings(covariate_options=options), random_state=3,
+                               n_reference=2000).fit(small)
     f1 = h1.sample(200, random_state=4).frame(with_truth=True)
     f2 = h2.sample(200, random_state=4).frame(with_truth=True)
     pd.testing.assert_frame_equal(f1, f2)
@@ -186,6 +188,6 @@ def test_errors(design_data):
     with pytest.raises(SpecError, match="noise must be one of"):
         HybridSynthesizer(noise="laplace").fit(design_data.data)
     with pytest.raises(SpecError, match="holdout > 0"):
-        HybridSynthesizer(min_dcr="auto", holdout=0.0).fit(design_data.data)
+        HybridSynthesizer(min_dcr="auto", settings=SynthSettings(holdout=0.0)).fit(design_data.data)
     with pytest.raises(SpecError, match="CausalData"):
         HybridSynthesizer().fit(design_data.data.frame)

@@ -11,6 +11,7 @@ import pytest
 from causalsynth import CausalData, HybridSynthesizer
 from causalsynth.datasets import LALONDE_DERIVED, load_lalonde_cps
 from causalsynth.errors import DataError, SpecError
+from causalsynth.synth import SynthSettings
 
 
 def _fit(data, **kw):
@@ -114,11 +115,11 @@ def test_integer_outcomes_stay_integer_and_in_bounds_with_the_truth_of_the_round
 
 def test_user_bounds_are_honoured():
     data = _counts(seed=1)
-    synth = _fit(data, outcome_bounds=(0, 6), outcome_model="mean", random_state=10)
+    synth = _fit(data, settings=SynthSettings(outcome_bounds=(0, 6), outcome_model="mean"), random_state=10)
     y = synth.sample(5_000, random_state=11).data.y
     assert y.min() >= 0 and y.max() <= 6
     with pytest.raises(SpecError, match="low < high"):
-        _fit(data, outcome_bounds=(5, 1), random_state=10)
+        SynthSettings(outcome_bounds=(5, 1))
 
 
 def test_derived_declarations_are_checked_against_the_data():
@@ -133,4 +134,4 @@ def test_two_part_refused_for_an_outcome_without_zeros():
     data = _counts(seed=2)
     frame = data.frame.assign(y=data.y + 1)
     with pytest.raises(SpecError, match="two-part"):
-        _fit(CausalData(frame, treatment="a", outcome="y"), outcome_model="two-part", random_state=0)
+        _fit(CausalData(frame, treatment="a", outcome="y"), settings=SynthSettings(outcome_model="two-part"), random_state=0)
