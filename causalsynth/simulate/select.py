@@ -154,7 +154,7 @@ def _real_estimate(data, result, rec, choice, seed):
                        f"{', '.join(mine.loc[mine['unfit'], 'world'])}): do not read this interval at face value.")
     if real.overlap and not real.overlap["intervals_trusted"]:
         from ..estimators import untrusted_message
-        caveats.append(untrusted_message(real.overlap, real.estimand))
+        caveats.append(str(untrusted_message(real.overlap, real.estimand)))
     elif real.n_clipped:
         lo, hi = real.propensity_bounds
         caveats.append(f"{real.n_clipped} real units had propensities clipped to [{lo:.3g}, {hi:.3g}]: see "

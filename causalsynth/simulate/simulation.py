@@ -20,7 +20,7 @@ from .._checks import check_int
 from .._random import RandomState, as_seed_sequence, seed_key, seed_parts
 from .._version import __version__
 from ..data import CausalData
-from ..errors import CheckpointError, SpecError
+from ..errors import CheckpointError, Fix, SpecError
 from ..progress import Progress
 from ..sample import population_truth
 from .costs import WorkModel, measured_seconds, spread
@@ -228,7 +228,8 @@ class Simulation:
             raise SpecError(f"backend must be one of {BACKENDS}; got {backend!r}")
         check_int("n_jobs", n_jobs)
         if resume and checkpoint is None:
-            raise SpecError("resume=True needs the checkpoint folder of the interrupted run")
+            raise SpecError("{} needs the checkpoint folder of the interrupted run", argument="resume", value=True,
+                            fix=Fix("give {} the folder of the interrupted run", "checkpoint"))
         options = {"n_jobs": int(n_jobs), "backend": backend, "scheduler": scheduler, "show_progress": show_progress,
                    "progress": progress, "task_cost": task_cost, "work_model": work_model, "work_later": work_later}
         if checkpoint is None:

@@ -51,7 +51,7 @@ from .._checks import check_bounds, check_choice, check_int, check_range, evalua
 from .._random import RandomState, as_seed_sequence
 from .._resample import make_folds
 from ..data import CausalData, main_terms
-from ..errors import DataError, NotFittedError, PrivacyWarning, SpecError
+from ..errors import DataError, Fix, NotFittedError, PrivacyWarning, SpecError
 from ..learners import resolve_learner
 from ..nuisance import cross_fit_outcome
 from ..sample import SyntheticSample
@@ -167,7 +167,8 @@ class HybridSynthesizer(BaseEstimator):
             raise SpecError(f"fit needs a CausalData; got {type(data).__name__}")
         self._validate()
         if self.min_dcr == "auto" and self.holdout == 0:
-            raise SpecError("min_dcr='auto' derives the threshold from a real holdout: set holdout > 0")
+            raise SpecError("{} derives the threshold from a real holdout", argument="min_dcr", value="auto",
+                            fix=Fix("set {} above 0", "holdout"))
         ss = as_seed_sequence(self.random_state)
         s_split, s_gen, s_prop, s_out, s_noise, s_ref, s_sample = ss.spawn(7)
         self.template_ = data
@@ -423,14 +424,15 @@ class HybridSynthesizer(BaseEstimator):
         if self.min_dcr == "auto" and self.min_dcr_ <= 0.0:
             self._warn_zero_threshold(d)
         if share < 0.05:
+            fixes = ([Fix("lower {}", "min_dcr"), Fix("use {} (set from the real holdout)", "min_dcr", "auto")]
+                     if self.min_dcr != "auto" else [Fix("pass a lower {} yourself", "min_dcr")])
+            if self.covariates == "bootstrap":
+                fixes.append(Fix("use another generator (the 'bootstrap' generator copies real rows)"))
             raise DataError(
-                f"min_dcr={self.min_dcr_:.3g} is out of reach: {share:.1%} of 500 pilot draws of the "
+                f"{{}} is out of reach: {share:.1%} of 500 pilot draws of the "
                 f"{self.covariates!r} generator lie that far from every real training row (their "
-                f"nearest distances: median {np.median(d):.3g}, 99th percentile {np.quantile(d, 0.99):.3g}). "
-                + ("Fix: lower min_dcr, or use min_dcr='auto' (set from the real holdout)."
-                   if self.min_dcr != "auto" else "Fix: pass a lower min_dcr yourself.")
-                + (" The 'bootstrap' generator copies real rows: use another generator."
-                   if self.covariates == "bootstrap" else ""))
+                f"nearest distances: median {np.median(d):.3g}, 99th percentile {np.quantile(d, 0.99):.3g}).",
+                argument="min_dcr", value=float(f"{self.min_dcr_:.3g}"), fix=fixes)
 
     def _warn_zero_threshold(self, pilot_distances: np.ndarray) -> None:
         """min_dcr='auto' came out 0 (at least 5% of the real holdout rows are exact copies of
@@ -439,13 +441,14 @@ class HybridSynthesizer(BaseEstimator):
         positive = pilot_distances[pilot_distances > 0]
         suggestion = f" (e.g. {float(np.quantile(positive, 0.05)):.3g}, the 5% quantile of the positive pilot distances)" \
             if len(positive) else ""
-        warnings.warn(
-            f"min_dcr='auto' is 0 here: at least 5% of the real holdout rows are exact copies of real "
+        warnings.warn(PrivacyWarning(
+            f"{{}} is 0 here: at least 5% of the real holdout rows are exact copies of real "
             f"training rows (tied or duplicate rows), so the privacy filter removes nothing and "
             f"{copies:.1%} of 500 pilot draws of the {self.covariates!r} generator are exact copies of real "
-            f"training rows. Fix: pass a positive min_dcr{suggestion} to redraw exact copies, or accept "
-            "them if these covariates are coarse enough that copies disclose nothing.",
-            PrivacyWarning, stacklevel=4)
+            "training rows.", argument="min_dcr", value="auto",
+            fix=[Fix(f"pass a positive {{}}{suggestion} to redraw exact copies", "min_dcr"),
+                 Fix("accept them if these covariates are coarse enough that copies disclose nothing")]),
+            stacklevel=4)
 
     def _coerce(self, W: pd.DataFrame) -> pd.DataFrame:
         """Give generated covariates the real data's dtypes (and categories)."""
