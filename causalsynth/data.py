@@ -343,12 +343,12 @@ def _warn_numbers_as_text(col: pd.Series, name: str) -> None:
         return
     import warnings
     shown = distinct[0] if len(distinct) == 1 else distinct
-    warnings.warn(
+    warnings.warn(CausalSynthWarning(
         f"covariate {name!r} holds numbers except {len(odd)} cell(s) {distinct}, so it is text and is treated as "
-        f"categorical ({present.nunique()} levels). Fix: read the file with na_values="
-        f"{shown!r} (then drop or "
-        f"impute those rows), or convert it with pandas.to_numeric(frame[{name!r}], errors='coerce'); pass it "
-        "in categorical= if the levels are meant.", CausalSynthWarning, stacklevel=4)
+        f"categorical ({present.nunique()} levels).",
+        fix=[Fix("read the file with {} (then drop or impute those rows)", "na_values", shown),
+             Fix(f"convert it with pandas.to_numeric(frame[{name!r}], errors='coerce')"),
+             Fix("pass it in categorical= if the levels are meant")]), stacklevel=4)
 
 
 def _covariate_kind(col: pd.Series, name: str, declared_categorical: bool, constant: str,

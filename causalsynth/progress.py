@@ -348,7 +348,7 @@ class RunOptions:
             raise SpecError(f"RunOptions: resume must be True or False; got {resume!r}")
         if resume and checkpoint is None:
             raise SpecError("RunOptions: {} needs a checkpoint folder", argument="resume", value=True,
-                            fix=Fix("give {} the folder of the run to resume", "checkpoint"))
+                            fix=Fix("pass {}=FOLDER, the folder of the run to resume", "checkpoint"))
         if progress is not None and not isinstance(progress, bool):
             raise SpecError(f"RunOptions: progress must be True, False or None; got {progress!r}")
         for name, value in (("n_jobs", n_jobs), ("backend", backend), ("scheduler", scheduler),

@@ -62,6 +62,7 @@ OPTIONS: dict = {
     "utility_learners": "--utility-learners",
     "min_dcr": "--min-dcr",
     "holdout": "--holdout",
+    "na_values": "--na-values",
     "resume": "--resume",
     "checkpoint": "--checkpoint",
     "causalsynth.positivity": "causalsynth diagnose",
@@ -81,6 +82,8 @@ def cli_setting(argument: str | None, value=NO_VALUE, options: set[str] | frozen
         return python_setting(argument, value)
     if whole or value is NO_VALUE or value is True:
         return option
+    if isinstance(value, (list, tuple)):
+        return f"{option} {','.join(map(str, value))}"
     return f"{option} {value}"
 
 

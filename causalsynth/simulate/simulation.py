@@ -229,7 +229,7 @@ class Simulation:
         check_int("n_jobs", n_jobs)
         if resume and checkpoint is None:
             raise SpecError("{} needs the checkpoint folder of the interrupted run", argument="resume", value=True,
-                            fix=Fix("give {} the folder of the interrupted run", "checkpoint"))
+                            fix=Fix("pass {}=FOLDER, the folder of the interrupted run", "checkpoint"))
         options = {"n_jobs": int(n_jobs), "backend": backend, "scheduler": scheduler, "show_progress": show_progress,
                    "progress": progress, "task_cost": task_cost, "work_model": work_model, "work_later": work_later}
         if checkpoint is None:

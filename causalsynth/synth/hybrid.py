@@ -70,6 +70,12 @@ def _integer_valued(y: np.ndarray) -> bool:
     return bool(np.all(y == np.rint(y)) and len(np.unique(y)) > 2)
 
 
+def _short_number(x: float) -> float | int:
+    """``x`` to 3 significant digits, an integer when whole (``min_dcr=100``, not ``100.0``)."""
+    v = float(f"{x:.3g}")
+    return int(v) if v.is_integer() else v
+
+
 class HybridSynthesizer(BaseEstimator):
     """Synthesize (W, A, Y) with a covariate generator and fitted nuisance models.
 
@@ -432,7 +438,7 @@ class HybridSynthesizer(BaseEstimator):
                 f"{{}} is out of reach: {share:.1%} of 500 pilot draws of the "
                 f"{self.covariates!r} generator lie that far from every real training row (their "
                 f"nearest distances: median {np.median(d):.3g}, 99th percentile {np.quantile(d, 0.99):.3g}).",
-                argument="min_dcr", value=float(f"{self.min_dcr_:.3g}"), fix=fixes)
+                argument="min_dcr", value=_short_number(self.min_dcr_), fix=fixes)
 
     def _warn_zero_threshold(self, pilot_distances: np.ndarray) -> None:
         """min_dcr='auto' came out 0 (at least 5% of the real holdout rows are exact copies of
