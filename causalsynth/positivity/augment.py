@@ -37,6 +37,7 @@ from .._random import RandomState, as_seed_sequence
 from .._resample import bootstrap_within_arms, make_folds
 from ..data import check_data, main_terms
 from ..errors import SpecError
+from ..report.render import SummaryView, View
 from ..estimators import check_estimators
 from ..estimators.core import CORE_ESTIMATORS
 from ..learners import resolve_learner
@@ -67,7 +68,7 @@ def _weighted(name: str, data, e, mu0, mu1, weights, outcome_bounds):
 
 
 @dataclass(frozen=True, eq=False)
-class AugmentationResult:
+class AugmentationResult(SummaryView):
     r"""Original data plus targeted synthetic records, with weights that restore the original law.
 
     Attributes
@@ -287,13 +288,10 @@ class AugmentationResult:
                 lines.append(f"  {count} records for region {region}")
         return lines
 
-    def __str__(self) -> str:
-        return "\n".join(self._lines())
-
-    def _repr_html_(self) -> str:
-        import html
-        items = "".join(f"<li>{html.escape(s.strip())}</li>" for s in self._lines()[1:])
-        return f"<div><strong>{html.escape(self._lines()[0])}</strong><ul>{items}</ul></div>"
+    def _view(self) -> View:
+        """``print(result)``: the numbers of summary() in words (:meth:`_lines`)."""
+        lines = self._lines()
+        return View(lines[0], lines=tuple(lines[1:]))
 
     def plot(self, ax: Any = None) -> Any:
         """Propensity against the tree's first split covariate: real rows and synthetic records."""

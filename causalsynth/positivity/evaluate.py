@@ -31,6 +31,7 @@ import pandas as pd
 from .._checks import check_delta, check_int, check_level, z_value
 from .._random import RandomState, as_seed_sequence
 from ..errors import SpecError
+from ..report.render import SummaryView, View
 from ..estimators import check_estimators, estimate_from_nuisance
 from ..nuisance import fit_nuisance
 from .augment import Generator, Uncertainty, augment_positivity
@@ -114,7 +115,7 @@ def _paired(base: np.ndarray, new: np.ndarray, z: float) -> dict:
 
 
 @dataclass(frozen=True, eq=False)
-class AugmentationEvaluation:
+class AugmentationEvaluation(SummaryView):
     """Per-repeat results of :func:`evaluate_augmentation` and their summaries.
 
     Attributes
@@ -260,21 +261,13 @@ class AugmentationEvaluation:
                           "coverage": self.coverage(),
                           "shift": self.shift(), "verdict": self.verdict(), "variants": VARIANTS})
 
-    def __str__(self) -> str:
-        fmt = (lambda v: f"{v:.4f}")  # noqa: E731
+    def _view(self) -> View:
+        """``print(evaluation)``: table(), comparison() (summary() is its main rows), coverage(), verdict()."""
         s = self.settings
-        return "\n".join([
-            f"Positivity augmentation evaluated on {s['design']}: n={s['n']}, {self.n_repeats} repeats, "
-            f"delta={s['delta']}, budget={s['budget']}, generator={s['generator']}",
-            self.table().to_string(index=False, float_format=fmt), "",
-            self.comparison().to_string(index=False, float_format=fmt), "",
-            self.coverage().to_string(index=False, float_format=fmt), "", self.verdict()])
-
-    def _repr_html_(self) -> str:
-        import html
-        return (f"<div><strong>Positivity augmentation, {self.n_repeats} repeats</strong>"
-                f"{self.comparison().to_html(index=False, float_format=lambda v: f'{v:.4f}')}"
-                f"<pre>{html.escape(self.verdict())}</pre></div>")
+        return View(f"Positivity augmentation evaluated on {s['design']}: n={s['n']}, {self.n_repeats} repeats, "
+                    f"delta={s['delta']}, budget={s['budget']}, generator={s['generator']}",
+                    (self.table(), self.comparison(), self.coverage()), notes=("", self.verdict()),
+                    html_tables=(self.comparison(),))
 
     def plot(self, ax: Any = None) -> Any:
         """Box plots of the ATE errors by estimator and variant."""
