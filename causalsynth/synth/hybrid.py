@@ -616,7 +616,13 @@ class HybridSynthesizer(BaseEstimator):
         W = self.sample_covariates(n, random_state=random_state)
         return dcr(self.real_train_, W, holdout=self.real_holdout_, random_state=random_state)
 
-    def summary(self) -> dict:
+    def summary(self) -> pd.DataFrame:
+        """The fitted synthesizer in one table: one row per setting or fitted value (metric, value);
+        :meth:`to_dict` gives the same as a dictionary."""
+        return pd.DataFrame(list(self.to_dict().items()), columns=["metric", "value"], dtype=object)
+
+    def to_dict(self) -> dict:
+        """The fitted synthesizer's settings and fitted values (JSON-safe scalars)."""
         self._check_fitted()
         return {
             "covariate_generator": type(self.generator_).__name__,
