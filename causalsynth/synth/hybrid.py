@@ -174,7 +174,7 @@ class HybridSynthesizer(BaseEstimator):
         self._validate()
         if self.min_dcr == "auto" and self.holdout == 0:
             raise SpecError("{} derives the threshold from a real holdout", argument="min_dcr", value="auto",
-                            fix=Fix("set {} above 0", "holdout"))
+                            fix=Fix("set {} > 0", "holdout"))
         ss = as_seed_sequence(self.random_state)
         s_split, s_gen, s_prop, s_out, s_noise, s_ref, s_sample = ss.spawn(7)
         self.template_ = data

@@ -59,8 +59,8 @@ def test_min_dcr_fixes_in_cli_words():
     with pytest.raises(SpecError) as info:
         hybrid.fit(data)
     text = cli_hint(info.value, ALL)
-    assert text.startswith("--min-dcr auto derives the threshold") and "set --holdout above 0" in text
-    assert "min_dcr='auto'" in str(info.value) and "holdout above 0" in str(info.value)
+    assert text.startswith("--min-dcr auto derives the threshold") and "set --holdout > 0" in text
+    assert "min_dcr='auto'" in str(info.value) and "set holdout > 0" in str(info.value)
 
 
 def test_positivity_warning_points_to_diagnose_and_bootstrap():
