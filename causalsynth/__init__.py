@@ -99,6 +99,8 @@ def __getattr__(name: str):
         from .positivity import augment_positivity as value
     else:
         raise AttributeError(f"module 'causalsynth' has no attribute {name!r}")
+    if name in ("simulate", "audit"):
+        _mirror_submodules(sys.modules[f"{__name__}.{name}"], value)
     globals()[name] = value
     return value
 
@@ -115,6 +117,34 @@ class _Face(types.ModuleType):
         if name in ("simulate", "audit") and isinstance(value, types.ModuleType):
             return  # the import system binding causalsynth.simulate/.audit: the function stays
         super().__setattr__(name, value)
+
+
+class _Mirrored(types.ModuleType):
+    """The subpackages ``simulate`` and ``audit``: a submodule bound on the package is bound on
+    the function of the same name too, so ``import causalsynth.simulate.select as sel`` works.
+
+    That statement looks ``select`` up on ``causalsynth.simulate``, which is the function
+    (the face keeps it, see :class:`_Face`); Python's fallback for a missing attribute
+    searches ``sys.modules`` under the *function's* ``__name__`` ("simulate"), which is not
+    the package's name. Holding the submodules as attributes of the function answers the
+    first look-up."""
+
+    def __setattr__(self, name: str, value) -> None:
+        super().__setattr__(name, value)
+        function = getattr(self, "_face_function", None)
+        if function is not None and isinstance(value, types.ModuleType):
+            setattr(function, name, value)
+
+
+def _mirror_submodules(package: types.ModuleType, function) -> None:
+    """Bind ``package``'s submodules, those imported now and later, on ``function``."""
+    prefix = package.__name__ + "."
+    for full, module in list(sys.modules.items()):
+        if full.startswith(prefix) and "." not in full[len(prefix):] and module is not None:
+            setattr(function, full[len(prefix):], module)
+    if not isinstance(package, _Mirrored):
+        package.__class__ = _Mirrored
+    object.__setattr__(package, "_face_function", function)
 
 
 sys.modules[__name__].__class__ = _Face

@@ -28,7 +28,7 @@ def check_int(name: str, value: Any, low: int = 1, *, fix: str = "") -> int:
     """An integer ``>= low`` (booleans refused); ``fix`` is appended to the message."""
     if not is_int(value) or value < low:
         rule = "a positive integer" if low == 1 else f"an integer >= {low}"
-        raise SpecError(f"{name} must be {rule}; got {value!r}." + (f" {fix}" if fix else ""))
+        raise SpecError(f"{{}} must be {rule}; got {value!r}." + (f" {fix}" if fix else ""), argument=name)
     return int(value)
 
 
@@ -38,15 +38,16 @@ def check_range(name: str, value: Any, low: float, high: float, *, low_open: boo
     if value is None and allow_none:
         return None
     if isinstance(value, (str, bytes, bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise SpecError(f"{name} must be a number; got {value!r}")
+        raise SpecError(f"{{}} must be a number; got {value!r}", argument=name)
     v = float(value)
     finite_only = not np.isfinite(low) and not np.isfinite(high)
     bound = ("a finite number" if finite_only else
              f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}")
     if not np.isfinite(v):
-        raise SpecError(f"{name} must be {bound}; got {value!r} (a finite number is needed: not infinity or NaN)")
+        raise SpecError(f"{{}} must be {bound}; got {value!r} (a finite number is needed: not infinity or NaN)",
+                         argument=name)
     if v < low or v > high or (low_open and v == low) or (high_open and v == high):
-        raise SpecError(f"{name} must be {bound}; got {value!r}")
+        raise SpecError(f"{{}} must be {bound}; got {value!r}", argument=name)
     return v
 
 
@@ -54,7 +55,7 @@ def check_choice(name: str, value: Any, options: Any) -> Any:
     """One of ``options`` (a sequence, or a ``typing.Literal`` whose arguments are the options)."""
     allowed = get_args(options) or tuple(options)
     if value not in allowed:
-        raise SpecError(f"{name} must be one of {list(allowed)}; got {value!r}")
+        raise SpecError(f"{{}} must be one of {list(allowed)}; got {value!r}", argument=name)
     return value
 
 
@@ -63,9 +64,9 @@ def check_bounds(propensity_bounds: Any) -> tuple[float, float]:
     try:
         lo, hi = (float(b) for b in propensity_bounds)
     except (TypeError, ValueError) as exc:
-        raise SpecError(f"propensity_bounds must be a pair (low, high); got {propensity_bounds!r}") from exc
+        raise SpecError(f"{{}} must be a pair (low, high); got {propensity_bounds!r}", argument="propensity_bounds") from exc
     if not (0 <= lo < 0.5 < hi <= 1):
-        raise SpecError(f"propensity_bounds must satisfy 0 <= low < 0.5 < high <= 1; got {(lo, hi)}")
+        raise SpecError(f"{{}} must satisfy 0 <= low < 0.5 < high <= 1; got {(lo, hi)}", argument="propensity_bounds")
     return lo, hi
 
 
@@ -79,7 +80,7 @@ def resolve_bounds(propensity_bounds: Any, n: int) -> tuple[float, float]:
     """Propensity clipping bounds: a checked pair, or ``"adaptive"`` resolved for ``n`` rows."""
     if isinstance(propensity_bounds, str):
         if propensity_bounds != "adaptive":
-            raise SpecError(f"propensity_bounds must be a pair (low, high) or 'adaptive'; got {propensity_bounds!r}")
+            raise SpecError(f"{{}} must be a pair (low, high) or 'adaptive'; got {propensity_bounds!r}", argument="propensity_bounds")
         delta = min(adaptive_bound(max(int(n), 3)), 0.49)
         return delta, 1.0 - delta
     return check_bounds(propensity_bounds)
@@ -89,7 +90,7 @@ def check_level(level: Any) -> float:
     """A confidence level strictly between 0 and 1."""
     if isinstance(level, (str, bytes, bool, np.bool_)) or not isinstance(level, numbers.Real) \
             or not 0 < float(level) < 1:
-        raise SpecError(f"level must be a number strictly between 0 and 1 (e.g. 0.95); got {level!r}")
+        raise SpecError(f"{{}} must be a number strictly between 0 and 1 (e.g. 0.95); got {level!r}", argument="level")
     return float(level)
 
 
@@ -104,9 +105,9 @@ def check_delta(delta: Any) -> float:
     try:
         d = float(delta)
     except (TypeError, ValueError) as exc:
-        raise SpecError(f"delta must be a number in (0, 0.5); got {delta!r}") from exc
+        raise SpecError(f"{{}} must be a number in (0, 0.5); got {delta!r}", argument="delta") from exc
     if not (0 < d < 0.5):
-        raise SpecError(f"delta must be in (0, 0.5), e.g. 0.05; got {delta!r}")
+        raise SpecError(f"{{}} must be in (0, 0.5), e.g. 0.05; got {delta!r}", argument="delta")
     return d
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ._checks import check_expression, evaluate_expression
-from .errors import CausalSynthWarning, DataError, LeakageWarning, RoleError, SpecError
+from .errors import CausalSynthWarning, DataError, Fix, LeakageWarning, RoleError, SpecError
 
 __all__ = ["CausalData", "MIN_ROWS_PER_ARM", "column_kind", "main_terms", "check_data"]
 
@@ -147,6 +147,11 @@ def _check_roles(frame, treatment, outcome, covariates, categorical) -> None:
         raise RoleError("Invalid roles: " + " ".join(problems), problems)
 
 
+#: The ways out of missing values (the command line spells the second ``--drop-missing``).
+MISSING_FIXES = (Fix("drop or impute the missing values yourself"),
+                 Fix("pass {} to keep the complete cases", "missing", "drop"))
+
+
 def _handle_missing(work: pd.DataFrame, missing: str, problems: list[str]):
     """Step 3: report missing values, or keep the complete cases when ``missing="drop"``."""
     n_dropped = 0
@@ -170,8 +175,7 @@ def _handle_missing(work: pd.DataFrame, missing: str, problems: list[str]):
             listing = ", ".join(f"{c}: {int(n)}" for c, n in na_counts.items())
             problems.append(
                 f"missing values in {listing} (rows with any missing: "
-                f"{int(work.isna().any(axis=1).sum())} of {len(work)}). Fix: drop or impute "
-                "them yourself, or pass missing='drop' to keep the complete cases." + _na_text_note(work, na_counts)
+                f"{int(work.isna().any(axis=1).sum())} of {len(work)})." + _na_text_note(work, na_counts)
             )
     return work.reset_index(drop=True), na_counts, n_dropped
 
@@ -339,12 +343,12 @@ def _warn_numbers_as_text(col: pd.Series, name: str) -> None:
         return
     import warnings
     shown = distinct[0] if len(distinct) == 1 else distinct
-    warnings.warn(
+    warnings.warn(CausalSynthWarning(
         f"covariate {name!r} holds numbers except {len(odd)} cell(s) {distinct}, so it is text and is treated as "
-        f"categorical ({present.nunique()} levels). Fix: read the file with na_values="
-        f"{shown!r} (then drop or "
-        f"impute those rows), or convert it with pandas.to_numeric(frame[{name!r}], errors='coerce'); pass it "
-        "in categorical= if the levels are meant.", CausalSynthWarning, stacklevel=4)
+        f"categorical ({present.nunique()} levels).",
+        fix=[Fix("read the file with {} (then drop or impute those rows)", "na_values", shown),
+             Fix(f"convert it with pandas.to_numeric(frame[{name!r}], errors='coerce')"),
+             Fix("pass it in categorical= if the levels are meant")]), stacklevel=4)
 
 
 def _covariate_kind(col: pd.Series, name: str, declared_categorical: bool, constant: str,
@@ -568,7 +572,8 @@ class CausalData:
         if problems:
             head = problems[0] if len(problems) == 1 else f"{len(problems)} problems with the data: " + \
                 " | ".join(problems)
-            raise DataError(head, problems)
+            missing_fix = MISSING_FIXES if any(p.startswith("missing values in ") for p in problems) else None
+            raise DataError(head, problems, fix=missing_fix)
         out = _canonical_frame(work, treatment, outcome, a, covariates, kinds)
         if not _derived:
             _check_leaks(out, treatment, outcome, outcome_type, kinds)

@@ -16,6 +16,7 @@ from ._checks import check_int
 from ._random import RandomState, as_generator
 from .data import column_kind
 from .errors import DataError, NotFittedError, SpecError
+from .report.render import SummaryView, View
 
 __all__ = ["MixedEncoder", "nearest_distances", "dcr", "DCRReport", "default_min_dcr", "rank_auc"]
 
@@ -294,7 +295,7 @@ def _stats(d: np.ndarray) -> dict[str, float]:
 
 
 @dataclass(frozen=True, eq=False)
-class DCRReport:
+class DCRReport(SummaryView):
     """Distances to closest record and the privacy scores derived from them.
 
     Attributes
@@ -358,17 +359,12 @@ class DCRReport:
                 ("closer to train than holdout", f"{fmt(self.closer_to_train_share)} (ideal 0.5)"),
                 ("membership-inference AUC", f"{fmt(self.membership_auc)} (ideal 0.5)")]
 
-    def __str__(self) -> str:
-        table = self.summary().drop(columns=["exact_copy_share", "closer_to_train_share"])
-        return "\n".join([f"DCR report: {self.n_synthetic} synthetic, {self.n_train} train, "
-                          f"{self.n_holdout or 0} holdout rows"]
-                         + [f"  {k:<29}: {v}" for k, v in self._headline()]
-                         + [table.to_string(float_format=lambda v: f"{v:.4g}")])
-
-    def _repr_html_(self) -> str:
-        items = "".join(f"<li>{k}: {v}</li>" for k, v in self._headline())
-        return (f"<div><strong>DCR report</strong><ul>{items}</ul>"
-                f"{self.summary().to_html(float_format=lambda v: f'{v:.4g}')}</div>")
+    def _view(self) -> View:
+        """``print(report)``: the headline shares, then summary() (its shares are in the headline)."""
+        return View(f"DCR report: {self.n_synthetic} synthetic, {self.n_train} train, {self.n_holdout or 0} holdout rows",
+                    (self.summary().drop(columns=["exact_copy_share", "closer_to_train_share"]),),
+                    tuple(f"  {k:<29}: {v}" for k, v in self._headline()), float_format=".4g", index=True,
+                    html_tables=(self.summary(),))
 
     def plot(self, ax: Any = None) -> Any:
         """Overlay the empirical CDFs of both distance sets; returns the matplotlib Axes."""

@@ -335,7 +335,7 @@ class RunOptions:
 
     def __init__(self, *, n_jobs: int = 1, backend: str = "joblib", scheduler=None, checkpoint=None,
                  resume: bool = False, progress: bool | None = None) -> None:
-        from .errors import SpecError
+        from .errors import Fix, SpecError
         if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
             raise SpecError(f"RunOptions: n_jobs must be a positive whole number (or -1 for every core); "
                             f"got {n_jobs!r}")
@@ -347,7 +347,8 @@ class RunOptions:
         if not isinstance(resume, bool):
             raise SpecError(f"RunOptions: resume must be True or False; got {resume!r}")
         if resume and checkpoint is None:
-            raise SpecError("RunOptions: resume=True needs checkpoint= (the folder of the run to resume)")
+            raise SpecError("RunOptions: {} needs a checkpoint folder", argument="resume", value=True,
+                            fix=Fix("pass {}=FOLDER, the folder of the run to resume", "checkpoint"))
         if progress is not None and not isinstance(progress, bool):
             raise SpecError(f"RunOptions: progress must be True, False or None; got {progress!r}")
         for name, value in (("n_jobs", n_jobs), ("backend", backend), ("scheduler", scheduler),

@@ -246,7 +246,7 @@ def test_auto_min_dcr_of_zero_on_tied_rows_is_not_silent():
     f["Y"] = f["x1"] + f["A"] + rng.normal(size=n)
     d = cs.CausalData(f, treatment="A", outcome="Y")
     with pytest.warns(cs.PrivacyWarning, match=r"min_dcr='auto' is 0 here.*\d+\.\d% of 500 pilot draws.*exact "
-                                               r"copies.*Fix: pass a positive min_dcr"):
+                                               r"copies.*fix: pass a positive min_dcr"):
         synth = cs.HybridSynthesizer(min_dcr="auto", random_state=0).fit(d)
     assert synth.min_dcr_ == 0.0
     # on continuous covariates the threshold is positive and nothing is said

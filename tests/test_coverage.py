@@ -15,6 +15,7 @@ from causalsynth import estimate
 from causalsynth.datasets.designs import LinearLogisticDesign
 
 N_REPS = 300
+pytestmark = pytest.mark.slow  # 300 replicates; `make test` (and CI) still runs it, `make test-fast` skips it
 N_OBS = 800
 
 

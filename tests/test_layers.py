@@ -197,8 +197,8 @@ def test_no_submodule_imports_its_own_package_face():
 #: What the package face may define besides imports, its docstring and ``__all__``: the PEP 562
 #: lazy re-export hooks, and the module class that keeps ``simulate``/``audit`` (functions named
 #: like their subpackages) when a subpackage is imported first.
-FACE_FUNCTIONS = ("__getattr__", "__dir__")
-FACE_CLASSES = ("_Face",)
+FACE_FUNCTIONS = ("__getattr__", "__dir__", "_mirror_submodules")  # the last: submodule imports (issue 19)
+FACE_CLASSES = ("_Face", "_Mirrored")
 
 
 def _face_node_allowed(node: ast.stmt) -> bool:

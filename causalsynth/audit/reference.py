@@ -183,7 +183,7 @@ def make_reference(data: CausalData, cfg: AuditConfig, subgroups: Any,
     fit = estimate_all(train, cfg, s_fit)
     msg = positivity_message(fit.propensity, *cfg.propensity_bounds, False)
     if msg:
-        warnings.warn("real data: " + msg, PositivityWarning, stacklevel=3)
+        warnings.warn(PositivityWarning("real data: " + msg.message, fix=msg.fixes), stacklevel=3)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ate_all = dict(zip(cfg.estimators, estimate_all(data, cfg, s_all).table["ate"]))

@@ -9,6 +9,7 @@ import pandas as pd
 
 from .._checks import z_value
 from ..errors import SpecError
+from ..report.render import SummaryView, View
 
 __all__ = ["AuditResult"]
 
@@ -19,7 +20,7 @@ def _se(x: pd.Series) -> float:
 
 
 @dataclass(frozen=True, eq=False)
-class AuditResult:
+class AuditResult(SummaryView):
     """ATE preservation audit of several synthesizers against one real dataset.
 
     The tidy tables hold one row per (synthesizer, repeat[, estimator | subgroup | learner |
@@ -173,30 +174,31 @@ class AuditResult:
             "subgroups": self.subgroups(), "consistency": self.consistency(),
             "failures": self.failures()})
 
-    def __str__(self) -> str:
+    def conf_int(self, level: float | None = None) -> pd.DataFrame:
+        """Per synthesizer, the interval of its mean ATE error over repeats at ``level`` (default:
+        the audit's): ``ate_error`` +- z times ``ate_error_se`` (NaN with fewer than 2 repeats)."""
+        z = z_value(self.level if level is None else level)
+        s = self.summary()
+        return pd.DataFrame({"synthesizer": s["synthesizer"], "ate_error": s["ate_error"],
+                             "ci_lower": s["ate_error"] - z * s["ate_error_se"],
+                             "ci_upper": s["ate_error"] + z * s["ate_error_se"]})
+
+    def _view(self) -> View:
+        """``print(result)``: the setting, the real estimate, the main columns of summary(), failures."""
         s = self.settings
         table = self.summary()[["synthesizer", "n_ok", "ate_mean", "ate_error", "z_error",
                                 "ci_overlap", "utility", "detection_auc", "chi2"]]
         real = self.real.set_index("estimator").loc[self.primary_estimator]
-        lines = [f"ATE preservation audit: {s['treatment']} -> {s['outcome']}, {s['n_train']} real "
-                 f"training rows, {s['n_holdout']} holdout, {s['n_reps']} repeats of "
-                 f"{s['n_synthetic']} synthetic rows",
-                 f"real {self.primary_estimator}: {real['ate']:.4f} (SE {real['std_error']:.4f}); "
-                 f"utility = TSTR {s['utility_metric']} of {s['utility_learners'][0]} "
-                 f"(TRTR {self.baseline['utility_trtr']:.3f})",
-                 table.to_string(index=False, float_format=lambda v: f"{v:.4g}")]
         fails = self.failures()
-        if len(fails):
-            lines.append(f"{len(fails)} failed repeat(s): " + "; ".join(
-                f"{r.synthesizer}#{r.repeat}: {r.error}" for r in fails.head(5).itertuples()))
-        return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        s = self.settings
-        head = (f"<p><b>ATE preservation audit</b>: {s['treatment']} &rarr; {s['outcome']}, "
-                f"{s['n_reps']} repeats of {s['n_synthetic']} synthetic rows; primary estimator "
-                f"{self.primary_estimator}</p>")
-        return head + self.summary().to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="")
+        notes = ([f"{len(fails)} failed repeat(s): " + "; ".join(
+            f"{r.synthesizer}#{r.repeat}: {r.error}" for r in fails.head(5).itertuples())] if len(fails) else [])
+        return View(f"ATE preservation audit: {s['treatment']} -> {s['outcome']}, {s['n_train']} real "
+                    f"training rows, {s['n_holdout']} holdout, {s['n_reps']} repeats of "
+                    f"{s['n_synthetic']} synthetic rows",
+                    (table,), (f"real {self.primary_estimator}: {real['ate']:.4f} (SE {real['std_error']:.4f}); "
+                               f"utility = TSTR {s['utility_metric']} of {s['utility_learners'][0]} "
+                               f"(TRTR {self.baseline['utility_trtr']:.3f})",),
+                    tuple(notes), float_format=".4g", html_tables=(self.summary(),))
 
     # ------------------------------------------------------------------ plots
     def _estimator(self, estimator: str | None) -> str:

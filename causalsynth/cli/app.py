@@ -1,25 +1,24 @@
 """The ``causalsynth`` command's parser and entry point (the package face re-exports them).
 
 Building the parser imports no numpy, pandas or scikit-learn (``causalsynth --help`` is
-fast); each command imports what it needs when it runs. Errors are printed on one line, with
-the library's advice in Python terms ("pass missing='drop'") translated into this command's
-options ("use --drop-missing"): see :func:`cli_hint`.
+fast); each command imports what it needs when it runs. Errors are printed on one line, the
+library's structured fields (the parameter, the fix) spelled with this command's options
+("pass --drop-missing" where Python reads "pass missing='drop'"): see :func:`cli_hint`.
 """
 from __future__ import annotations
 
 import argparse
 import os
-import re
 import shlex
 import sys
 import textwrap
 import warnings
 
 from .._version import __version__
-from ..errors import CausalSynthError
+from ..errors import NO_VALUE, CausalSynthError, StructuredMessage, python_setting
 from ._common import DATA_RULE, HelpFormatter, one_line
 
-__all__ = ["main", "build_parser", "cli_hint", "HEARTBEAT_SECONDS"]
+__all__ = ["main", "build_parser", "cli_hint", "cli_setting", "OPTIONS", "HEARTBEAT_SECONDS"]
 
 #: The first lines of ``causalsynth --help``.
 DESCRIPTION = (
@@ -41,59 +40,71 @@ EXAMPLES = [
 #: Heartbeat interval of the command when stderr is not a terminal (CAUSALSYNTH_HEARTBEAT overrides).
 HEARTBEAT_SECONDS = 15.0
 
-#: Library advice in Python terms -> the command's own words (regex, replacement). Checked in
-#: order; then ``name=value`` of a keyword argument becomes ``--name value`` when the command has
-#: an option of that name (see :func:`cli_hint`).
-HINTS = [
-    (r"pass missing='drop'", "use --drop-missing"),
-    (r"missing='drop'", "--drop-missing"),
-    (r"pass resume=True", "pass --resume"),
-    (r"set holdout > 0", "set --holdout above 0"),
-    (r"use min_dcr='auto' \(set from the real holdout\)", "use --min-dcr auto (set from the real holdout)"),
-    (r"pass a lower min_dcr yourself", "pass a lower --min-dcr yourself"),
-    (r"lower min_dcr\b", "lower --min-dcr"),
-    (r"se_method='bootstrap'", "--se bootstrap"),
-    (r"propensity_bounds='adaptive'", "--propensity-bounds adaptive"),
-    (r"causalsynth\.positivity to see where overlap fails", "causalsynth diagnose to see where overlap fails"),
-]
-#: Keyword names whose option means something else on the command line (--outcome is a column).
-NOT_OPTIONS = {"outcome", "outcome_model", "treatment", "covariates", "key", "truth", "axis", "missing"}
+#: THE table from library parameters (and tools) to this command line's words. An error or
+#: warning names the parameter it is about and the settings of its fixes in structured fields
+#: (``argument``, ``value``, ``fixes``: see :mod:`causalsynth.errors`); :func:`cli_hint` spells
+#: them with these options. A key ``(parameter, value)`` is a setting with an option of its own.
+OPTIONS: dict = {
+    ("missing", "drop"): "--drop-missing",
+    "random_state": "--seed",
+    "n_bootstrap": "--bootstrap",
+    "n_generators": "--refits",
+    "n_reps": "--n-reps",
+    "n_repeats": "--n-reps",
+    "n_jobs": "--n-jobs",
+    "n": "--n",
+    "se_method": "--se",
+    "propensity_bounds": "--propensity-bounds",
+    "estimand": "--estimand",
+    "estimators": "--estimators",
+    "level": "--level",
+    "delta": "--delta",
+    "utility_learners": "--utility-learners",
+    "min_dcr": "--min-dcr",
+    "holdout": "--holdout",
+    "na_values": "--na-values",
+    "resume": "--resume",
+    "checkpoint": "--checkpoint",
+    "causalsynth.positivity": "causalsynth diagnose",
+}
 
 
-#: Python parameter names whose command-line option has another name.
-ALIASES = {"random_state": "--seed", "n_bootstrap": "--bootstrap", "n_generators": "--refits",
-           "se_method": "--se", "utility_learners": "--utility-learners"}
+def cli_setting(argument: str | None, value=NO_VALUE, options: set[str] | frozenset = frozenset()) -> str:
+    """How this command line spells the library setting ``argument=value``: its option
+    (``--seed 3``, ``--resume``, ``--drop-missing``) when the command has it, else the Python
+    spelling (``random_state=3``)."""
+    if argument is None:
+        return ""
+    option = OPTIONS.get((argument, value)) if _hashable(value) else None
+    whole = option is not None
+    option = option or OPTIONS.get(argument)
+    if option is None or (option.startswith("--") and option not in options):
+        return python_setting(argument, value)
+    if whole or value is NO_VALUE or value is True:
+        return option
+    if isinstance(value, (list, tuple)):
+        return f"{option} {','.join(map(str, value))}"
+    return f"{option} {value}"
 
 
-def _option_for(name: str, options: set[str]) -> str | None:
-    """The command's option for Python parameter ``name`` (None when it has none)."""
-    if name in NOT_OPTIONS:
-        return None
-    option = ALIASES.get(name, "--" + name.replace("_", "-"))
-    return option if option in options else None
+def _hashable(value) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
 
 
-def cli_hint(message: str, options: set[str] = frozenset()) -> str:
-    """``message`` with Python-argument advice replaced by the command's options: ``name=value``
-    becomes ``--name value`` and a bare parameter name (``random_state``, ``n_jobs``) its option
-    (``--seed``, ``--n-jobs``) when the command has one."""
-    for pattern, repl in HINTS:
-        message = re.sub(pattern, repl, message)
-
-    def keyword(m: re.Match) -> str:
-        name, value = m.group(1), m.group(2)
-        option = _option_for(name, options)
-        if option is None:
-            return m.group(0)
-        if value == "True":
-            return option
-        return f"{option} {value.strip(chr(39) + chr(34))}"
-    message = re.sub(r"(?<![\w.-])([a-z][a-z0-9]*(?:_[a-z0-9]+)*)=('[^']*'|\"[^\"]*\"|True|[-0-9.]+)", keyword, message)
-
-    def bare(m: re.Match) -> str:
-        return _option_for(m.group(1), options) or m.group(0)
-    # a snake_case name not quoted, not an attribute, a call or part of a path: a Python parameter
-    return re.sub(r"(?<![\w.'\"`/\\-])([a-z][a-z0-9]*(?:_[a-z0-9]+)+)(?![\w'\"`=(/\\]|\.\w)", bare, message)
+def cli_hint(problem, options: set[str] | frozenset = frozenset()) -> str:
+    """An error or warning in this command's words, on one line: the message and its fixes
+    with every library setting spelled as an option (:data:`OPTIONS`). A plain message (an
+    exception or warning without structured fields) is shown as it is."""
+    if isinstance(problem, StructuredMessage):
+        text = problem.render(lambda argument, value: cli_setting(argument, value, options))
+    else:
+        text = str(problem)
+    lines = text.strip().splitlines()
+    return lines[0] if lines else type(problem).__name__
 
 
 class _Parser(argparse.ArgumentParser):
@@ -147,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     options = _options_of(parser, args.command)
 
     def _show(message, category, filename, lineno, file=None, line=None):
-        print(f"warning: {category.__name__}: {cli_hint(str(message), options)}", file=sys.stderr)
+        print(f"warning: {category.__name__}: {cli_hint(message, options)}", file=sys.stderr)
 
     from ..progress import set_heartbeat
     previous_show, previous_beat = warnings.showwarning, set_heartbeat(_heartbeat_seconds(), tag=args.command)
@@ -160,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     except (CausalSynthError, ValueError, TypeError, OSError, KeyError) as exc:
         if args.debug:
             raise
-        print(f"causalsynth {args.command}: error: {cli_hint(one_line(exc), options)}", file=sys.stderr)
+        print(f"causalsynth {args.command}: error: {cli_hint(exc, options)}", file=sys.stderr)
         return 2
     except Exception as exc:  # an internal error: still one line, with the way to see more
         if args.debug:

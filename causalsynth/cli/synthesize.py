@@ -95,7 +95,7 @@ def cmd_synthesize(args) -> int:
     if args.truth_out:
         write_table(sample.truth, args.truth_out)
     report = synth.dcr_report(random_state=args.seed) if synth.real_holdout_ is not None else None
-    payload = {"synthesizer": synth.summary(), "n": args.n, "sample_ate": sample.sate,
+    payload = {"synthesizer": synth.to_dict(), "n": args.n, "sample_ate": sample.sate,
                "n_replaced_by_privacy_filter": synth.last_n_replaced_, "out": args.out,
                "truth_out": args.truth_out, "dcr": report.to_dict() if report else None}
     text = [f"wrote {args.n} synthetic rows to {args.out}"

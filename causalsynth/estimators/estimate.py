@@ -14,7 +14,7 @@ from .._checks import check_bounds, check_choice, check_int, check_level, resolv
 from .._random import RandomState, as_seed_sequence
 from .._resample import bootstrap_within_arms
 from ..data import CausalData, check_data
-from ..errors import CausalSynthError, EstimationError, PositivityWarning, SpecError
+from ..errors import CausalSynthError, EstimationError, Fix, PositivityWarning, SpecError
 from ..nuisance import NuisanceFit, fit_nuisance
 from .core import ESTIMANDS, crump_bounds
 from .registry import DEFAULT_ESTIMATORS, ESTIMATORS, check_estimators, resolve_estimand, select_estimators, spec_of
@@ -62,7 +62,12 @@ class EstimateOptions:
         check_int("n_bootstrap", self.n_bootstrap, 20)
 
 
-def positivity_message(e: np.ndarray, lo: float, hi: float, separated: bool, estimand: str = "ate") -> str | None:
+#: Where to see the overlap (the command line says ``causalsynth diagnose``).
+OVERLAP_TOOL = Fix("use {} to see where overlap fails", "causalsynth.positivity")
+
+
+def positivity_message(e: np.ndarray, lo: float, hi: float, separated: bool,
+                       estimand: str = "ate") -> PositivityWarning | None:
     """The warning for propensities the estimand's weights clip (none for a harmless side: the
     ATT does not clip small propensities, the ATC large ones, overlap weights neither)."""
     n_low = int(np.sum(e < lo)) if estimand not in ("att", "overlap") else 0
@@ -75,9 +80,9 @@ def positivity_message(e: np.ndarray, lo: float, hi: float, separated: bool, est
     if separated:
         msg = ("the propensity model separates the arms (perfect or quasi-complete separation): "
                "some covariate pattern predicts treatment exactly. " + msg)
-    return msg + (" IPW and AIPW are unstable here. Consider restricting the sample to the region of "
-                  "overlap, coarsening the covariates that separate the arms, a simpler propensity "
-                  "model, or causalsynth.positivity to see where overlap fails.")
+    return PositivityWarning(msg + " IPW and AIPW are unstable here.", fix=[
+        Fix("restrict the sample to the region of overlap"), Fix("coarsen the covariates that separate the arms"),
+        Fix("use a simpler propensity model"), OVERLAP_TOOL])
 
 
 def kish_ess(w: np.ndarray) -> float:
@@ -155,7 +160,9 @@ def overlap_summary(e: np.ndarray, a: np.ndarray, lo: float, hi: float, estimand
             "intervals_trusted": bool(trusted), "estimand": estimand}
 
 
-def untrusted_message(summary: dict, estimand: str) -> str:
+def untrusted_message(summary: dict, estimand: str) -> PositivityWarning:
+    """Why the influence-function intervals are not to be trusted, and the ways out (``str()`` of
+    it is the text)."""
     others = [f"'{x}'" for x in ("trimmed", "att", "overlap") if x != estimand]
     if estimand == "att":
         ess = (f"the weighted controls are worth {100 * summary['ess_share_control']:.0f}% of the treated "
@@ -169,9 +176,11 @@ def untrusted_message(summary: dict, estimand: str) -> str:
         ess = (f"{100 * summary['share_outside_bounds']:.0f}% of units lie outside the propensity bounds and the "
                f"effective sample size of the weights is {100 * summary['ess_share_treated']:.0f}% of the treated and "
                f"{100 * summary['ess_share_control']:.0f}% of the controls")
-    return (f"the influence-function intervals are not to be trusted here: {ess}. Consider estimand="
-            f"{', '.join(others[:-1])} or {others[-1]} instead of {estimand!r} (trimmed: the ATE where both arms "
-            "occur), se_method='bootstrap', or causalsynth.positivity to see where overlap fails.")
+    first, rest = others[0].strip("'"), others[1:]
+    return PositivityWarning(f"the influence-function intervals are not to be trusted here: {ess}.", fix=[
+        Fix(f"use {{}}{', ' + ', '.join(rest[:-1]) if rest[:-1] else ''} or {rest[-1]} instead of {estimand!r} "
+            "(trimmed: the ATE where both arms occur)", "estimand", first),
+        Fix("use {}", "se_method", "bootstrap"), OVERLAP_TOOL])
 
 
 def keep_mask(e: np.ndarray, a: np.ndarray, estimand: str, trim_bounds) -> tuple[np.ndarray | None, tuple | None]:
@@ -300,12 +309,12 @@ def estimate(
                        folds=opts.folds, random_state=nuis_seed)
     msg = positivity_message(fit.propensity, lo, hi, fit.separated, estimand)
     if msg:
-        warnings.warn(msg, PositivityWarning, stacklevel=2)
+        warnings.warn(msg, stacklevel=2)
     influence = dataclasses.replace(opts, se_method="influence")
     result = estimate_from_nuisance(data, fit, estimators, estimand=estimand, level=level, propensity_bounds=(lo, hi),
                                     options=influence, random_state=dml_seed)
     if not result.overlap["intervals_trusted"]:
-        warnings.warn(untrusted_message(result.overlap, estimand), PositivityWarning, stacklevel=2)
+        warnings.warn(untrusted_message(result.overlap, estimand), stacklevel=2)
     if opts.se_method == "bootstrap":
         result = _bootstrap(data, result, boot_seed, opts.n_bootstrap, propensity=propensity, outcome=outcome,
                             n_folds=fit.n_folds, options=influence)

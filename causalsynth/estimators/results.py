@@ -9,6 +9,7 @@ import pandas as pd
 
 from .._checks import z_value
 from ..errors import SpecError
+from ..report.render import SummaryView, View
 
 __all__ = ["EstimateResult", "EstimateRow", "z_value"]
 
@@ -24,7 +25,7 @@ class EstimateRow:
 
 
 @dataclass(frozen=True, kw_only=True)
-class EstimateResult:
+class EstimateResult(SummaryView):
     """ATE estimates of several estimators on one dataset, sharing one nuisance fit.
 
     Use :meth:`summary` for a DataFrame, :meth:`conf_int` for intervals at another level.
@@ -114,16 +115,13 @@ class EstimateResult:
             "n_propensity_clipped": self.n_clipped, "estimates": records,
         }
 
-    def __str__(self) -> str:
-        table = self.summary().drop(columns=["note"])
+    def _view(self) -> View:
+        """``print(result)``: the setting, the summary() table (its notes listed below it)."""
         pct = f"{100 * self.level:g}%"
         lines = [
-            f"{self.estimand_label} of {self.treatment} on {self.outcome}, "
-            f"n={self.n_obs} ({self.n_treated} treated), {pct} CI, SE: {self.se_method}",
             f"propensity: {self.propensity_learner}",
             f"outcome:    {self.outcome_learner}",
             f"cross-fitting folds: {self.n_folds}",
-            table.to_string(index=False, float_format=lambda v: f"{v:.4f}"),
         ]
         if self.overlap:
             o = self.overlap
@@ -140,18 +138,12 @@ class EstimateResult:
                 where = f"outside [{lo:.3g}, {hi:.3g}]"
                 ess = (f"weight ESS {100 * o['ess_share_treated']:.0f}% of treated, "
                        f"{100 * o['ess_share_control']:.0f}% of controls")
-            lines.insert(4, f"positivity: {100 * o['share_outside_bounds']:.1f}% of units {where}; {ess}"
-                            + ("" if o["intervals_trusted"] else " -- influence-function intervals NOT to be trusted"))
+            lines.append(f"positivity: {100 * o['share_outside_bounds']:.1f}% of units {where}; {ess}"
+                         + ("" if o["intervals_trusted"] else " -- influence-function intervals NOT to be trusted"))
         notes = [f"  {r.estimator}: {r.note}" for r in self.rows if r.note] + [f"  {n}" for n in self.notes]
-        if notes:
-            lines += ["notes:", *notes]
-        return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        head = (f"<p><b>{self.estimand_label} of {self.treatment} on {self.outcome}</b>, n={self.n_obs} "
-                f"({self.n_treated} treated), {100 * self.level:g}% CI; propensity: "
-                f"{self.propensity_learner}; outcome: {self.outcome_learner}; folds: {self.n_folds}</p>")
-        return head + self.summary().to_html(index=False, float_format=lambda v: f"{v:.4f}")
+        return View(f"{self.estimand_label} of {self.treatment} on {self.outcome}, "
+                    f"n={self.n_obs} ({self.n_treated} treated), {pct} CI, SE: {self.se_method}",
+                    (self.summary().drop(columns=["note"]),), tuple(lines), tuple(["notes:", *notes] if notes else []))
 
     def plot(self, ax=None):
         """Forest plot of the estimates with their intervals."""

@@ -39,6 +39,7 @@ from ..data import check_data, main_terms
 from ..errors import SpecError
 from ..estimators import (DEFAULT_ESTIMATORS, EstimateOptions, EstimateResult, EstimateRow, estimate_from_nuisance,
                           select_estimators)
+from ..report.render import SummaryView, View
 from ..learners import resolve_learner
 from ..nuisance import NuisanceFit
 from .diagnose import PositivityReport, diagnose, propensity_out_of_fold
@@ -67,7 +68,7 @@ def _weighted(names, data, e, mu0, mu1, weights, bounds, outcome_bounds, level: 
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
-class AugmentationResult:
+class AugmentationResult(SummaryView):
     r"""Original data plus targeted synthetic records, with weights that restore the original law.
 
     Attributes
@@ -287,13 +288,10 @@ class AugmentationResult:
                 lines.append(f"  {count} records for region {region}")
         return lines
 
-    def __str__(self) -> str:
-        return "\n".join(self._lines())
-
-    def _repr_html_(self) -> str:
-        import html
-        items = "".join(f"<li>{html.escape(s.strip())}</li>" for s in self._lines()[1:])
-        return f"<div><strong>{html.escape(self._lines()[0])}</strong><ul>{items}</ul></div>"
+    def _view(self) -> View:
+        """``print(result)``: the numbers of summary() in words (:meth:`_lines`)."""
+        lines = self._lines()
+        return View(lines[0], lines=tuple(lines[1:]))
 
     def plot(self, ax: Any = None) -> Any:
         """Propensity against the tree's first split covariate: real rows and synthetic records."""

@@ -31,6 +31,7 @@ from .._resample import make_folds
 from ..data import CausalData, check_data
 from ..errors import PositivityWarning, SpecError
 from ..estimators import MIN_ESS_SHARE, kish_ess, overlap_fails
+from ..report.render import SummaryView, View
 from ..learners import resolve_learner
 from ..nuisance import cross_fit_propensity
 
@@ -130,7 +131,7 @@ def _region_tree(data: CausalData, e: np.ndarray, delta: float, max_depth: int,
 
 # ------------------------------------------------------------------------- the report
 @dataclass(frozen=True, eq=False, kw_only=True)
-class PositivityReport:
+class PositivityReport(SummaryView):
     """Overlap diagnostics of one dataset (see :mod:`causalsynth.positivity.diagnose`).
 
     Attributes
@@ -195,17 +196,21 @@ class PositivityReport:
         return json_safe(out)
 
     def _lines(self) -> list[str]:
-        d = self.delta
+        view = self._view()
+        return [view.title, *view.lines]
+
+    def _view(self) -> View:
+        """``print(report)``: the numbers of summary() in words, then the regions (a table in HTML)."""
+        m = dict(zip(self.summary()["metric"], self.summary()["value"]))
+        d = m["delta"]
         how = (f"{self.n_folds}-fold cross-fitted" if self.n_folds > 1
                else "fitted in sample" if self.n_folds == 1 else "scores passed in")
-        lines = [f"Positivity diagnostics: n={self.n_obs} ({self.n_treated} treated), propensity "
-                 f"{self.propensity_learner}, {how}",
-                 f"  outside [{d:g}, {1 - d:g}]: {self.share_outside:.1%} ({self.n_below} below, "
-                 f"{self.n_above} above)",
-                 f"  effective sample size: treated {self.ess[1]:.1f} ({self.ess_share[1]:.1%}), "
-                 f"control {self.ess[0]:.1f} ({self.ess_share[0]:.1%})",
-                 f"  overlap coefficient: {self.overlap_coefficient:.3f}; largest weight "
-                 f"{float(self.largest_weights['weight'].max()):.1f}"]
+        lines = [f"  outside [{d:g}, {1 - d:g}]: {m['share_outside']:.1%} ({m['n_below_delta']} below, "
+                 f"{m['n_above_1_minus_delta']} above)",
+                 f"  effective sample size: treated {m['ess_treated']:.1f} ({m['ess_share_treated']:.1%}), "
+                 f"control {m['ess_control']:.1f} ({m['ess_share_control']:.1%})",
+                 f"  overlap coefficient: {m['overlap_coefficient']:.3f}; largest weight "
+                 f"{m['largest_weight']:.1f}"]
         regions = self.regions
         if len(regions):
             lines.append("  regions where overlap fails:")
@@ -213,16 +218,9 @@ class PositivityReport:
                       f"{r.n_treated} treated / {r.n_control} control" for r in regions.itertuples()]
         else:
             lines.append("  no covariate region where overlap fails")
-        return lines
-
-    def __str__(self) -> str:
-        return "\n".join(self._lines())
-
-    def _repr_html_(self) -> str:
-        import html
-        items = "".join(f"<li>{html.escape(s.strip())}</li>" for s in self._lines()[1:])
-        return (f"<div><strong>{html.escape(self._lines()[0])}</strong><ul>{items}</ul>"
-                f"{self.regions.to_html(index=False, float_format=lambda v: f'{v:.3g}')}</div>")
+        return View(f"Positivity diagnostics: n={m['n_obs']} ({m['n_treated']} treated), propensity "
+                    f"{self.propensity_learner}, {how}", lines=tuple(lines), float_format=".3g",
+                    html_tables=(regions,))
 
     def plot(self, ax: Any = None) -> Any:
         """Histograms of the estimated propensity by arm, with the :math:`\\delta` bounds."""

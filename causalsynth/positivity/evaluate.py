@@ -32,6 +32,7 @@ from .._checks import check_int, check_level, z_value
 from .._random import RandomState, as_seed_sequence
 from ..errors import SpecError
 from ..estimators import estimate_from_nuisance, select_estimators
+from ..report.render import SummaryView, View
 from ..nuisance import fit_nuisance
 from .augment import augment_positivity
 from .spec import AugmentSpec
@@ -116,7 +117,7 @@ def _paired(base: np.ndarray, new: np.ndarray, z: float) -> dict:
 
 
 @dataclass(frozen=True, eq=False)
-class AugmentationEvaluation:
+class AugmentationEvaluation(SummaryView):
     """Per-repeat results of :func:`evaluate_augmentation` and their summaries.
 
     Attributes
@@ -262,21 +263,13 @@ class AugmentationEvaluation:
                           "coverage": self.coverage(),
                           "shift": self.shift(), "verdict": self.verdict(), "variants": VARIANTS})
 
-    def __str__(self) -> str:
-        fmt = (lambda v: f"{v:.4f}")  # noqa: E731
+    def _view(self) -> View:
+        """``print(evaluation)``: table(), comparison() (summary() is its main rows), coverage(), verdict()."""
         s = self.settings
-        return "\n".join([
-            f"Positivity augmentation evaluated on {s['design']}: n={s['n']}, {self.n_reps} repeats, "
-            f"delta={s['delta']}, budget={s['budget']}, generator={s['generator']}",
-            self.table().to_string(index=False, float_format=fmt), "",
-            self.comparison().to_string(index=False, float_format=fmt), "",
-            self.coverage().to_string(index=False, float_format=fmt), "", self.verdict()])
-
-    def _repr_html_(self) -> str:
-        import html
-        return (f"<div><strong>Positivity augmentation, {self.n_reps} repeats</strong>"
-                f"{self.comparison().to_html(index=False, float_format=lambda v: f'{v:.4f}')}"
-                f"<pre>{html.escape(self.verdict())}</pre></div>")
+        return View(f"Positivity augmentation evaluated on {s['design']}: n={s['n']}, {self.n_reps} repeats, "
+                    f"delta={s['delta']}, budget={s['budget']}, generator={s['generator']}",
+                    (self.table(), self.comparison(), self.coverage()), notes=("", self.verdict()),
+                    html_tables=(self.comparison(),))
 
     def plot(self, ax: Any = None) -> Any:
         """Box plots of the ATE errors by estimator and variant."""

@@ -33,7 +33,7 @@ import pandas as pd
 from .._version import __version__
 
 __all__ = ["Section", "write_report", "markdown_table", "html_table", "json_safe", "format_value",
-           "provenance", "positivity_sections", "MISSING"]
+           "provenance", "positivity_sections", "MISSING", "View", "SummaryView", "view_text", "view_html"]
 
 #: How a missing value (NaN, None) is shown in HTML and Markdown tables.
 MISSING = "\u2013"
@@ -51,6 +51,62 @@ class Section:
     text: str = ""
     table: pd.DataFrame | None = None
     figure: Any = None  # matplotlib Figure
+
+
+# ---------------------------------------------------------------------------- result views
+@dataclass(frozen=True)
+class View:
+    """How a result shows itself (``print(result)``, a notebook cell): a title, lines under it,
+    tables taken from its ``summary()`` (or other DataFrame methods), and lines after them.
+    The text and the HTML forms are both made from one View, so they show the same things."""
+
+    title: str
+    tables: tuple[pd.DataFrame, ...] = ()
+    lines: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    float_format: str = ".4f"
+    index: bool = False
+    html_tables: tuple[pd.DataFrame, ...] | None = None  # None: the same as ``tables``
+
+
+def _fmt(view: View):
+    return lambda v: format(v, view.float_format)
+
+
+def view_text(view: View) -> str:
+    """The text form of ``view``: title, lines, the tables (a blank line between two), notes."""
+    out = [view.title, *view.lines]
+    for i, table in enumerate(view.tables):
+        out += ([""] if i else []) + [table.to_string(index=view.index, float_format=_fmt(view))]
+    out += list(view.notes)
+    return "\n".join(out)
+
+
+def view_html(view: View) -> str:
+    """The HTML form of ``view`` (a notebook's rich display): the same parts as :func:`view_text`."""
+    items = "".join(f"<li>{html.escape(line.strip())}</li>" for line in view.lines if line.strip())
+    parts = [f"<div><strong>{html.escape(view.title)}</strong>", f"<ul>{items}</ul>" if items else ""]
+    tables = view.tables if view.html_tables is None else view.html_tables
+    parts += [t.to_html(index=view.index, float_format=_fmt(view), na_rep=MISSING) for t in tables]
+    notes = "\n".join(view.notes).strip()
+    if notes:
+        parts.append("<pre>" + html.escape(notes) + "</pre>")
+    return "".join(parts) + "</div>"
+
+
+class SummaryView:
+    """Mixin of the result classes: ``__str__`` and ``_repr_html_`` derived from one
+    :class:`View`, whose table comes from ``summary()`` (a DataFrame). A class overrides
+    ``_view()`` to add its title and prose; by default the title is the class name."""
+
+    def _view(self) -> View:
+        return View(type(self).__name__, (self.summary(),))
+
+    def __str__(self) -> str:
+        return view_text(self._view())
+
+    def _repr_html_(self) -> str:
+        return view_html(self._view())
 
 
 # ---------------------------------------------------------------------------- numbers

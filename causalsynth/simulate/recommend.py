@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .._random import as_generator
+from ..report.render import View, view_html
 from .metrics import wilson_interval
 
 __all__ = ["Recommendation", "recommend"]
@@ -186,8 +187,22 @@ class Recommendation:
         out.append(f"Its {pct} intervals cover {cov}.")
         return out + list(self.caveats)
 
+    def summary(self) -> pd.DataFrame:
+        """One row per configuration (learner, estimator): worst-case regret over the deciding
+        worlds, the number of worlds where it is unfit, P(best) over bootstrap resamples, and
+        whether it is the choice; best first. Empty when no recommendation could be made."""
+        out = self.scores.reset_index(drop=True).copy()
+        if len(out):
+            out["chosen"] = [(r.learner, r.estimator) == self.choice for r in out.itertuples()]
+        return out
+
     def __str__(self) -> str:
+        """The recommendation in sentences (richer than its table by design; summary() has the table)."""
         return "\n".join(self.sentences())
+
+    def _repr_html_(self) -> str:
+        lines = self.sentences()
+        return view_html(View(lines[0], (self.summary(),), tuple(lines[1:])))
 
     def to_dict(self) -> dict:
         from ..report.render import json_safe

@@ -12,7 +12,9 @@ import numpy as np
 import pandas as pd
 
 from .._random import as_generator
+from .._checks import z_value
 from ..errors import EstimationError, SpecError
+from ..report.render import SummaryView, View
 from .metrics import cell_metrics
 from .spec import SimulationSpec
 
@@ -66,7 +68,7 @@ def _truth_column(rows: pd.DataFrame, truth: Truth, target: Target) -> pd.Series
 
 
 @dataclass(frozen=True)
-class SimulationResult:
+class SimulationResult(SummaryView):
     """Replicate-level results of a simulation and the measures computed from them.
 
     ``replicates`` has one row per (world, scenario, n, learner, estimator, rep); ``worlds``
@@ -229,17 +231,27 @@ class SimulationResult:
                 table = table.drop(columns=col)
         return table
 
-    def __str__(self) -> str:
-        worlds = ", ".join(f"{w}{' (deciding)' if w in self.decision_worlds else ''}" for w in self.spec.worlds)
-        return (f"Simulation: {self.n_replicate_datasets} replicate datasets in {len(self.spec.worlds)} world(s) "
-                f"[{worlds}], {self.elapsed_seconds:.1f} s ({self.backend}, n_jobs={self.n_jobs}); truth: each "
-                "world's population ATE\n" + self._table().to_string(index=False, float_format=lambda v: f"{v:.4g}")
-                + "\n\n" + self.recommendation_text())
+    def conf_int(self, level: float | None = None, *, truth: Truth = "population") -> pd.DataFrame:
+        """Monte Carlo intervals per cell (world, scenario, n, learner, estimator) at ``level``
+        (default: the simulation's): ``bias`` and ``coverage`` +- z times their Monte Carlo SE.
+        They bound what a longer simulation (more replicates) would find; they are not the
+        intervals of one replicate (those are in ``replicates``' ``ci_lower``/``ci_upper``)."""
+        z = z_value(self.spec.level if level is None else level)
+        s = self.summary(truth=truth)
+        out = s[KEYS].copy()
+        for m in ("bias", "coverage"):
+            out[m] = s[m]
+            out[f"{m}_lower"] = s[m] - z * s[f"{m}_mcse"]
+            out[f"{m}_upper"] = s[m] + z * s[f"{m}_mcse"]
+        return out
 
-    def _repr_html_(self) -> str:
-        import html
-        return (f"<pre>{html.escape(self.recommendation_text())}</pre>"
-                + self.summary().to_html(index=False, float_format=lambda v: f"{v:.4g}"))
+    def _view(self) -> View:
+        """``print(result)``: the run, the main columns of summary(), the recommendation."""
+        worlds = ", ".join(f"{w}{' (deciding)' if w in self.decision_worlds else ''}" for w in self.spec.worlds)
+        return View(f"Simulation: {self.n_replicate_datasets} replicate datasets in {len(self.spec.worlds)} world(s) "
+                    f"[{worlds}], {self.elapsed_seconds:.1f} s ({self.backend}, n_jobs={self.n_jobs}); truth: each "
+                    "world's population ATE", (self._table(),), notes=("", self.recommendation_text()),
+                    float_format=".4g", html_tables=(self.summary(),))
 
     def write_report(self, out_dir, *, title: str = "Estimator simulation", positivity=None,
                      provenance: dict | None = None) -> dict:

@@ -30,6 +30,7 @@ import pandas as pd
 from .._random import RandomState, as_seed_sequence, child_seed
 from ..data import CausalData, check_data
 from ..errors import SpecError
+from ..report.render import View, view_html
 
 __all__ = ["Selection", "select_estimator", "COVERAGE_ALLOWANCE", "RELIABLE", "DEFENSIBLE"]
 
@@ -102,7 +103,20 @@ class Selection:
             text += "\n" + "\n".join("  warning: " + i["message"] for i in self.fidelity_issues)
         return text
 
+    def summary(self) -> pd.DataFrame:
+        """One row per configuration (learner, estimator): P(best) over the ensemble of worlds
+        (original fit and refits), whether it is in the defensible set and whether it is the choice."""
+        rows = [{"learner": m[0], "estimator": m[1], "p_best": p, "defensible": m in self.defensible,
+                 "chosen": m == self.choice} for m, p in self.p_best_all.items()]
+        out = pd.DataFrame(rows, columns=["learner", "estimator", "p_best", "defensible", "chosen"])
+        return out.sort_values("p_best", ascending=False, kind="stable").reset_index(drop=True)
+
+    def _repr_html_(self) -> str:
+        lines = str(self).split("\n\n")[0].splitlines()
+        return view_html(View(lines[0], (self.summary(),), tuple(lines[1:]), notes=(self.fidelity_text(),)))
+
     def __str__(self) -> str:
+        """The selection in sentences and the world-fidelity table (summary() has P(best) per configuration)."""
         lines = [str(self.recommendation), self.verdict()]
         if self.real_estimate is not None:
             row = self.real_estimate.summary().iloc[0]
@@ -155,7 +169,7 @@ def _real_estimate(data, result, rec, choice, seed):
                        f"{', '.join(mine.loc[mine['unfit'], 'world'])}): do not read this interval at face value.")
     if real.overlap and not real.overlap["intervals_trusted"]:
         from ..estimators import untrusted_message
-        caveats.append(untrusted_message(real.overlap, real.estimand))
+        caveats.append(str(untrusted_message(real.overlap, real.estimand)))
     elif real.n_clipped:
         lo, hi = real.propensity_bounds
         caveats.append(f"{real.n_clipped} real units had propensities clipped to [{lo:.3g}, {hi:.3g}]: see "

@@ -19,7 +19,7 @@ import pandas as pd
 from .._random import RandomState, as_seed_sequence, seed_key, seed_parts
 from .._version import __version__
 from ..data import CausalData
-from ..errors import CheckpointError, SpecError
+from ..errors import CheckpointError, Fix, SpecError
 from ..progress import Progress, RunOptions, as_run_options
 from ..sample import population_truth
 from .costs import WorkModel, measured_seconds, spread

@@ -52,6 +52,7 @@ from ..errors import (
     CheckpointLockedError,
     CheckpointMismatchError,
     DiskFullError,
+    Fix,
     OutputExistsError,
     SpecError,
 )
@@ -133,7 +134,7 @@ class CheckpointStore:
             safe = (f"the {self.n_done} replicate task(s) finished before are safe in the checkpoint"
                     if self.n_done else "nothing of the run is lost")
             return DiskFullError(f"the disk holding checkpoint {self._where} is full (writing {target.name}): "
-                                 f"{safe}; free some space and run again with resume=True (CLI: --resume)")
+                                 f"{safe}", fix=Fix("free some space and run again with {}", "resume", True))
         if isinstance(exc, PermissionError) or code in (errno.EACCES, errno.EPERM, errno.EROFS):
             return CheckpointError(f"cannot write {str(target)!r}: permission denied or a read-only file system; "
                                    "make the folder writable, or use another checkpoint folder")
@@ -183,7 +184,7 @@ class CheckpointStore:
                 holder = _lock_holder(lock)
                 if attempt == 1 and (holder is None or self._take_over_stale(lock, holder)):
                     continue
-                raise CheckpointLockedError(self._locked_message(lock, holder or {})) from None
+                raise self._locked_error(lock, holder or {}) from None
             except OSError as exc:
                 raise self._write_error(exc, lock) from exc
             _HELD.add(os.path.realpath(lock))  # before its content: a thread reading it sees it held
@@ -197,7 +198,7 @@ class CheckpointStore:
                 self._release()
                 raise self._write_error(exc, lock) from exc
             return
-        raise CheckpointLockedError(self._locked_message(lock, _lock_holder(lock) or {}))  # pragma: no cover
+        raise self._locked_error(lock, _lock_holder(lock) or {})  # pragma: no cover
 
     def _is_stale(self, lock: Path, holder: dict) -> bool:
         pid = holder.get("pid")
@@ -226,7 +227,7 @@ class CheckpointStore:
         finally:
             guard.unlink(missing_ok=True)
 
-    def _locked_message(self, lock: Path, holder: dict) -> str:
+    def _locked_error(self, lock: Path, holder: dict) -> CheckpointLockedError:
         pid, host = holder.get("pid"), holder.get("host")
         if pid is None:
             who = "an unknown run (the lock file is empty or unreadable)"
@@ -234,9 +235,11 @@ class CheckpointStore:
             who = f"another run in this process (pid {pid})"
         else:
             who = f"process {pid} on {host}" + (f", since {holder['started']}" if holder.get("started") else "")
-        return (f"checkpoint {self._where} is being written by {who}: its lock file {str(lock)!r} is held. "
-                "Wait for that run to finish, or use another folder; if no run is writing to it (one killed on "
-                f"another machine), delete {str(lock)!r} and run again with resume=True")
+        return CheckpointLockedError(
+            f"checkpoint {self._where} is being written by {who}: its lock file {str(lock)!r} is held",
+            fix=[Fix("wait for that run to finish"), Fix("use another folder"),
+                 Fix("run again with {}" + f" after deleting {str(lock)!r}, if no run is writing to it (one "
+                     "killed on another machine)", "resume", True)])
 
     def _release(self) -> None:
         lock = self.lock_path
@@ -256,9 +259,8 @@ class CheckpointStore:
         if self.exists():
             old = self.meta()
             if not resume:
-                raise SpecError(
-                    f"checkpoint folder {self._where} already holds a simulation; pass resume=True "
-                    "(CLI: --resume) to continue it, or choose another folder.")
+                raise SpecError(f"checkpoint folder {self._where} already holds a simulation",
+                                fix=[Fix("pass {} to continue it", "resume", True), Fix("choose another folder")])
             self._check_settings(old, meta)
             return
         others = [p.name for p in self.path.iterdir() if p.name != LOCK_NAME]

@@ -23,6 +23,7 @@ from .._random import RandomState, as_seed_sequence
 from .._resample import bootstrap_within_arms
 from ..data import CausalData, check_data
 from ..progress import Progress
+from ..report.render import SummaryView, View
 from .costs import WorkModel
 from .simulation import Simulation, task_kind
 from .spec import SimulationSpec
@@ -31,7 +32,7 @@ __all__ = ["GeneratorUncertainty", "generator_uncertainty"]
 
 
 @dataclass(frozen=True)
-class GeneratorUncertainty:
+class GeneratorUncertainty(SummaryView):
     """Every configuration's performance on each refit of the worlds, and how often each wins.
 
     ``table``: generator ("original", "refit 1", ...), world, learner, estimator, rmse,
@@ -81,7 +82,8 @@ class GeneratorUncertainty:
                     rmse_sd=("rmse", "std"), unfit_worlds=("unfit", "sum")).reset_index())
         return agg.merge(self.winners, on=["learner", "estimator"]).sort_values(["unfit_worlds", "worst_regret"])
 
-    def __str__(self) -> str:
+    def _view(self) -> View:
+        """``print(uncertainty)``: the verdict in words, then summary()."""
         lrn, est = self.original_best
         n_gen = self.choices["generator"].nunique() - 1
         text = [f"Generator uncertainty over {n_gen} bootstrap refits of the worlds ({', '.join(self.deciding)}): "
@@ -94,7 +96,7 @@ class GeneratorUncertainty:
                         "worst-case regret: it is the robust choice.")
         elif self.robust_choice is not None:
             text.append("It also has the least worst-case regret across the original worlds and every refit.")
-        return " ".join(text) + "\n" + self.summary().to_string(index=False, float_format=lambda v: f"{v:.4g}")
+        return View(" ".join(text), (self.summary(),), float_format=".4g")
 
     def to_dict(self) -> dict:
         from ..report.render import json_safe

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .._random import RandomState, as_seed_sequence
-from ..errors import DataError, PrivacyWarning
+from ..errors import DataError, Fix, PrivacyWarning
 from ..privacy import MixedEncoder, default_min_dcr, nearest_distances
 
 __all__ = ["DCRFiltered"]
@@ -28,6 +28,12 @@ __all__ = ["DCRFiltered"]
 PILOT_ROWS, MIN_PASS_SHARE = 500, 0.05
 #: Redraw rounds before giving up, and the most rows a round draws.
 MAX_ROUNDS, MAX_ROUND_ROWS = 50, 2_000_000
+
+
+def _short_number(x: float) -> float | int:
+    """``x`` to 3 significant digits, an integer when whole (``min_dcr=100``, not ``100.0``)."""
+    v = float(f"{x:.3g}")
+    return int(v) if v.is_integer() else v
 
 
 class DCRFiltered:
@@ -66,14 +72,15 @@ class DCRFiltered:
         if self.min_dcr == "auto" and self.threshold_ <= 0.0:
             self._warn_zero_threshold(d)
         if share < MIN_PASS_SHARE:
+            fixes = ([Fix("lower {}", "min_dcr"), Fix("use {} (set from the real holdout)", "min_dcr", "auto")]
+                     if self.min_dcr != "auto" else [Fix("pass a lower {} yourself", "min_dcr")])
+            if self.label == "bootstrap":
+                fixes.append(Fix("use another generator (the 'bootstrap' generator copies real rows)"))
             raise DataError(
-                f"min_dcr={self.threshold_:.3g} is out of reach: {share:.1%} of {PILOT_ROWS} pilot draws of the "
+                f"{{}} is out of reach: {share:.1%} of {PILOT_ROWS} pilot draws of the "
                 f"{self.label!r} generator lie that far from every real training row (their "
-                f"nearest distances: median {np.median(d):.3g}, 99th percentile {np.quantile(d, 0.99):.3g}). "
-                + ("Fix: lower min_dcr, or use min_dcr='auto' (set from the real holdout)."
-                   if self.min_dcr != "auto" else "Fix: pass a lower min_dcr yourself.")
-                + (" The 'bootstrap' generator copies real rows: use another generator."
-                   if self.label == "bootstrap" else ""))
+                f"nearest distances: median {np.median(d):.3g}, 99th percentile {np.quantile(d, 0.99):.3g}).",
+                argument="min_dcr", value=_short_number(self.threshold_), fix=fixes)
         return self
 
     def _warn_zero_threshold(self, pilot_distances: np.ndarray) -> None:
@@ -83,13 +90,14 @@ class DCRFiltered:
         positive = pilot_distances[pilot_distances > 0]
         suggestion = f" (e.g. {float(np.quantile(positive, 0.05)):.3g}, the 5% quantile of the positive pilot distances)" \
             if len(positive) else ""
-        warnings.warn(
-            f"min_dcr='auto' is 0 here: at least 5% of the real holdout rows are exact copies of real "
+        warnings.warn(PrivacyWarning(
+            f"{{}} is 0 here: at least 5% of the real holdout rows are exact copies of real "
             f"training rows (tied or duplicate rows), so the privacy filter removes nothing and "
             f"{copies:.1%} of {PILOT_ROWS} pilot draws of the {self.label!r} generator are exact copies of real "
-            f"training rows. Fix: pass a positive min_dcr{suggestion} to redraw exact copies, or accept "
-            "them if these covariates are coarse enough that copies disclose nothing.",
-            PrivacyWarning, stacklevel=5)
+            "training rows.", argument="min_dcr", value="auto",
+            fix=[Fix(f"pass a positive {{}}{suggestion} to redraw exact copies", "min_dcr"),
+                 Fix("accept them if these covariates are coarse enough that copies disclose nothing")]),
+            stacklevel=5)
 
     def sample(self, n: int, *, random_state: RandomState = None) -> pd.DataFrame:
         """``n`` rows, every one at distance >= the threshold from the training rows."""
@@ -118,7 +126,7 @@ class DCRFiltered:
             raise DataError(
                 f"the privacy filter could not find {len(bad)} covariate rows at distance >= "
                 f"{self.threshold_:.3g} from every real training row after {MAX_ROUNDS} redraws (for a draw of "
-                f"{n} rows). Lower min_dcr or use another generator.")
+                f"{n} rows).", argument="min_dcr", fix=[Fix("lower {}", "min_dcr"), Fix("use another generator")])
         return self._prepared(W), replaced
 
     def to_state(self) -> dict:

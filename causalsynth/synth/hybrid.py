@@ -50,7 +50,7 @@ from sklearn.base import BaseEstimator
 from .._checks import check_choice, check_int, check_range, evaluate_expression
 from .._random import RandomState, as_seed_sequence
 from ..data import CausalData
-from ..errors import DataError, NotFittedError, PrivacyWarning, SpecError
+from ..errors import DataError, Fix, NotFittedError, PrivacyWarning, SpecError
 from ..learners import resolve_learner
 from ..sample import SyntheticSample
 from .covariates import make_covariate_generator
@@ -79,6 +79,12 @@ def _pilot_seed(reference: np.random.SeedSequence) -> np.random.SeedSequence:
 def _integer_valued(y: np.ndarray) -> bool:
     """An outcome with integer values only (and more than two of them: not a binary outcome)."""
     return bool(np.all(y == np.rint(y)) and len(np.unique(y)) > 2)
+
+
+def _short_number(x: float) -> float | int:
+    """``x`` to 3 significant digits, an integer when whole (``min_dcr=100``, not ``100.0``)."""
+    v = float(f"{x:.3g}")
+    return int(v) if v.is_integer() else v
 
 
 class HybridSynthesizer(BaseEstimator):
@@ -185,7 +191,8 @@ class HybridSynthesizer(BaseEstimator):
             raise SpecError(f"fit needs a CausalData; got {type(data).__name__}")
         self._validate()
         if self.min_dcr == "auto" and self.holdout == 0:
-            raise SpecError("min_dcr='auto' derives the threshold from a real holdout: set holdout > 0")
+            raise SpecError("{} derives the threshold from a real holdout", argument="min_dcr", value="auto",
+                            fix=Fix("set {} > 0", "holdout"))
         ss = as_seed_sequence(self.random_state)
         s_split, s_gen, s_prop, s_out, s_noise, s_ref, s_sample = ss.spawn(7)
         self.template_ = data
@@ -495,7 +502,13 @@ class HybridSynthesizer(BaseEstimator):
         W = self.sample_covariates(n, random_state=random_state)
         return dcr(self.real_train_, W, holdout=self.real_holdout_, random_state=random_state)
 
-    def summary(self) -> dict:
+    def summary(self) -> pd.DataFrame:
+        """The fitted synthesizer in one table: one row per setting or fitted value (metric, value);
+        :meth:`to_dict` gives the same as a dictionary."""
+        return pd.DataFrame(list(self.to_dict().items()), columns=["metric", "value"], dtype=object)
+
+    def to_dict(self) -> dict:
+        """The fitted synthesizer's settings and fitted values (JSON-safe scalars)."""
         self._check_fitted()
         return {
             "covariate_generator": type(self.generator_).__name__,

@@ -142,7 +142,12 @@ class PlaceboSynthesizer(BaseEstimator):
                               "cate": np.zeros(m)})
         return SyntheticSample(data, truth, 0.0)
 
-    def summary(self) -> dict:
+    def summary(self) -> pd.DataFrame:
+        """The fitted placebo world in one table (metric, value); :meth:`to_dict` as a dictionary."""
+        return pd.DataFrame(list(self.to_dict().items()), columns=["metric", "value"], dtype=object)
+
+    def to_dict(self) -> dict:
+        """The fitted placebo world's settings and fitted values."""
         self._check_fitted()
         return {"world": "placebo", "n_controls": self.n_controls_, "treated_share": self.treated_share_,
                 "propensity_learner": self.propensity_learner_, "population_ate": 0.0}

@@ -259,6 +259,7 @@ def test_determinism(poor):
 
 
 # ------------------------------------------------------------------------- evaluation
+@pytest.mark.slow  # the evaluation fixture: 200 repeats
 def test_augmentation_reduces_ipw_and_aipw_error(evaluation):
     from scipy.stats import norm
     summary = evaluation.summary().set_index("estimator")
@@ -281,6 +282,7 @@ def test_augmentation_reduces_ipw_and_aipw_error(evaluation):
     assert clipped["bias"] - 3 * clipped["bias_mcse"] > abs(aug["bias"]) + 3 * aug["bias_mcse"]
 
 
+@pytest.mark.slow  # the evaluation fixture: 200 repeats
 def test_evaluation_reports_shift_and_estimand(evaluation):
     shift = evaluation.shift().set_index("metric")["mean"]
     assert shift["max_abs_smd_augmented"] > 0.1 and shift["max_abs_smd_weighted"] < 0.01
@@ -299,6 +301,7 @@ def test_evaluation_reports_shift_and_estimand(evaluation):
     assert "paid off" in str(evaluation)
 
 
+@pytest.mark.slow  # the evaluation fixture: 200 repeats
 def test_reports_are_written(augmented, evaluation, tmp_path):
     paths = augmented.write_report(tmp_path / "aug")
     assert paths["markdown"].read_text().count("![") >= 2
@@ -378,6 +381,7 @@ def test_evaluation_on_a_hybrid_design_with_poor_overlap(nhefs):
 
 
 # ------------------------------------------------------------------ standard errors
+@pytest.mark.slow  # the evaluation fixture: 200 repeats
 def test_coverage_table_matches_a_hand_computation(evaluation):
     from scipy.stats import norm
     cov = evaluation.coverage().set_index(["estimator", "variant", "se"])

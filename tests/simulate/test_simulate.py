@@ -38,6 +38,7 @@ def kang_schafer():
     return simulate(KangSchafer2007(), n=1000, n_reps=200, learners=learners, random_state=2007)
 
 
+@pytest.mark.slow  # the kang_schafer fixture: 200 replicates
 def test_kang_schafer_correct_models_unbiased(kang_schafer):
     for target in ("ate", "mu1"):
         summ = kang_schafer.summary(target=target)
@@ -45,6 +46,7 @@ def test_kang_schafer_correct_models_unbiased(kang_schafer):
         assert (np.abs(ok["bias"]) < 4 * ok["bias_mcse"]).all(), ok[["estimator", "bias", "bias_mcse"]]
 
 
+@pytest.mark.slow  # the kang_schafer fixture: 200 replicates
 def test_kang_schafer_misspecified_pattern(kang_schafer):
     summ = kang_schafer.summary(target="mu1").set_index(["learner", "estimator"]).loc["misspecified"]
     # Published reproduction (Biometrika 2012, Table 1): OR bias -0.82 (RMSE 1.70) at n=1000
@@ -60,6 +62,7 @@ def test_kang_schafer_misspecified_pattern(kang_schafer):
     assert "AIPW with the 'misspecified' learners in given" in str(rec)
 
 
+@pytest.mark.slow  # the kang_schafer fixture: 200 replicates
 def test_ranking_and_recommendation(kang_schafer):
     rank = kang_schafer.ranking()
     assert rank["p_best"].sum() == pytest.approx(1.0)
@@ -74,6 +77,7 @@ def hybrid_dgp():
     return HybridSynthesizer(random_state=0, n_reference=100_000).fit(real.data)
 
 
+@pytest.mark.slow  # 300 replicates
 def test_coverage_on_well_specified_hybrid(hybrid_dgp):
     res = simulate(hybrid_dgp, estimators=("aipw", "tmle"), n=1000, n_reps=300, random_state=5)
     summ = res.summary().set_index("estimator")
