@@ -279,12 +279,7 @@ class HybridSynthesizer(BaseEstimator):
         elif bounds is None:
             low, high = None, None
         else:
-            try:
-                low, high = bounds
-            except (TypeError, ValueError) as exc:
-                raise SpecError(f"outcome_bounds must be 'auto', None or a pair (low, high); got {bounds!r}") from exc
-            if low is not None and high is not None and not low < high:
-                raise SpecError(f"outcome_bounds must have low < high; got {bounds!r}")
+            low, high = bounds  # a checked pair: SynthSettings validates it when built
         return ObservationTransform(integer, low, high)
 
     def _check_derived(self, data: CausalData) -> None:

@@ -26,7 +26,7 @@ ALL = frozenset(o for o in OPTIONS.values() if o.startswith("--"))
     ("causalsynth.positivity", NO_VALUE, "causalsynth diagnose"),
     ("random_state", 3, "--seed 3"),                # the aliases
     ("n_bootstrap", 200, "--bootstrap 200"),
-    ("n_generators", 2, "--generators 2"),
+    ("n_generators", 2, "--refits 2"),
     ("utility_learners", "glm", "--utility-learners glm"),
 ])
 def test_every_old_hint_has_its_option(argument, value, expected):
@@ -54,7 +54,7 @@ def test_the_data_error_says_drop_missing():
 
 
 def test_min_dcr_fixes_in_cli_words():
-    hybrid = cs.HybridSynthesizer(min_dcr="auto", holdout=0.0)
+    hybrid = cs.HybridSynthesizer(min_dcr="auto", settings=cs.synth.SynthSettings(holdout=0.0))
     data = cs.datasets.load_nhefs()
     with pytest.raises(SpecError) as info:
         hybrid.fit(data)
