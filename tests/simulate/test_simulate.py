@@ -229,7 +229,7 @@ def test_bad_input():
         simulate(design, n=100, n_reps=5, run=RunOptions(backend="spark"))
     with pytest.raises(SpecError, match="has no knob"):
         simulate(design, n=100, n_reps=5, options=SimulationOptions(scenarios={"x": {"wibble": 1}}))
-    with pytest.raises(SpecError, match="resume=True needs checkpoint"):
+    with pytest.raises(SpecError, match=r"resume=True needs a checkpoint folder"):
         simulate(design, n=100, n_reps=5, run=RunOptions(resume=True))
 
 
