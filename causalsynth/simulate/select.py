@@ -50,8 +50,11 @@ class Selection:
     """The outcome of :func:`select_estimator`.
 
     choice : (learner, estimator) used on the real data; ``why`` says how it was chosen.
-    p_best : the choice's P(best) over the ensemble of worlds (original and refits);
-        ``p_best_all`` the same for every configuration; ``reliable`` whether it reaches
+    p_best : the choice's P(best) over the ensemble of worlds: the share of (deciding world x
+        fit of the worlds x replicate-bootstrap resample) members in which it has the lowest
+        RMSE; ``p_best_all`` the same for every configuration; ``recommendation.p_best`` is
+        the older, narrower figure (how often the worst-regret rule picks it again on
+        resampled replicates); ``reliable`` whether it reaches
         :data:`RELIABLE`; ``defensible`` the configurations with P(best) >= :data:`DEFENSIBLE`.
     fidelity : real data vs each world (see :mod:`causalsynth.simulate.difficulty`);
         ``fidelity_issues`` the material differences (also warned).
@@ -86,10 +89,12 @@ class Selection:
 
     def verdict(self) -> str:
         if self.reliable:
-            return (f"{self._name(self.choice)} is reliably best: P(best) {self.p_best:.2f} over the ensemble of "
-                    "worlds (original fit and refits).")
-        return (f"No configuration is reliably best (the choice {self._name(self.choice)} has P(best) "
-                f"{self.p_best:.2f} over the ensemble of worlds); the defensible set is "
+            return (f"{self._name(self.choice)} is reliably best: P(best) {self.p_best:.2f}, the share of the "
+                    "ensemble of worlds (deciding worlds x refits x replicate resamples) in which it has the lowest RMSE.")
+        return (f"No configuration is reliably best (the choice {self._name(self.choice)} has the lowest RMSE in a "
+                f"share {self.p_best:.2f} of the ensemble of worlds: deciding worlds x refits x replicate "
+                "resamples); the defensible set (P(best) at least "
+                f"{DEFENSIBLE:g}) is "
                 + ", ".join(f"{self._name(m)} {self.p_best_all.get(m, 0):.2f}" for m in self.defensible) + ".")
 
     def fidelity_text(self) -> str:
@@ -116,6 +121,7 @@ class Selection:
         return json_safe({
             "choice": {"learner": self.choice[0], "estimator": self.choice[1], "why": self.why},
             "p_best": self.p_best, "reliable": self.reliable, "verdict": self.verdict(),
+            "p_best_rule": self.recommendation.p_best if self.recommendation is not None else None,
             "p_best_ensemble": [{"learner": k[0], "estimator": k[1], "p_best": v} for k, v in self.p_best_all.items()],
             "defensible": [list(m) for m in self.defensible], "recipe": repr(self.recipe),
             "fidelity": self.fidelity, "fidelity_issues": list(self.fidelity_issues), "caveats": list(self.caveats),
@@ -163,7 +169,11 @@ def _real_estimate(data, result, rec, choice, seed):
 
 
 def _ensemble(rec, unc) -> dict:
-    own = {(r.learner, r.estimator): float(r.p_best) for r in rec.scores.itertuples()}
+    """P(best) of every configuration over the ensemble: deciding worlds x refits x replicate
+    bootstrap (see :func:`~causalsynth.simulate.uncertainty.world_p_best`)."""
+    from .uncertainty import world_p_best
+    own = world_p_best(rec)
+    own = {(r.learner, r.estimator): own.get((r.learner, r.estimator), 0.0) for r in rec.scores.itertuples()}
     if unc is None:
         return own
     ens = unc.ensemble_p_best()
