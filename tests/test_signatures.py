@@ -27,7 +27,7 @@ WIDE: dict[str, int] = {
     "simulate/simulation.py:simulate": 20,
     "simulate/selection.py:selection_study": 18,
     "simulate/recommend.py:recommend": 11,
-    "simulate/select.py:select_estimator": 24,
+    "simulate/select.py:select_estimator": 20,
     "simulate/uncertainty.py:generator_uncertainty": 15,
     "audit/engine.py:audit": 19,
     "estimators/estimate.py:estimate": 15,

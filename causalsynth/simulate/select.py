@@ -183,8 +183,7 @@ def _ensemble(rec, unc) -> dict:
 def select_estimator(data: CausalData, *, worlds=("flexible", "glm", "gbm", "placebo"),
                      estimators=("or", "ipw", "aipw", "tmle"), learners=None, n: int | None = None,
                      n_reps: int = 200, estimand: str = "ate", trim_bounds=None, propensity_bounds=(0.01, 0.99),
-                     recipe=None, generators: int = 3, refit_reps: int = 50, n_jobs: int = 1,
-                     backend: str = "joblib", scheduler=None, checkpoint=None, resume: bool = False,
+                     recipe=None, generators: int = 3, refit_reps: int = 50, run=None,
                      privacy_check: bool = False, estimate_real: bool = True, fidelity_n: int = 10_000,
                      random_state: RandomState = None, say: Callable = _quiet, show: Callable = _quiet,
                      on_plan: Callable | None = None) -> Selection:
@@ -194,15 +193,18 @@ def select_estimator(data: CausalData, *, worlds=("flexible", "glm", "gbm", "pla
     ``recipe`` : a :class:`~causalsynth.simulate.worlds.WorldRecipe` (default: copula
     covariates, calibrated); the worlds and every refit are fitted with this one object.
     ``generators`` : bootstrap refits of the deciding worlds (<= 1: none); ``refit_reps``
-    their replicates. ``say``/``show``: callables for progress lines and results (the command
+    their replicates. ``run`` : a :class:`~causalsynth.progress.RunOptions` (workers, backend,
+    checkpoint of the simulation; None: this process). ``say``/``show``: callables for progress lines and results (the command
     line prints with them); ``on_plan(simulation)`` is called before the run (the command line
     prints the plan and its ETA there). ``random_state`` an int seeds everything.
     """
     from .difficulty import check_fidelity, data_difficulty, fidelity_table
     from .simulation import Simulation
     from .uncertainty import generator_uncertainty
+    from ..progress import as_run_options
     from .worlds import WorldRecipe, build_worlds
     check_data(data)
+    run = as_run_options(run)
     t0 = time.perf_counter()
     recipe = WorldRecipe() if recipe is None else recipe
     if not isinstance(recipe, WorldRecipe):
@@ -229,7 +231,8 @@ def select_estimator(data: CausalData, *, worlds=("flexible", "glm", "gbm", "pla
                      estimand=estimand, trim_bounds=trim_bounds, propensity_bounds=propensity_bounds,
                      random_state=seed if seed is not None else child_seed(ss, 2))
     plan = on_plan(sim) if on_plan is not None else None
-    result = sim.run(n_jobs=n_jobs, backend=backend, scheduler=scheduler, checkpoint=checkpoint, resume=resume)
+    result = sim.run(n_jobs=run.n_jobs, backend=run.backend, scheduler=run.scheduler, checkpoint=run.checkpoint,
+                     resume=run.resume)
     show(str(result))
     rec = result.recommendation(coverage_allowance=allowance)
     if rec.choice is None:
@@ -246,7 +249,7 @@ def select_estimator(data: CausalData, *, worlds=("flexible", "glm", "gbm", "pla
         say(f"[3/4] refitting the deciding worlds ({', '.join(deciding)}) on {generators} bootstrap resamples "
             f"of the real data (the same world recipe), learners {sorted(keep)} ...")
         unc = generator_uncertainty(data, worlds=deciding, n_generators=generators, estimators=sim.spec.estimators,
-                                    n=n or data.n_obs, n_reps=refit_reps, learners=panel, n_jobs=n_jobs,
+                                    n=n or data.n_obs, n_reps=refit_reps, learners=panel, n_jobs=run.n_jobs,
                                     random_state=(seed + 1) if seed is not None else child_seed(ss, 3),
                                     original=result, recipe=recipe,
                                     coverage_allowance={w: a for w, a in allowance.items() if w in deciding})

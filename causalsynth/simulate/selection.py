@@ -36,7 +36,7 @@ import pandas as pd
 from .._checks import check_int
 from .._random import RandomState, as_seed_sequence
 from ..errors import SpecError
-from ..progress import progress
+from ..progress import RunOptions, progress
 from .simulation import simulate
 
 __all__ = ["selection_study", "SelectionStudy", "DEFAULT_PANEL", "FIXED_RULES", "selection_designs"]
@@ -198,7 +198,7 @@ def selection_study(design: Any, *, n: int = 1000, n_real: int = 200, n_observed
             warnings.simplefilter("ignore")
             sel = select_estimator(data, worlds=names, learners=learners, estimators=estimators, n=n, n_reps=n_reps,
                                    recipe=WorldRecipe.of(covariates, calibrate=calibrate), generators=generators,
-                                   refit_reps=refit_reps or max(n_reps // 2, 10), n_jobs=n_jobs,
+                                   refit_reps=refit_reps or max(n_reps // 2, 10), run=RunOptions(n_jobs=n_jobs),
                                    estimate_real=False, random_state=s_engine)
         row, pred = _score_draw(sel, sel.result, real, primary_world, rules)
         rows.append({"draw": k, **row})
