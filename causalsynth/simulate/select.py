@@ -91,11 +91,16 @@ class Selection:
         if self.reliable:
             return (f"{self._name(self.choice)} is reliably best: P(best) {self.p_best:.2f}, the share of the "
                     "ensemble of worlds (deciding worlds x refits x replicate resamples) in which it has the lowest RMSE.")
-        return (f"No configuration is reliably best (the choice {self._name(self.choice)} has the lowest RMSE in a "
+        text = (f"No configuration is reliably best (the choice {self._name(self.choice)} has the lowest RMSE in a "
                 f"share {self.p_best:.2f} of the ensemble of worlds: deciding worlds x refits x replicate "
                 "resamples); the defensible set (P(best) at least "
                 f"{DEFENSIBLE:g}) is "
                 + ", ".join(f"{self._name(m)} {self.p_best_all.get(m, 0):.2f}" for m in self.defensible) + ".")
+        if self.p_best < DEFENSIBLE and self.p_best_all:
+            top = max(self.p_best_all, key=lambda m: self.p_best_all[m])
+            text += (f" The choice is kept for the coverage of its intervals, not for its RMSE (see the configurations "
+                     f"excluded as unfit); by RMSE alone the likeliest best is {self._name(top)}.")
+        return text
 
     def fidelity_text(self) -> str:
         if self.fidelity is None:

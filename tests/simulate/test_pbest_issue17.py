@@ -61,3 +61,14 @@ def test_study_scores_report_the_calibration_of_both_p_best():
     assert s["share_truly_best"] == pytest.approx(0.5)
     assert s["p_best_calibration_error"] == pytest.approx(0.0)
     assert s["p_best_rule_calibration_error"] == pytest.approx(0.4)
+
+
+def test_verdict_names_the_defensible_set_and_a_choice_kept_for_coverage():
+    from causalsynth.simulate.select import Selection
+    p = {("d", "or"): 0.5, ("d", "tmle"): 0.38, ("d", "aipw"): 0.12, ("d", "ipw"): 0.0}
+    sel = Selection(("d", "ipw"), "robust across refits of the worlds", 0.0, p, False,
+                    (("d", "or"), ("d", "tmle"), ("d", "aipw"), ("d", "ipw")), None, None, {})
+    text = sel.verdict()
+    assert text.startswith("No configuration is reliably best")
+    assert "OR ('d') 0.50, TMLE ('d') 0.38" in text
+    assert "kept for the coverage of its intervals" in text and "likeliest best is OR ('d')" in text
