@@ -23,7 +23,7 @@ CONFIG_CLASSES: set[str] = {"RunOptions"}
 WIDE: dict[str, int] = {
     "simulate/selection.py:selection_study": 18,
     "simulate/recommend.py:recommend": 11,
-    "simulate/select.py:select_estimator": 24,
+    "simulate/select.py:select_estimator": 20,
     "simulate/uncertainty.py:generator_uncertainty": 15,
 }
 

@@ -158,6 +158,7 @@ def _run_simulation(args, data, *, title: str):
     import time
 
     from ..report.render import json_safe
+    from ..progress import RunOptions
     from ..simulate import select_estimator
     from ..simulate.worlds import WorldRecipe
 
@@ -176,9 +177,10 @@ def _run_simulation(args, data, *, title: str):
     sel = select_estimator(data, worlds=names, estimators=estimators, learners=learners, n=n, n_reps=args.n_reps,
                            estimand=args.estimand, trim_bounds=parse_bounds(args.trim_bounds, "--trim-bounds"),
                            propensity_bounds=parse_bounds(args.propensity_bounds, "--propensity-bounds"),
-                           recipe=recipe, generators=args.refits, refit_reps=args.refit_reps, n_jobs=args.n_jobs,
-                           backend=args.backend, scheduler=args.scheduler, checkpoint=args.checkpoint,
-                           resume=args.resume, privacy_check=True, random_state=args.seed, say=say, show=show,
+                           recipe=recipe, generators=args.refits, refit_reps=args.refit_reps,
+                           run=RunOptions(n_jobs=args.n_jobs, backend=args.backend, scheduler=args.scheduler,
+                                          checkpoint=args.checkpoint, resume=args.resume),
+                           privacy_check=True, random_state=args.seed, say=say, show=show,
                            on_plan=_plan_printer(args, estimators, learners, n, say))
     if sel.dcr is not None:
         r = sel.dcr

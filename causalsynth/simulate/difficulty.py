@@ -17,7 +17,11 @@ the candidates compare is measured the same way on the real data and on each wor
   the fold models' prediction error, so the estimate is the smaller of their variance and
   the difference-based estimate :math:`\frac{1}{2n_a}\sum_i (r_i - r_{\nu(i)})^2` with
   :math:`\nu(i)` the nearest neighbour of :math:`i` in the same arm (standardized main
-  terms), which removes the part of the fitting error that is smooth in the covariates.
+  terms), which removes the part of the fitting error that is smooth in the covariates, and
+  the learning-curve estimate :math:`2 v(m) - v(m/2)` from the out-of-fold error at the full
+  and at half the training size (:func:`learning_curve_noise`), which removes the fitting
+  error that shrinks with more data (the part out-of-fold residuals carry with many
+  covariates, where nearest neighbours are far apart); the estimate is the smallest of the three.
   For a world the noise is known: the variance of :math:`Y - \mu_A(W)` on its sample;
 * **effect spread**: the variance of the CATE; on the real data an *estimate*, the variance
   of the cross-fitted T-learner contrast :math:`\hat\mu_1 - \hat\mu_0` minus the estimated
@@ -46,7 +50,7 @@ from ..learners import resolve_learner
 from ..nuisance import cross_fit_outcome, cross_fit_propensity
 
 __all__ = ["WorldFidelityWarning", "TOLERANCES", "data_difficulty", "crossfit_propensity", "sample_difficulty", "world_difficulty",
-           "fidelity_table", "check_fidelity", "expected_auc", "QUANTILES"]
+           "fidelity_table", "check_fidelity", "expected_auc", "QUANTILES", "learning_curve_noise", "NOISE_FLOOR"]
 
 #: Quantiles of the propensity reported.
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
@@ -109,6 +113,43 @@ def _nn_difference(X: np.ndarray, r: np.ndarray) -> float:
     return float(np.mean((r - r[idx]) ** 2) / 2)
 
 
+#: Floor of the learning-curve noise estimate, as a share of the out-of-fold residual variance
+#: (a sampling accident can push ``2 v_oof - v_half`` to 0 or below).
+NOISE_FLOOR = 0.1
+
+
+def _half_training_mse(learner, data: CausalData, folds: np.ndarray, seed, arm: int) -> float:
+    """Out-of-fold mean squared error of ``learner`` on arm ``arm`` when each fold's model
+    learns from a random half of its training rows (the same test rows as the full cross-fit)."""
+    a, y = data.a, data.y
+    n_folds = int(folds.max()) + 1
+    if getattr(learner, "pooled", False):
+        return float("nan")
+    err = np.full(len(y), np.nan)
+    for k, child in enumerate(seed.spawn(n_folds)):
+        s_rows, s_fit = child.spawn(2)
+        train = np.flatnonzero((folds != k) & (a == arm))
+        test = np.flatnonzero((folds == k) & (a == arm))
+        if len(train) < 10 or not len(test):
+            return float("nan")
+        half = np.sort(np.random.default_rng(s_rows).permutation(train)[: len(train) // 2])
+        model = learner.fit(data, half, y[half], s_fit)
+        err[test] = y[test] - model.predict(data, test)
+    return float(np.nanmean(err ** 2))
+
+
+def learning_curve_noise(v_full: float, v_half: float) -> float:
+    r"""Noise variance from the out-of-fold error at two training sizes: with a prediction
+    error :math:`c\,m^{-lpha}` at training size :math:`m`,
+    :math:`2 v(m) - v(m/2) = \sigma^2 + c\,m^{-lpha}(2 - 2^{lpha})`, which removes the whole
+    fitting error at the parametric rate :math:`lpha = 1` and part of it at any slower rate
+    (so it stays an upper estimate for :math:`lpha \le 1`, as out-of-fold residuals are, only
+    less biased). Floored at :data:`NOISE_FLOOR` times ``v_full``; never above ``v_full``."""
+    if not (np.isfinite(v_full) and np.isfinite(v_half)):
+        return v_full
+    return float(min(v_full, max(2.0 * v_full - v_half, NOISE_FLOOR * v_full)))
+
+
 def crossfit_propensity(data: CausalData, folds: np.ndarray, seed) -> np.ndarray:
     """The out-of-fold propensity of the better (by out-of-fold log loss) of a main-terms
     logistic model and gradient boosting: what the candidates' own propensity fits see."""
@@ -130,30 +171,38 @@ def crossfit_propensity(data: CausalData, folds: np.ndarray, seed) -> np.ndarray
 def data_difficulty(data: CausalData, *, n_folds: int = 5, random_state: RandomState = None) -> dict:
     """The difficulty quantities of real data (estimates; see the module notes), with the
     cross-fitted propensity itself under ``"_e"`` (for calibrating the worlds)."""
-    s_fold, s_prop, s_out = as_seed_sequence(random_state).spawn(3)
+    s_fold, s_prop, s_out, s_curve = as_seed_sequence(random_state).spawn(4)
     a, y = data.a, data.y
     folds = make_folds(a, n_folds, s_fold)
     best_e = crossfit_propensity(data, folds, s_prop)
     out = _overlap(best_e, a)
     continuous = data.outcome_type != "binary"
-    best, best_mse = None, np.inf
+    best, best_mse, best_learner = None, np.inf, None
     for spec in (None, "gbm"):
+        learner = resolve_learner(spec, role="outcome", data=data)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            fits = cross_fit_outcome(resolve_learner(spec, role="outcome", data=data), data, folds,
-                                     s_out.spawn(n_folds))
+            fits = cross_fit_outcome(learner, data, folds, s_out.spawn(n_folds))
         mse = float(np.mean((y - np.where(a == 1, fits.mu1, fits.mu0)) ** 2))
         if mse < best_mse:
-            best, best_mse = fits, mse
+            best, best_mse, best_learner = fits, mse, learner
     X, _ = data.design_matrix()
     pred_error = 0.0
-    for arm, name in ((0, "noise_var_control"), (1, "noise_var_treated")):
+    for (arm, name), s_arm in zip(((0, "noise_var_control"), (1, "noise_var_treated")), s_curve.spawn(2)):
         rows = a == arm
         r = y[rows] - (best.mu1 if arm else best.mu0)[rows]
         v_oof = float(np.var(r, ddof=1))
-        v = min(v_oof, _nn_difference(X[rows], r)) if continuous else float("nan")
+        label = "treated" if arm else "control"
+        v = float("nan")
+        if continuous:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                v_half = _half_training_mse(best_learner, data, folds, s_arm, arm)
+            out[f"curve_var_{label}"] = learning_curve_noise(v_oof, v_half)
+            out[f"nn_var_{label}"] = _nn_difference(X[rows], r)
+            v = min(v_oof, out[f"nn_var_{label}"], out[f"curve_var_{label}"])
         out[name] = v
-        out[f"oof_var_{'treated' if arm else 'control'}"] = v_oof
+        out[f"oof_var_{label}"] = v_oof
         pred_error += max(v_oof - v, 0.0) if continuous else 0.0
     tau = best.mu1 - best.mu0
     out["cate_var"] = max(float(np.var(tau, ddof=1)) - pred_error, 0.0)

@@ -51,8 +51,11 @@ class Selection:
     """The outcome of :func:`select_estimator`.
 
     choice : (learner, estimator) used on the real data; ``why`` says how it was chosen.
-    p_best : the choice's P(best) over the ensemble of worlds (original and refits);
-        ``p_best_all`` the same for every configuration; ``reliable`` whether it reaches
+    p_best : the choice's P(best) over the ensemble of worlds: the share of (deciding world x
+        fit of the worlds x replicate-bootstrap resample) members in which it has the lowest
+        RMSE; ``p_best_all`` the same for every configuration; ``recommendation.p_best`` is
+        the older, narrower figure (how often the worst-regret rule picks it again on
+        resampled replicates); ``reliable`` whether it reaches
         :data:`RELIABLE`; ``defensible`` the configurations with P(best) >= :data:`DEFENSIBLE`.
     fidelity : real data vs each world (see :mod:`causalsynth.simulate.difficulty`);
         ``fidelity_issues`` the material differences (also warned).
@@ -87,11 +90,18 @@ class Selection:
 
     def verdict(self) -> str:
         if self.reliable:
-            return (f"{self._name(self.choice)} is reliably best: P(best) {self.p_best:.2f} over the ensemble of "
-                    "worlds (original fit and refits).")
-        return (f"No configuration is reliably best (the choice {self._name(self.choice)} has P(best) "
-                f"{self.p_best:.2f} over the ensemble of worlds); the defensible set is "
+            return (f"{self._name(self.choice)} is reliably best: P(best) {self.p_best:.2f}, the share of the "
+                    "ensemble of worlds (deciding worlds x refits x replicate resamples) in which it has the lowest RMSE.")
+        text = (f"No configuration is reliably best (the choice {self._name(self.choice)} has the lowest RMSE in a "
+                f"share {self.p_best:.2f} of the ensemble of worlds: deciding worlds x refits x replicate "
+                "resamples); the defensible set (P(best) at least "
+                f"{DEFENSIBLE:g}) is "
                 + ", ".join(f"{self._name(m)} {self.p_best_all.get(m, 0):.2f}" for m in self.defensible) + ".")
+        if self.p_best < DEFENSIBLE and self.p_best_all:
+            top = max(self.p_best_all, key=lambda m: self.p_best_all[m])
+            text += (f" The choice is kept for the coverage of its intervals, not for its RMSE (see the configurations "
+                     f"excluded as unfit); by RMSE alone the likeliest best is {self._name(top)}.")
+        return text
 
     def fidelity_text(self) -> str:
         if self.fidelity is None:
@@ -130,6 +140,7 @@ class Selection:
         return json_safe({
             "choice": {"learner": self.choice[0], "estimator": self.choice[1], "why": self.why},
             "p_best": self.p_best, "reliable": self.reliable, "verdict": self.verdict(),
+            "p_best_rule": self.recommendation.p_best if self.recommendation is not None else None,
             "p_best_ensemble": [{"learner": k[0], "estimator": k[1], "p_best": v} for k, v in self.p_best_all.items()],
             "defensible": [list(m) for m in self.defensible], "recipe": repr(self.recipe),
             "fidelity": self.fidelity, "fidelity_issues": list(self.fidelity_issues), "caveats": list(self.caveats),
@@ -178,7 +189,11 @@ def _real_estimate(data, result, rec, choice, seed):
 
 
 def _ensemble(rec, unc) -> dict:
-    own = {(r.learner, r.estimator): float(r.p_best) for r in rec.scores.itertuples()}
+    """P(best) of every configuration over the ensemble: deciding worlds x refits x replicate
+    bootstrap (see :func:`~causalsynth.simulate.uncertainty.world_p_best`)."""
+    from .uncertainty import world_p_best
+    own = world_p_best(rec)
+    own = {(r.learner, r.estimator): own.get((r.learner, r.estimator), 0.0) for r in rec.scores.itertuples()}
     if unc is None:
         return own
     ens = unc.ensemble_p_best()
@@ -188,8 +203,7 @@ def _ensemble(rec, unc) -> dict:
 def select_estimator(data: CausalData, *, worlds=("flexible", "glm", "gbm", "placebo"),
                      estimators=("or", "ipw", "aipw", "tmle"), learners=None, n: int | None = None,
                      n_reps: int = 200, estimand: str = "ate", trim_bounds=None, propensity_bounds=(0.01, 0.99),
-                     recipe=None, generators: int = 3, refit_reps: int = 50, n_jobs: int = 1,
-                     backend: str = "joblib", scheduler=None, checkpoint=None, resume: bool = False,
+                     recipe=None, generators: int = 3, refit_reps: int = 50, run=None,
                      privacy_check: bool = False, estimate_real: bool = True, fidelity_n: int = 10_000,
                      random_state: RandomState = None, say: Callable = _quiet, show: Callable = _quiet,
                      on_plan: Callable | None = None) -> Selection:
@@ -199,15 +213,18 @@ def select_estimator(data: CausalData, *, worlds=("flexible", "glm", "gbm", "pla
     ``recipe`` : a :class:`~causalsynth.simulate.worlds.WorldRecipe` (default: copula
     covariates, calibrated); the worlds and every refit are fitted with this one object.
     ``generators`` : bootstrap refits of the deciding worlds (<= 1: none); ``refit_reps``
-    their replicates. ``say``/``show``: callables for progress lines and results (the command
+    their replicates. ``run`` : a :class:`~causalsynth.progress.RunOptions` (workers, backend,
+    checkpoint of the simulation; None: this process). ``say``/``show``: callables for progress lines and results (the command
     line prints with them); ``on_plan(simulation)`` is called before the run (the command line
     prints the plan and its ETA there). ``random_state`` an int seeds everything.
     """
     from .difficulty import check_fidelity, data_difficulty, fidelity_table
     from .simulation import Simulation
     from .uncertainty import generator_uncertainty
+    from ..progress import as_run_options
     from .worlds import WorldRecipe, build_worlds
     check_data(data)
+    run = as_run_options(run)
     t0 = time.perf_counter()
     recipe = WorldRecipe() if recipe is None else recipe
     if not isinstance(recipe, WorldRecipe):
@@ -234,7 +251,8 @@ def select_estimator(data: CausalData, *, worlds=("flexible", "glm", "gbm", "pla
                      estimand=estimand, trim_bounds=trim_bounds, propensity_bounds=propensity_bounds,
                      random_state=seed if seed is not None else child_seed(ss, 2))
     plan = on_plan(sim) if on_plan is not None else None
-    result = sim.run(n_jobs=n_jobs, backend=backend, scheduler=scheduler, checkpoint=checkpoint, resume=resume)
+    result = sim.run(n_jobs=run.n_jobs, backend=run.backend, scheduler=run.scheduler, checkpoint=run.checkpoint,
+                     resume=run.resume)
     show(str(result))
     rec = result.recommendation(coverage_allowance=allowance)
     if rec.choice is None:
@@ -251,7 +269,7 @@ def select_estimator(data: CausalData, *, worlds=("flexible", "glm", "gbm", "pla
         say(f"[3/4] refitting the deciding worlds ({', '.join(deciding)}) on {generators} bootstrap resamples "
             f"of the real data (the same world recipe), learners {sorted(keep)} ...")
         unc = generator_uncertainty(data, worlds=deciding, n_generators=generators, estimators=sim.spec.estimators,
-                                    n=n or data.n_obs, n_reps=refit_reps, learners=panel, n_jobs=n_jobs,
+                                    n=n or data.n_obs, n_reps=refit_reps, learners=panel, n_jobs=run.n_jobs,
                                     random_state=(seed + 1) if seed is not None else child_seed(ss, 3),
                                     original=result, recipe=recipe,
                                     coverage_allowance={w: a for w, a in allowance.items() if w in deciding})

@@ -36,7 +36,7 @@ import pandas as pd
 from .._checks import check_int
 from .._random import RandomState, as_seed_sequence
 from ..errors import SpecError
-from ..progress import progress
+from ..progress import RunOptions, progress
 from .simulation import simulate
 
 __all__ = ["selection_study", "SelectionStudy", "DEFAULT_PANEL", "FIXED_RULES", "selection_designs"]
@@ -65,6 +65,7 @@ class SelectionStudy:
     predicted: pd.DataFrame = field(repr=False)
     draws: pd.DataFrame = field(repr=False)
     settings: dict = field(default_factory=dict)
+    fidelity: pd.DataFrame | None = field(default=None, repr=False)  # per observed draw: real data vs each world
 
     def scores(self) -> pd.DataFrame:
         """Mean and SE over the observed draws of every score (one row per score)."""
@@ -76,12 +77,17 @@ class SelectionStudy:
                             "se": (d.std(ddof=1) / np.sqrt(k)).to_numpy() if k > 1 else np.nan,
                             "worst": d.max().to_numpy()})
         if "truly_best" in self.draws:
-            p, hit = self.draws["p_best"].astype(float), self.draws["truly_best"].astype(float)
-            extra = pd.DataFrame({"score": ["p_best", "share_truly_best", "p_best_calibration_error"],
-                                  "mean": [p.mean(), hit.mean(), abs(p.mean() - hit.mean())],
-                                  "se": [p.std(ddof=1) / np.sqrt(k), hit.std(ddof=1) / np.sqrt(k), np.nan]
-                                  if k > 1 else np.nan, "worst": np.nan})
-            out = pd.concat([out, extra], ignore_index=True)
+            hit = self.draws["truly_best"].astype(float)
+            names, means, ses = ["share_truly_best"], [hit.mean()], [hit.std(ddof=1) / np.sqrt(k) if k > 1 else np.nan]
+            for col, label in (("p_best", "p_best"), ("p_best_rule", "p_best_rule")):
+                if col not in self.draws:
+                    continue
+                p = self.draws[col].astype(float)
+                names += [label, f"{label}_calibration_error"]
+                means += [p.mean(), abs(p.mean() - hit.mean())]
+                ses += [p.std(ddof=1) / np.sqrt(k) if k > 1 else np.nan, np.nan]
+            out = pd.concat([out, pd.DataFrame({"score": names, "mean": means, "se": ses, "worst": np.nan})],
+                            ignore_index=True)
         return out
 
     def __str__(self) -> str:
@@ -97,7 +103,8 @@ class SelectionStudy:
                  f"{s['coverage_error_recommended']:.3f} for the recommended one.",
                  f"P(best) of the choice {s.get('p_best', np.nan):.2f} on average; truly best in "
                  f"{s.get('share_truly_best', np.nan):.0%} of draws (calibration error "
-                 f"{s.get('p_best_calibration_error', np.nan):.2f}).",
+                 f"{s.get('p_best_calibration_error', np.nan):.2f}; the worst-regret rule's own resampling P(best) "
+                 f"{s.get('p_best_rule', np.nan):.2f}, error {s.get('p_best_rule_calibration_error', np.nan):.2f}).",
                  "Fixed rules: " + "; ".join(f"{r[len('regret '):]} regret {s[r]:.3f}" for r in rules) + ".",
                  "Recommended per draw: " + ", ".join(self.draws["recommended"]) + "."]
         return "\n".join(lines) + "\n\n" + self.real.to_string(index=False, float_format=lambda v: f"{v:.4g}")
@@ -105,7 +112,7 @@ class SelectionStudy:
     def to_dict(self) -> dict:
         from ..report.render import json_safe
         return json_safe({"settings": self.settings, "scores": self.scores(), "real": self.real,
-                          "draws": self.draws, "predicted": self.predicted})
+                          "draws": self.draws, "predicted": self.predicted, "fidelity": self.fidelity})
 
 
 def _real_performance(design, *, n, n_real, learners, estimators, seed, n_jobs) -> pd.DataFrame:
@@ -138,7 +145,7 @@ def _score_draw(sel, result, real: pd.DataFrame, primary: str, rules: dict) -> t
            "coverage_error": float(np.nanmean(np.abs(pred["coverage"] - real_i["coverage"]))),
            "coverage_error_recommended": (float(abs(pred.loc[rec.choice, "coverage"] - real_i.loc[rec.choice, "coverage"]))
                                           if rec.choice else np.nan),
-           "p_best": rec.p_best}
+           "p_best": rec.p_best, "p_best_rule": float(rec.recommendation.p_best)}
     for name, cfg in rules.items():
         row[f"regret {name}"] = float(real_i.loc[cfg, "rmse"] / floor) if cfg in real_i.index else np.nan
     predicted = summ[["world", "learner", "estimator", "rmse", "coverage", "bias"]]
@@ -182,7 +189,7 @@ def selection_study(design: Any, *, n: int = 1000, n_real: int = 200, n_observed
         real = _real_performance(design, n=n, n_real=n_real, learners=learners, estimators=estimators,
                                  seed=s_real, n_jobs=n_jobs)
     seconds_real = time.perf_counter() - t0
-    rows, predicted = [], []
+    rows, predicted, fidelity = [], [], []
     for k, child in enumerate(progress(s_obs.spawn(n_observed), desc="observed draws", total=n_observed,
                                        show=show_progress)):
         s_draw, s_engine = child.spawn(2)
@@ -191,11 +198,13 @@ def selection_study(design: Any, *, n: int = 1000, n_real: int = 200, n_observed
             warnings.simplefilter("ignore")
             sel = select_estimator(data, worlds=names, learners=learners, estimators=estimators, n=n, n_reps=n_reps,
                                    recipe=WorldRecipe.of(covariates, calibrate=calibrate), generators=generators,
-                                   refit_reps=refit_reps or max(n_reps // 2, 10), n_jobs=n_jobs,
+                                   refit_reps=refit_reps or max(n_reps // 2, 10), run=RunOptions(n_jobs=n_jobs),
                                    estimate_real=False, random_state=s_engine)
         row, pred = _score_draw(sel, sel.result, real, primary_world, rules)
         rows.append({"draw": k, **row})
         predicted.append(pred.assign(draw=k))
+        if sel.fidelity is not None:
+            fidelity.append(sel.fidelity.assign(draw=k))
     settings = {"design": repr(design), "n": n, "n_real": n_real, "n_observed": n_observed, "n_reps": n_reps,
                 "worlds": names, "primary_world": primary_world, "estimators": list(estimators),
                 "learners": {k: str(v) for k, v in (learners.items() if isinstance(learners, dict) else [])},
@@ -203,7 +212,7 @@ def selection_study(design: Any, *, n: int = 1000, n_real: int = 200, n_observed
                 "generators": generators, "calibrate": calibrate,
                 "seconds": time.perf_counter() - t0}
     return SelectionStudy(real.reset_index(drop=True), pd.concat(predicted, ignore_index=True),
-                          pd.DataFrame(rows), settings)
+                          pd.DataFrame(rows), settings, pd.concat(fidelity, ignore_index=True) if fidelity else None)
 
 
 def selection_designs() -> dict:

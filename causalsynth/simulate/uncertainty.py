@@ -28,7 +28,7 @@ from .costs import WorkModel
 from .simulation import Simulation, task_kind
 from .spec import SimulationSpec
 
-__all__ = ["GeneratorUncertainty", "generator_uncertainty"]
+__all__ = ["GeneratorUncertainty", "generator_uncertainty", "world_p_best"]
 
 
 @dataclass(frozen=True)
@@ -45,16 +45,19 @@ class GeneratorUncertainty(SummaryView):
     robust_choice: tuple[str, str] | None = None
     deciding: tuple = ()
     recipes: tuple = ()  # the WorldRecipe each refit's worlds were fitted with
-    p_best: pd.DataFrame | None = field(default=None, repr=False)  # generator, learner, estimator, p_best
+    p_best: pd.DataFrame | None = field(default=None, repr=False)  # generator, learner, estimator, p_best, p_best_worlds
 
     def ensemble_p_best(self) -> dict:
-        """P(best) of each configuration over the ensemble of worlds (the original fit and every
-        refit weigh the same): the mean over generators of the within-generator P(best) from
-        the replicate bootstrap, so it carries both the Monte Carlo noise and the uncertainty
-        of the fitted worlds."""
+        """P(best) of each configuration over the ensemble of worlds: every (deciding world x
+        generator) member weighs the same (the original fit and every refit; flexible,
+        placebo, ...), and within a member the share of replicate-bootstrap resamples in which
+        the configuration has the lowest RMSE (:func:`world_p_best`). It carries the Monte
+        Carlo noise, the disagreement between world families and the uncertainty of the
+        fitted worlds."""
         if self.p_best is None or not len(self.p_best):
             return {}
-        wide = self.p_best.pivot_table(index="generator", columns=["learner", "estimator"], values="p_best",
+        col = "p_best_worlds" if "p_best_worlds" in self.p_best else "p_best"
+        wide = self.p_best.pivot_table(index="generator", columns=["learner", "estimator"], values=col,
                                        aggfunc="first").fillna(0.0)
         return {tuple(k): float(v) for k, v in wide.mean(axis=0).items()}
 
@@ -105,6 +108,21 @@ class GeneratorUncertainty(SummaryView):
                           "summary": self.summary(), "per_generator": self.table, "choices": self.choices})
 
 
+def world_p_best(rec) -> dict:
+    """P(best) over the deciding worlds as an ensemble of equally plausible laws: per
+    configuration, the mean over the deciding worlds of the share of replicate-bootstrap
+    resamples in which it has the lowest RMSE in that world (``p_best_world``). Unlike the
+    recommendation's own P(best) (how often the worst-regret rule picks it again, which stays
+    high when the worlds disagree but one configuration is never far from the best), this is
+    the chance that it is the lowest-RMSE configuration on a law drawn from the ensemble."""
+    t = rec.table
+    if t is None or not len(t):
+        return {}
+    t = t[t["decides"]]
+    return {(k[0], k[1]): float(v) for k, v in
+            t.groupby(["learner", "estimator"], sort=False)["p_best_world"].mean().fillna(0.0).items()}
+
+
 def _resample(data: CausalData, rng: np.random.Generator) -> CausalData:
     return data.subset(np.sort(bootstrap_within_arms(data.a, rng, order=(1, 0))))
 
@@ -113,8 +131,10 @@ def _collect(label: str, result, rows: list, choices: list, p_best: list | None 
              allowance: dict | None = None) -> None:
     rec = result.recommendation(coverage_allowance=allowance)
     if p_best is not None and len(rec.scores):
+        members = world_p_best(rec)
         for r in rec.scores.itertuples():
-            p_best.append({"generator": label, "learner": r.learner, "estimator": r.estimator, "p_best": r.p_best})
+            p_best.append({"generator": label, "learner": r.learner, "estimator": r.estimator, "p_best": r.p_best,
+                           "p_best_worlds": members.get((r.learner, r.estimator), 0.0)})
     for r in rec.table.itertuples():
         rows.append({"generator": label, "world": r.world, "learner": r.learner, "estimator": r.estimator,
                      "rmse": r.rmse, "regret": r.regret, "coverage": r.coverage, "unfit": bool(r.unfit)})
@@ -215,7 +235,7 @@ def generator_uncertainty(data: CausalData, synthesizer=None, *, worlds=("flexib
     best = (first["learner"].iloc[0], first["estimator"].iloc[0]) if len(first) else ("", "")
     deciding = tuple(original.decision_worlds) or tuple(dict.fromkeys(table["world"]))
     return GeneratorUncertainty(table, choices, best, _robust_choice(table, deciding), deciding,
-                                tuple(used), pd.DataFrame(p_best, columns=["generator", "learner", "estimator", "p_best"]))
+                                tuple(used), pd.DataFrame(p_best, columns=["generator", "learner", "estimator", "p_best", "p_best_worlds"]))
 
 
 def _refit_costs(original):
