@@ -128,9 +128,10 @@ def test_a_bad_random_state_is_a_spec_error_naming_it(name, bad):
 
 def test_selection_study_accepts_a_list_seed_sequence():
     from causalsynth.datasets.designs import LinearLogisticDesign
-    from causalsynth.simulate.selection import selection_study
-    kw = dict(n=100, n_real=10, n_observed=1, n_reps=2, learners={"glm": GLM}, estimators=("ipw",),
-              worlds=("placebo",), primary_world="placebo", show_progress=False)
+    from causalsynth.progress import RunOptions
+    from causalsynth.simulate.selection import StudyOptions, selection_study
+    kw = dict(n=100, n_reps=2, learners={"glm": GLM}, estimators=("ipw",), worlds=("placebo",),
+              study=StudyOptions(n_real=10, n_observed=1, primary_world="placebo"), run=RunOptions(progress=False))
     a = selection_study(LinearLogisticDesign(n_features=3), random_state=np.random.SeedSequence([555, 3, 0]), **kw)
     b = selection_study(LinearLogisticDesign(n_features=3), random_state=np.random.SeedSequence([555, 3, 0]), **kw)
     _same(a.scores(), b.scores())

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from causalsynth.progress import Progress
+from causalsynth.progress import Progress, RunOptions
 
 
 class FakeClock:
@@ -203,9 +203,9 @@ def test_refits_share_one_progress_weighed_by_the_original_costs(monkeypatch):
 
     monkeypatch.setattr(unc, "Progress", Spy)
     data = _tiny_data()
-    res = unc.generator_uncertainty(data, worlds=("glm", "placebo"), n_generators=2, n_reps=6,
+    res = unc.generator_uncertainty(data, worlds=("glm", "placebo"), refits=unc.RefitOptions(n_refits=2, n_reps=6),
                                     estimators=("or", "aipw"), learners={"glm": {"propensity": "logistic"}},
-                                    random_state=0, show_progress=False)
+                                    random_state=0, run=RunOptions(progress=False))
     assert len(res.choices) == 3
     (bar,) = seen
     assert bar.total == 2 * 2 * (6 + 1)

@@ -20,12 +20,7 @@ PACKAGE = Path(causalsynth.__file__).parent
 CONFIG_CLASSES: set[str] = {"RunOptions"}
 
 #: calls still wider than LIMIT (qualified name -> parameter count); may only shrink
-WIDE: dict[str, int] = {
-    "simulate/selection.py:selection_study": 18,
-    "simulate/recommend.py:recommend": 11,
-    "simulate/select.py:select_estimator": 20,
-    "simulate/uncertainty.py:generator_uncertainty": 15,
-}
+WIDE: dict[str, int] = {}
 
 
 def _is_dataclass(node: ast.ClassDef) -> bool:

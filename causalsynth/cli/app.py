@@ -48,7 +48,7 @@ OPTIONS: dict = {
     ("missing", "drop"): "--drop-missing",
     "random_state": "--seed",
     "n_bootstrap": "--bootstrap",
-    "n_generators": "--refits",
+    "n_refits": "--refits",
     "n_reps": "--n-reps",
     "n_repeats": "--n-reps",
     "n_jobs": "--n-jobs",

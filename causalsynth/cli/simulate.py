@@ -159,7 +159,7 @@ def _run_simulation(args, data, *, title: str):
 
     from ..report.render import json_safe
     from ..progress import RunOptions
-    from ..simulate import select_estimator
+    from ..simulate import SelectionOptions, SimulationOptions, select_estimator
     from ..simulate.worlds import WorldRecipe
 
     t0 = time.perf_counter()
@@ -174,14 +174,15 @@ def _run_simulation(args, data, *, title: str):
     say(f"[1/4] fitting {len(names)} world(s) to {data.n_obs} rows: {', '.join(names)} ...")
     # one recipe for the worlds and their refits: the same generator, holdout, privacy filter and reference size
     recipe = WorldRecipe.of(args.generator, holdout=0.2, min_dcr="auto", n_reference=100_000)
+    options = SimulationOptions(estimand=args.estimand, trim_bounds=parse_bounds(args.trim_bounds, "--trim-bounds"),
+                                propensity_bounds=parse_bounds(args.propensity_bounds, "--propensity-bounds"))
+    select = SelectionOptions(recipe=recipe, n_refits=args.refits, refit_reps=args.refit_reps, privacy_check=True,
+                              say=say, show=show, on_plan=_plan_printer(args, estimators, learners, n, say))
     sel = select_estimator(data, worlds=names, estimators=estimators, learners=learners, n=n, n_reps=args.n_reps,
-                           estimand=args.estimand, trim_bounds=parse_bounds(args.trim_bounds, "--trim-bounds"),
-                           propensity_bounds=parse_bounds(args.propensity_bounds, "--propensity-bounds"),
-                           recipe=recipe, generators=args.refits, refit_reps=args.refit_reps,
+                           options=options, select=select,
                            run=RunOptions(n_jobs=args.n_jobs, backend=args.backend, scheduler=args.scheduler,
                                           checkpoint=args.checkpoint, resume=args.resume),
-                           privacy_check=True, random_state=args.seed, say=say, show=show,
-                           on_plan=_plan_printer(args, estimators, learners, n, say))
+                           random_state=args.seed)
     if sel.dcr is not None:
         r = sel.dcr
         say(f"      DCR of synthetic covariates: exact copies {r.exact_copy_share:.3f}, closer-to-train share "
@@ -232,7 +233,7 @@ def cmd_simulate(args) -> int:
     return _run_simulation(args, data, title=f"Estimator simulation for {args.data}")
 
 
-def _add_sim_args(p, *, reps: int, learners: str, reps_per_config: str | None, generators: int,
+def _add_sim_args(p, *, reps: int, learners: str, reps_per_config: str | None, refits: int,
                   refit_reps: int) -> None:
     p.add_argument("--estimators", default=None, metavar="LIST",
                    help="comma-separated candidate estimators: or,ipw,aipw,tmle,dml (default: the library's "
@@ -249,7 +250,7 @@ def _add_sim_args(p, *, reps: int, learners: str, reps_per_config: str | None, g
     add_estimand_args(p)
     p.add_argument("--generator", default="copula", choices=("bootstrap", "copula", "ctgan", "tvae"),
                    help="covariate generator of the hybrid worlds")
-    p.add_argument("--refits", type=whole(0), default=generators,
+    p.add_argument("--refits", type=whole(0), default=refits,
                    help="bootstrap refits of the deciding worlds (0 or 1 = skip)")
     add_deprecated_alias(p, "--generators", "--refits")
     p.add_argument("--refit-reps", type=whole(1), default=refit_reps,
@@ -282,7 +283,7 @@ def register(sub) -> None:
                   "causalsynth demo --n-reps 10 --reps-per-config glm=20 --refits 0 --out quick/",
                   "causalsynth demo --learners glm,gbm --n-jobs 4 --json > demo.json"])
     # sized to finish within 4 minutes on 2 cores (benchmarks/bench_demo.py); simulate takes more
-    _add_sim_args(p, reps=20, learners="glm,gbm", reps_per_config="glm=160", generators=2, refit_reps=10)
+    _add_sim_args(p, reps=20, learners="glm,gbm", reps_per_config="glm=160", refits=2, refit_reps=10)
     p.set_defaults(func=cmd_demo)
     p = add_command(
         sub, "simulate", help="choose an estimator on synthetic replicates with known truth",
@@ -297,5 +298,5 @@ def register(sub) -> None:
                   "causalsynth simulate nhefs --learners glm,gbm --n-reps 200 --checkpoint runs/nhefs --resume"])
     add_data_args(p)
     p.add_argument("--n", type=whole(10), default=None, help="replicate size (default: the real n)")
-    _add_sim_args(p, reps=100, learners="glm", reps_per_config=None, generators=3, refit_reps=20)
+    _add_sim_args(p, reps=100, learners="glm", reps_per_config=None, refits=3, refit_reps=20)
     p.set_defaults(func=cmd_simulate)

@@ -132,15 +132,15 @@ class KangSchafer2007:
     and the ATE is ``effect``. The data carry both Z1..Z4 (correct) and X1..X4 (the observed,
     misspecified covariates); choose per nuisance model with formulas such as
     ``"a ~ X1 + X2 + X3 + X4"`` (see :data:`KANG_SCHAFER_FORMULAS`), or keep only one set
-    with ``covariates="X"`` (what an analyst who observes only X1..X4 holds) or ``"Z"``.
+    with ``observed="X"`` (what an analyst who observes only X1..X4 holds) or ``"Z"``.
     """
 
     effect: float = 0.0
-    covariates: str = "both"  # "both" (Z and X), "X" (only the misspecified ones) or "Z"
+    observed: str = "both"  # which covariates an analyst sees: "both" (Z and X), "X" (the misspecified ones) or "Z"
 
     def __post_init__(self) -> None:
-        if self.covariates not in ("both", "X", "Z"):
-            raise SpecError(f"covariates must be 'both', 'X' or 'Z'; got {self.covariates!r}")
+        if self.observed not in ("both", "X", "Z"):
+            raise SpecError(f"observed must be 'both', 'X' or 'Z'; got {self.observed!r}")
 
     @property
     def population_ate_(self) -> float:
@@ -163,8 +163,8 @@ class KangSchafer2007:
         X = np.column_stack([np.exp(Z[:, 0] / 2), Z[:, 1] / (1 + np.exp(Z[:, 0])) + 10,
                              (Z[:, 0] * Z[:, 2] / 25 + 0.6) ** 3, (Z[:, 1] + Z[:, 3] + 20) ** 2])
         frame = pd.DataFrame(np.hstack([Z, X]), columns=["Z1", "Z2", "Z3", "Z4", "X1", "X2", "X3", "X4"])
-        if self.covariates != "both":
-            frame = frame[[f"{self.covariates}{j}" for j in range(1, 5)]]
+        if self.observed != "both":
+            frame = frame[[f"{self.observed}{j}" for j in range(1, 5)]]
         frame.insert(0, "y", np.where(a == 1, y1, y0))
         frame.insert(0, "a", a)
         data = CausalData(frame, treatment="a", outcome="y", _derived=True)

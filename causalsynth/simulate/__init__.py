@@ -15,10 +15,12 @@ ranking, ``report.py`` plots and the report, ``uncertainty.py`` refits of the ge
 from __future__ import annotations
 
 from .results import SimulationResult
-from .select import Selection, select_estimator
+from .select import Selection, SelectionOptions, select_estimator
 from .options import SimulationOptions
 from .simulation import Simulation, SimulationPlan, load_result, simulate
 from .spec import LearnerConfig, Scenario, SimulationSpec
+from .uncertainty import RefitOptions
 
 __all__ = ["Simulation", "simulate", "SimulationOptions", "SimulationPlan", "SimulationResult", "SimulationSpec",
-           "LearnerConfig", "Scenario", "load_result", "select_estimator", "Selection"]
+           "LearnerConfig", "Scenario", "load_result", "select_estimator", "Selection",
+           "SelectionOptions", "RefitOptions"]

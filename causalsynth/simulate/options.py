@@ -14,9 +14,8 @@ from typing import Any
 
 from .._checks import check_bounds, check_choice, check_int, check_level, resolve_bounds
 from ..errors import SpecError
-from ..progress import RunOptions
 
-__all__ = ["SimulationOptions", "ESTIMANDS", "from_legacy"]
+__all__ = ["SimulationOptions", "ESTIMANDS"]
 
 #: What every estimator of a simulation can target (see :func:`causalsynth.estimate`).
 ESTIMANDS = ("ate", "att", "atc", "trimmed", "overlap")
@@ -65,32 +64,3 @@ class SimulationOptions:
             object.__setattr__(self, "scenarios", SimulationSpec.build(scenarios=self.scenarios).scenarios)
         if isinstance(self.generator, str) and not self.generator:
             raise SpecError("generator must name a covariate generator (e.g. 'copula'); got ''")
-
-
-#: Keywords of the 0.2 signatures, accepted while issue 17's modules (select.py, selection.py,
-#: uncertainty.py) still call the old forms; the merge moves them to the new ones and drops this.
-_OPTION_KEYS = {"scenarios", "estimand", "trim_bounds", "propensity_bounds", "level", "batch_size"}
-_RUN_KEYS = {"n_jobs", "backend", "scheduler", "checkpoint", "resume"}
-
-
-def from_legacy(legacy: dict, options: SimulationOptions | None, run: RunOptions | None = None,
-                *, where: str = "simulate") -> tuple[SimulationOptions | None, RunOptions | None, Any]:
-    """Fold old-style keywords (``estimand=``, ``n_jobs=``, ``covariates=``, ``show_progress=``...)
-    into the options objects; returns (options, run, the open Progress passed as ``progress=``)."""
-    legacy = dict(legacy)
-    tracker = legacy.pop("progress", None)
-    if "covariates" in legacy:
-        legacy["generator"] = legacy.pop("covariates")
-    if "show_progress" in legacy:
-        legacy["progress"] = legacy.pop("show_progress")
-    unknown = sorted(set(legacy) - _OPTION_KEYS - _RUN_KEYS - {"generator", "progress"})
-    if unknown:
-        raise TypeError(f"{where}() got an unexpected keyword argument {unknown[0]!r}")
-    opt = {k: legacy[k] for k in legacy if k in _OPTION_KEYS | {"generator"}}
-    if opt:
-        base = options or SimulationOptions()
-        options = SimulationOptions(**{**{k: getattr(base, k) for k in base.__dataclass_fields__}, **opt})
-    how = {k: legacy[k] for k in legacy if k in _RUN_KEYS | {"progress"}}
-    if how:
-        run = (run or RunOptions()).replace(**how)
-    return options, run, tracker

@@ -259,7 +259,7 @@ def _caveats(rec_args: dict) -> tuple:
 
 def recommend(rows: pd.DataFrame, *, scenario: str, n: int, level: float, decision_worlds, truth_col: str = "pate",
               n_boot: int = 500, random_state=0, multi_learner: bool = True,
-              first_error: str = "", coverage_allowance: dict | None = None) -> Recommendation:
+              coverage_allowance: dict | None = None) -> Recommendation:
     """The :class:`Recommendation` for the replicate ``rows`` of one (scenario, n).
 
     ``coverage_allowance``: world -> how far below the nominal level its coverage may be
@@ -277,7 +277,7 @@ def recommend(rows: pd.DataFrame, *, scenario: str, n: int, level: float, decisi
     if choice is None:
         return Recommendation(scenario, n, level, deciding, None, None, 0.0, pd.DataFrame(), pd.DataFrame(),
                               reason="no method succeeded in at least half the replicates of every "
-                                     f"deciding world. {first_error}".strip(), multi_learner=multi_learner)
+                                     "deciding world.", multi_learner=multi_learner)
     rng = as_generator(random_state)
     wins = {m: 0 for m in methods}
     world_wins = {(w, m): 0 for w in worlds for m in methods}

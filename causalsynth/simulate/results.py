@@ -5,7 +5,7 @@ The measures and their Monte Carlo standard errors are defined in
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -178,10 +178,13 @@ class SimulationResult(SummaryView):
             raise SpecError(f"no replicates for scenario {scenario!r}, n={n}")
         rows = rows.assign(_truth=_truth_column(rows, truth, "ate"))
         deciding = self.decision_worlds or tuple(dict.fromkeys(rows["world"]))
-        return recommend(rows, scenario=scenario if len(self.spec.scenarios) > 1 else "", n=int(n),
-                         level=self.spec.level, decision_worlds=deciding, truth_col="_truth", n_boot=n_boot,
-                         multi_learner=len(self.spec.learners) > 1, first_error=self._first_error(scenario, n),
-                         coverage_allowance=coverage_allowance)
+        rec = recommend(rows, scenario=scenario if len(self.spec.scenarios) > 1 else "", n=int(n),
+                        level=self.spec.level, decision_worlds=deciding, truth_col="_truth", n_boot=n_boot,
+                        multi_learner=len(self.spec.learners) > 1, coverage_allowance=coverage_allowance)
+        first_error = self._first_error(scenario, n) if rec.choice is None else ""
+        if first_error:  # no recommendation: say what went wrong most often
+            rec = replace(rec, reason=f"{rec.reason} {first_error}")
+        return rec
 
     def _first_error(self, scenario, n) -> str:
         r = self.replicates

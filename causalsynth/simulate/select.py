@@ -29,10 +29,13 @@ import pandas as pd
 
 from .._random import RandomState, as_seed_sequence, child_seed
 from ..data import CausalData, check_data
+from .._checks import check_int
 from ..errors import SpecError
+from ..progress import RunOptions, as_run_options
 from ..report.render import View, view_html
+from .options import SimulationOptions
 
-__all__ = ["Selection", "select_estimator", "COVERAGE_ALLOWANCE", "RELIABLE", "DEFENSIBLE"]
+__all__ = ["Selection", "SelectionOptions", "select_estimator", "COVERAGE_ALLOWANCE", "RELIABLE", "DEFENSIBLE"]
 
 #: How far below the nominal level coverage may fall in a world flagged by the fidelity check.
 COVERAGE_ALLOWANCE = 0.10
@@ -44,6 +47,47 @@ DEFENSIBLE = 0.1
 
 def _quiet(*_a) -> None:
     return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SelectionOptions:
+    """How :func:`select_estimator` fits its worlds, checks them and reports (issue 19).
+
+    recipe : the :class:`~causalsynth.simulate.worlds.WorldRecipe` of the worlds and of every
+        refit (None: ``WorldRecipe()``, copula covariates, calibrated).
+    n_refits : bootstrap refits of the deciding worlds (below 2: none); ``refit_reps`` their
+        replicates per world.
+    privacy_check : measure the distance to closest record of the hybrid world's covariates
+        (with a recipe holding out real rows).
+    estimate_real : estimate the effect on the real data with the chosen configuration.
+    fidelity_n : size of each world's sample in the fidelity table.
+    say, show : callables for progress lines and results (the command line prints with them);
+        ``on_plan(simulation)`` is called before the run (the command line prints the plan and
+        its ETA there).
+    """
+
+    recipe: Any = None
+    n_refits: int = 3
+    refit_reps: int = 50
+    privacy_check: bool = False
+    estimate_real: bool = True
+    fidelity_n: int = 10_000
+    say: Callable = _quiet
+    show: Callable = _quiet
+    on_plan: Callable | None = None
+
+    def __post_init__(self) -> None:
+        from .worlds import WorldRecipe
+        if self.recipe is not None and not isinstance(self.recipe, WorldRecipe):
+            raise SpecError(f"SelectionOptions: recipe must be a WorldRecipe; got {type(self.recipe).__name__}. "
+                            "Build one with WorldRecipe.of(generator, ...).")
+        object.__setattr__(self, "n_refits", check_int("n_refits", self.n_refits, 0))
+        object.__setattr__(self, "refit_reps", check_int("refit_reps", self.refit_reps, 1))
+        object.__setattr__(self, "fidelity_n", check_int("fidelity_n", self.fidelity_n, 100))
+        for name in ("say", "show", "on_plan"):
+            value = getattr(self, name)
+            if not callable(value) and not (name == "on_plan" and value is None):
+                raise SpecError(f"SelectionOptions: {name} must be a callable; got {type(value).__name__}")
 
 
 @dataclass(frozen=True)
@@ -202,33 +246,40 @@ def _ensemble(rec, unc) -> dict:
 
 def select_estimator(data: CausalData, *, worlds=("flexible", "glm", "gbm", "placebo"),
                      estimators=("or", "ipw", "aipw", "tmle"), learners=None, n: int | None = None,
-                     n_reps: int = 200, estimand: str = "ate", trim_bounds=None, propensity_bounds=(0.01, 0.99),
-                     recipe=None, generators: int = 3, refit_reps: int = 50, run=None,
-                     privacy_check: bool = False, estimate_real: bool = True, fidelity_n: int = 10_000,
-                     random_state: RandomState = None, say: Callable = _quiet, show: Callable = _quiet,
-                     on_plan: Callable | None = None) -> Selection:
+                     n_reps: int = 200, options: SimulationOptions | None = None,
+                     select: SelectionOptions | None = None, run: RunOptions | None = None,
+                     random_state: RandomState = None) -> Selection:
     """Choose an estimator configuration for ``data`` (see the module notes) and return the
     :class:`Selection`.
 
-    ``recipe`` : a :class:`~causalsynth.simulate.worlds.WorldRecipe` (default: copula
-    covariates, calibrated); the worlds and every refit are fitted with this one object.
-    ``generators`` : bootstrap refits of the deciding worlds (<= 1: none); ``refit_reps``
-    their replicates. ``run`` : a :class:`~causalsynth.progress.RunOptions` (workers, backend,
-    checkpoint of the simulation; None: this process). ``say``/``show``: callables for progress lines and results (the command
-    line prints with them); ``on_plan(simulation)`` is called before the run (the command line
-    prints the plan and its ETA there). ``random_state`` an int seeds everything.
+    ``options`` : a :class:`~causalsynth.simulate.SimulationOptions` for the simulation
+    (``estimand``, ``trim_bounds``, ``propensity_bounds``, ``level``, ``scenarios``,
+    ``batch_size``); the worlds' covariate generator is the recipe's, not ``options.generator``.
+    ``select`` : a :class:`SelectionOptions`: the world recipe (default: copula covariates,
+    calibrated; the worlds and every refit are fitted with this one object), the refits
+    (``n_refits``, ``refit_reps``), the privacy check, the real estimate, the fidelity sample
+    and the ``say``/``show``/``on_plan`` callbacks. ``run`` : a
+    :class:`~causalsynth.progress.RunOptions` (workers, backend, checkpoint of the simulation;
+    None: this process). ``random_state`` an int seeds everything.
     """
     from .difficulty import check_fidelity, data_difficulty, fidelity_table
     from .simulation import Simulation
-    from .uncertainty import generator_uncertainty
-    from ..progress import as_run_options
+    from .uncertainty import RefitOptions, generator_uncertainty
     from .worlds import WorldRecipe, build_worlds
+    select = SelectionOptions() if select is None else select
+    if not isinstance(select, SelectionOptions):
+        raise SpecError(f"select must be a SelectionOptions; got {type(select).__name__}. Build one with "
+                        "causalsynth.simulate.SelectionOptions(n_refits=3, ...).")
+    options = SimulationOptions() if options is None else options
+    if not isinstance(options, SimulationOptions):
+        raise SpecError(f"options must be a SimulationOptions; got {type(options).__name__}. Build one with "
+                        "causalsynth.simulate.SimulationOptions(estimand=..., propensity_bounds=...).")
+    recipe, say, show, on_plan = select.recipe, select.say, select.show, select.on_plan
+    generators, refit_reps = select.n_refits, select.refit_reps
     check_data(data)
     run = as_run_options(run)
     t0 = time.perf_counter()
     recipe = WorldRecipe() if recipe is None else recipe
-    if not isinstance(recipe, WorldRecipe):
-        raise SpecError(f"recipe must be a WorldRecipe; got {type(recipe).__name__}")
     names = [worlds] if isinstance(worlds, str) else list(worlds)
     seed = random_state if isinstance(random_state, (int, np.integer)) else None
     ss = as_seed_sequence(random_state)
@@ -242,17 +293,15 @@ def select_estimator(data: CausalData, *, worlds=("flexible", "glm", "gbm", "pla
         build_worlds(data, names)  # the library's message for an empty or repeated list
     dcr = None
     hybrid = next((w.dgp for w in built.values() if hasattr(w.dgp, "dcr_report")), None)
-    if privacy_check and hybrid is not None and recipe.holdout > 0:
+    if select.privacy_check and hybrid is not None and recipe.holdout > 0:
         dcr = hybrid.dcr_report(random_state=seed if seed is not None else 0)
-    table = fidelity_table(data, built, real=real_diff, n=fidelity_n)
+    table = fidelity_table(data, built, real=real_diff, n=select.fidelity_n)
     issues = tuple(check_fidelity(table))
     allowance = {i["world"]: COVERAGE_ALLOWANCE for i in issues}
     sim = Simulation(built, estimators=estimators, n=n or data.n_obs, n_reps=n_reps, learners=learners,
-                     estimand=estimand, trim_bounds=trim_bounds, propensity_bounds=propensity_bounds,
-                     random_state=seed if seed is not None else child_seed(ss, 2))
+                     options=options, random_state=seed if seed is not None else child_seed(ss, 2))
     plan = on_plan(sim) if on_plan is not None else None
-    result = sim.run(n_jobs=run.n_jobs, backend=run.backend, scheduler=run.scheduler, checkpoint=run.checkpoint,
-                     resume=run.resume)
+    result = sim.run(run)
     show(str(result))
     rec = result.recommendation(coverage_allowance=allowance)
     if rec.choice is None:
@@ -268,10 +317,12 @@ def select_estimator(data: CausalData, *, worlds=("flexible", "glm", "gbm", "pla
                          if isinstance(v, dict) and "n_reps" in v else v) for k, v in panel_in.items() if k in keep}
         say(f"[3/4] refitting the deciding worlds ({', '.join(deciding)}) on {generators} bootstrap resamples "
             f"of the real data (the same world recipe), learners {sorted(keep)} ...")
-        unc = generator_uncertainty(data, worlds=deciding, n_generators=generators, estimators=sim.spec.estimators,
-                                    n=n or data.n_obs, n_reps=refit_reps, learners=panel, n_jobs=run.n_jobs,
+        unc = generator_uncertainty(data, worlds=deciding, estimators=sim.spec.estimators, n=n or data.n_obs,
+                                    learners=panel, refits=RefitOptions(n_refits=generators, n_reps=refit_reps,
+                                                                        recipe=recipe),
+                                    run=RunOptions(n_jobs=run.n_jobs, progress=run.progress),
                                     random_state=(seed + 1) if seed is not None else child_seed(ss, 3),
-                                    original=result, recipe=recipe,
+                                    original=result,
                                     coverage_allowance={w: a for w, a in allowance.items() if w in deciding})
         show(str(unc))
     choice, why = _final_choice(rec, unc, say)
@@ -280,7 +331,7 @@ def select_estimator(data: CausalData, *, worlds=("flexible", "glm", "gbm", "pla
     defensible = tuple(sorted({m for m, v in p_all.items() if v >= DEFENSIBLE} | {tuple(choice)},
                               key=lambda m: -p_all.get(m, 0.0)))
     real, caveats = (None, [])
-    if estimate_real:
+    if select.estimate_real:
         real, caveats = _real_estimate(data, result, rec, choice, seed if seed is not None else child_seed(ss, 4))
     return Selection(tuple(choice), why, p, p_all, p >= RELIABLE, defensible, rec, result, built, recipe, table,
                      issues, unc, real, tuple(caveats), dcr, plan, time.perf_counter() - t0)

@@ -25,6 +25,7 @@ Reproduce ``docs/selection.md``::
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -36,16 +37,44 @@ import pandas as pd
 from .._checks import check_int
 from .._random import RandomState, as_seed_sequence
 from ..errors import SpecError
-from ..progress import RunOptions, progress
+from ..progress import RunOptions, as_run_options, progress
+from .select import SelectionOptions
 from .simulation import simulate
 
-__all__ = ["selection_study", "SelectionStudy", "DEFAULT_PANEL", "FIXED_RULES", "selection_designs"]
+__all__ = ["selection_study", "SelectionStudy", "StudyOptions", "DEFAULT_PANEL", "FIXED_RULES", "selection_designs"]
 
 #: The candidate panel scored by default: main-terms GLMs, and gradient boosting cross-fitted.
 DEFAULT_PANEL = {"glm": {"propensity": "logistic", "outcome": None},
                  "gbm": {"propensity": "gbm", "outcome": "gbm", "n_folds": 5}}
 #: Fixed rules the engine must beat: (learner, estimator).
 FIXED_RULES = {"always AIPW-GBM": ("gbm", "aipw"), "always TMLE-GBM": ("gbm", "tmle")}
+
+
+@dataclass(frozen=True, kw_only=True)
+class StudyOptions:
+    """How :func:`selection_study` measures the truth and scores the engine (issue 19).
+
+    n_real : draws of the design that measure each candidate's real performance.
+    n_observed : single draws the engine is run on (one recommendation each).
+    primary_world : the world whose predictions are scored (default the first of ``worlds``
+        when it is not one of them).
+    rules : fixed rules the engine must beat, name -> (learner, estimator) (default
+        :data:`FIXED_RULES`).
+    real : the ``real`` table of an earlier study of the same design, n, panel and seed, reused.
+    """
+
+    n_real: int = 200
+    n_observed: int = 5
+    primary_world: str = "flexible"
+    rules: dict | None = None
+    real: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "n_real", check_int("n_real", self.n_real, 10))
+        object.__setattr__(self, "n_observed", check_int("n_observed", self.n_observed, 1))
+        if self.rules is not None and not isinstance(self.rules, dict):
+            raise SpecError(f"StudyOptions: rules must be a dict name -> (learner, estimator); "
+                            f"got {type(self.rules).__name__}")
 
 
 @dataclass(frozen=True)
@@ -115,9 +144,9 @@ class SelectionStudy:
                           "draws": self.draws, "predicted": self.predicted, "fidelity": self.fidelity})
 
 
-def _real_performance(design, *, n, n_real, learners, estimators, seed, n_jobs) -> pd.DataFrame:
-    res = simulate(design, n=n, n_reps=n_real, learners=learners, estimators=estimators, n_jobs=n_jobs,
-                   show_progress=False, random_state=seed)
+def _real_performance(design, *, n, n_real, learners, estimators, seed, run) -> pd.DataFrame:
+    res = simulate(design, n=n, n_reps=n_real, learners=learners, estimators=estimators, run=run,
+                   random_state=seed)
     summ = res.summary()
     return summ[["learner", "estimator", "bias", "rmse", "rmse_mcse", "coverage", "coverage_mcse", "n_ok"]]
 
@@ -152,64 +181,72 @@ def _score_draw(sel, result, real: pd.DataFrame, primary: str, rules: dict) -> t
     return row, predicted
 
 
-def selection_study(design: Any, *, n: int = 1000, n_real: int = 200, n_observed: int = 5,
-                    learners: Any = None, estimators=("or", "ipw", "aipw", "tmle"), worlds=("flexible", "placebo"),
-                    n_reps: int = 100, primary_world: str = "flexible", rules: dict | None = None,
-                    covariates: Any = "copula", n_jobs: int = 1, show_progress: bool | None = None,
-                    real: pd.DataFrame | None = None, generators: int = 0, refit_reps: int | None = None,
-                    calibrate: bool = True, random_state: RandomState = None) -> SelectionStudy:
-    """Score the engine on ``design``: real performance from ``n_real`` draws against its
-    recommendation from each of ``n_observed`` single draws (see the module notes).
+def selection_study(design: Any, *, n: int = 1000, learners: Any = None, estimators=("or", "ipw", "aipw", "tmle"),
+                    worlds=("flexible", "placebo"), n_reps: int = 100, study: StudyOptions | None = None,
+                    engine: SelectionOptions | None = None, run: RunOptions | None = None,
+                    random_state: RandomState = None) -> SelectionStudy:
+    """Score the engine on ``design``: real performance from ``study.n_real`` draws against its
+    recommendation from each of ``study.n_observed`` single draws (see the module notes).
 
     ``learners`` is the candidate panel (default :data:`DEFAULT_PANEL`, GLM and GBM);
     ``worlds`` the worlds the engine fits to each observed draw (the default engine's
     deciding worlds: the home worlds of the candidates do not change its choice, so they are
     left out here to save time); ``n_reps`` the replicates per world (a configuration's own
-    ``n_reps`` in ``learners`` overrides it). ``real`` reuses the real performance of an
-    earlier study of the same design, n, panel and seed (its ``real`` table). The engine is
-    :func:`~causalsynth.simulate.select_estimator` (calibrated worlds, fidelity-aware coverage)
-    with ``generators`` bootstrap refits of the worlds (``refit_reps`` replicates each,
-    default ``n_reps // 2``) for the ensemble P(best); 0 = P(best) from the replicates only.
+    ``n_reps`` in ``learners`` overrides it). ``study`` : a :class:`StudyOptions` (draws,
+    primary world, fixed rules, a reused ``real`` table). The engine is
+    :func:`~causalsynth.simulate.select_estimator` configured by ``engine``, a
+    :class:`~causalsynth.simulate.SelectionOptions` (default: calibrated copula worlds, no
+    refits: P(best) from the replicates only; ``n_refits`` bootstrap refits of the worlds of
+    ``refit_reps`` replicates each give the ensemble P(best)); it never estimates on the
+    draw. ``run`` : a :class:`~causalsynth.progress.RunOptions` (workers; ``progress`` shows
+    the bar over the observed draws).
     """
     from .select import select_estimator
-    from .worlds import WorldRecipe
     check_int("n", n, 50)
-    check_int("n_real", n_real, 10)
-    check_int("n_observed", n_observed, 1)
+    study = StudyOptions() if study is None else study
+    if not isinstance(study, StudyOptions):
+        raise SpecError(f"study must be a StudyOptions; got {type(study).__name__}. Build one with "
+                        "causalsynth.simulate.selection.StudyOptions(n_real=200, n_observed=5).")
+    if engine is None:
+        engine = SelectionOptions(n_refits=0, refit_reps=max(n_reps // 2, 10))
+    if not isinstance(engine, SelectionOptions):
+        raise SpecError(f"engine must be a SelectionOptions; got {type(engine).__name__}. Build one with "
+                        "causalsynth.simulate.SelectionOptions(n_refits=2, refit_reps=50).")
+    engine = dataclasses.replace(engine, estimate_real=False)
+    run = as_run_options(run)
+    quiet = RunOptions(n_jobs=run.n_jobs, backend=run.backend, scheduler=run.scheduler, progress=False)
+    n_observed, real = study.n_observed, study.real
     if not callable(getattr(design, "sample", None)):
         raise SpecError(f"design must have sample(n, random_state=); got {type(design).__name__}")
     learners = DEFAULT_PANEL if learners is None else learners
-    rules = FIXED_RULES if rules is None else rules
+    rules = FIXED_RULES if study.rules is None else study.rules
     names = [worlds] if isinstance(worlds, str) else list(worlds)
-    if primary_world not in names:
-        primary_world = names[0]
+    primary_world = study.primary_world if study.primary_world in names else names[0]
     s_real, s_obs = as_seed_sequence(random_state).spawn(2)
     t0 = time.perf_counter()
     if real is None:
-        real = _real_performance(design, n=n, n_real=n_real, learners=learners, estimators=estimators,
-                                 seed=s_real, n_jobs=n_jobs)
+        real = _real_performance(design, n=n, n_real=study.n_real, learners=learners, estimators=estimators,
+                                 seed=s_real, run=quiet)
     seconds_real = time.perf_counter() - t0
     rows, predicted, fidelity = [], [], []
     for k, child in enumerate(progress(s_obs.spawn(n_observed), desc="observed draws", total=n_observed,
-                                       show=show_progress)):
+                                       show=run.progress)):
         s_draw, s_engine = child.spawn(2)
         data = design.sample(n, random_state=s_draw).data
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             sel = select_estimator(data, worlds=names, learners=learners, estimators=estimators, n=n, n_reps=n_reps,
-                                   recipe=WorldRecipe.of(covariates, calibrate=calibrate), generators=generators,
-                                   refit_reps=refit_reps or max(n_reps // 2, 10), run=RunOptions(n_jobs=n_jobs),
-                                   estimate_real=False, random_state=s_engine)
+                                   select=engine, run=RunOptions(n_jobs=run.n_jobs), random_state=s_engine)
         row, pred = _score_draw(sel, sel.result, real, primary_world, rules)
         rows.append({"draw": k, **row})
         predicted.append(pred.assign(draw=k))
         if sel.fidelity is not None:
             fidelity.append(sel.fidelity.assign(draw=k))
-    settings = {"design": repr(design), "n": n, "n_real": n_real, "n_observed": n_observed, "n_reps": n_reps,
+    settings = {"design": repr(design), "n": n, "n_real": study.n_real, "n_observed": n_observed, "n_reps": n_reps,
                 "worlds": names, "primary_world": primary_world, "estimators": list(estimators),
                 "learners": {k: str(v) for k, v in (learners.items() if isinstance(learners, dict) else [])},
                 "rules": {k: list(v) for k, v in rules.items()}, "seconds_real": seconds_real,
-                "generators": generators, "calibrate": calibrate,
+                "n_refits": engine.n_refits, "calibrate": engine.recipe is None or engine.recipe.calibrate,
                 "seconds": time.perf_counter() - t0}
     return SelectionStudy(real.reset_index(drop=True), pd.concat(predicted, ignore_index=True),
                           pd.DataFrame(rows), settings, pd.concat(fidelity, ignore_index=True) if fidelity else None)
@@ -220,7 +257,7 @@ def selection_designs() -> dict:
     name -> (design, n)."""
     from ..datasets.designs import (ACIC2016, ACIC_DEVELOPMENT, IHDPSurfaceB, KangSchafer2007, LinearLogisticDesign,
                                     NonlinearHeterogeneousDesign, PoorOverlapDesign)
-    designs = {"kang_schafer_x": (KangSchafer2007(effect=10, covariates="X"), 1000),
+    designs = {"kang_schafer_x": (KangSchafer2007(effect=10, observed="X"), 1000),
                "poor_overlap": (PoorOverlapDesign(), 1000),
                "nonlinear": (NonlinearHeterogeneousDesign(), 1000),
                "linear_logistic": (LinearLogisticDesign(), 1000),
@@ -244,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n-reps", type=int, default=50, help="replicates per world of the GBM configuration")
     p.add_argument("--glm-reps", type=int, default=200, help="replicates per world of the GLM configuration")
     p.add_argument("--worlds", default="flexible,placebo")
-    p.add_argument("--generators", type=int, default=0, help="bootstrap refits of the worlds per draw")
+    p.add_argument("--refits", "--generators", type=int, default=0, help="bootstrap refits of the worlds per draw")
     p.add_argument("--refit-reps", type=int, default=None, help="replicates per world on each refit")
     p.add_argument("--no-calibrate", action="store_true", help="worlds as fitted (the engine before issue 17's calibration)")
     p.add_argument("--n-jobs", type=int, default=2)
@@ -253,10 +290,12 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     design, n = designs[args.design]
     panel = {"glm": {**DEFAULT_PANEL["glm"], "n_reps": args.glm_reps}, "gbm": dict(DEFAULT_PANEL["gbm"])}
-    study = selection_study(design, n=n, n_real=args.n_real, n_observed=args.n_observed, n_reps=args.n_reps,
-                            learners=panel, worlds=tuple(args.worlds.split(",")), n_jobs=args.n_jobs,
-                            generators=args.generators, refit_reps=args.refit_reps, calibrate=not args.no_calibrate,
-                            random_state=args.seed)
+    from .worlds import WorldRecipe
+    engine = SelectionOptions(recipe=WorldRecipe(calibrate=not args.no_calibrate), n_refits=args.refits,
+                              refit_reps=args.refit_reps or max(args.n_reps // 2, 10))
+    study = selection_study(design, n=n, n_reps=args.n_reps, learners=panel, worlds=tuple(args.worlds.split(",")),
+                            study=StudyOptions(n_real=args.n_real, n_observed=args.n_observed), engine=engine,
+                            run=RunOptions(n_jobs=args.n_jobs), random_state=args.seed)
     print(study)
     print(study.scores().to_string(index=False))
     if args.json:

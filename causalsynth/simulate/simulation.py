@@ -24,7 +24,7 @@ from ..progress import Progress, RunOptions, as_run_options
 from ..sample import population_truth
 from .costs import WorkModel, measured_seconds, spread
 from .fingerprint import run_settings, settings_fingerprint
-from .options import SimulationOptions, from_legacy
+from .options import SimulationOptions
 from .results import SimulationResult
 from .run import apply_knobs, execute, run_batch
 from .spec import SimulationSpec, Task
@@ -116,20 +116,16 @@ class Simulation:
         worlds fitted here (default: ``SimulationOptions()``).
     random_state : one seed for the whole grid (each replicate's seed derives from it and
         the replicate's indices; the worlds are fitted from streams of their own).
-    **legacy : the 0.2 keywords (``estimand=``, ``scenarios=``, ``level=``, ``trim_bounds=``,
-        ``propensity_bounds=``, ``batch_size=``, ``covariates=``), folded into ``options`` while
-        issue 17's modules still pass them; removed when they adopt ``options=``.
     """
 
     def __init__(self, source, *, worlds=None, estimators=None, n=None, n_reps=200,
-                 learners=None, options: SimulationOptions | None = None, random_state: RandomState = None,
-                 **legacy) -> None:
+                 learners=None, options: SimulationOptions | None = None,
+                 random_state: RandomState = None) -> None:
         _check_source(source)
-        options, _, _ = from_legacy(legacy, options, where="Simulation") if legacy else (options, None, None)
         opt = _as_options(options)
         self.options = opt
         self._seed = as_seed_sequence(random_state)
-        self.worlds = as_worlds(source, worlds, covariates=opt.generator, random_state=self._seed)
+        self.worlds = as_worlds(source, worlds, generator=opt.generator, random_state=self._seed)
         if n is None:
             n = source.n_obs if isinstance(source, CausalData) else 1000
         self.spec = SimulationSpec.build(estimators=estimators, n=n, n_reps=n_reps, learners=learners,
@@ -198,7 +194,7 @@ class Simulation:
                               costs, {name: w.seconds_to_fit for name, w in self.worlds.items()})
 
     def run(self, run: RunOptions | None = None, *, tracker: Progress | None = None, task_cost=None,
-            work_model: WorkModel | None = None, work_later=None, **legacy) -> SimulationResult:
+            work_model: WorkModel | None = None, work_later=None) -> SimulationResult:
         """Run the grid.
 
         Parameters
@@ -230,13 +226,7 @@ class Simulation:
             re-estimated from the replicates measured so far (:mod:`causalsynth.simulate.costs`),
             in ``work_model`` when given (shared over several runs); ``work_later()`` adds the
             expected seconds of work the caller will run after this run.
-        **legacy : the 0.2 keywords (``n_jobs=``, ``backend=``, ``scheduler=``, ``checkpoint=``,
-            ``resume=``, ``show_progress=``; ``progress=`` an open Progress, now ``tracker=``),
-            folded into ``run`` while issue 17's modules still pass them.
         """
-        if legacy:
-            _, run, old_tracker = from_legacy(legacy, None, run, where="Simulation.run")
-            tracker = tracker if tracker is not None else old_tracker
         run = as_run_options(run)
         options = {"n_jobs": int(run.n_jobs), "backend": run.backend, "scheduler": run.scheduler,
                    "show": run.progress, "tracker": tracker, "task_cost": task_cost,
@@ -372,12 +362,10 @@ def _ordered(spec: SimulationSpec, reps: pd.DataFrame) -> pd.DataFrame:
 
 def simulate(dgp, *, worlds=None, estimators=None, n=None, n_reps=200, learners=None,
              options: SimulationOptions | None = None, run: RunOptions | None = None,
-             random_state: RandomState = None, **legacy) -> SimulationResult:
+             random_state: RandomState = None) -> SimulationResult:
     """Build a :class:`Simulation` and run it: ``options`` (a :class:`SimulationOptions`) holds
     the grid's other settings, ``run`` (a :class:`~causalsynth.progress.RunOptions`) how the work
-    runs (see :class:`Simulation` and :meth:`Simulation.run`; ``**legacy`` as there)."""
-    if legacy:
-        options, run, _ = from_legacy(legacy, options, run, where="simulate")
+    runs (see :class:`Simulation` and :meth:`Simulation.run`)."""
     sim = Simulation(dgp, worlds=worlds, estimators=estimators, n=n, n_reps=n_reps, learners=learners,
                      options=options, random_state=random_state)
     return sim.run(run)

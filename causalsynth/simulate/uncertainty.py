@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,13 +23,38 @@ from .._checks import check_int
 from .._random import RandomState, as_seed_sequence
 from .._resample import bootstrap_within_arms
 from ..data import CausalData, check_data
-from ..progress import Progress
+from ..errors import SpecError
+from ..progress import Progress, RunOptions, as_run_options
 from ..report.render import SummaryView, View
 from .costs import WorkModel
 from .simulation import Simulation, task_kind
 from .spec import SimulationSpec
 
-__all__ = ["GeneratorUncertainty", "generator_uncertainty", "world_p_best"]
+__all__ = ["GeneratorUncertainty", "generator_uncertainty", "world_p_best", "RefitOptions"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RefitOptions:
+    """How the worlds are refitted on bootstrap resamples of the real data.
+
+    n_refits : bootstrap refits of the worlds (:func:`generator_uncertainty` needs at least 2;
+        :func:`~causalsynth.simulate.select_estimator` runs none below 2).
+    n_reps : replicates per world on each refit.
+    recipe : the :class:`~causalsynth.simulate.worlds.WorldRecipe` every refit is fitted with
+        (None: ``WorldRecipe()``, copula covariates, calibrated).
+    """
+
+    n_refits: int = 3
+    n_reps: int = 100
+    recipe: Any = None
+
+    def __post_init__(self) -> None:
+        from .worlds import WorldRecipe
+        object.__setattr__(self, "n_refits", check_int("n_refits", self.n_refits, 0))
+        object.__setattr__(self, "n_reps", check_int("n_reps", self.n_reps, 1))
+        if self.recipe is not None and not isinstance(self.recipe, WorldRecipe):
+            raise SpecError(f"RefitOptions: recipe must be a WorldRecipe; got {type(self.recipe).__name__}. "
+                            "Build one with WorldRecipe.of(generator, ...).")
 
 
 @dataclass(frozen=True)
@@ -153,38 +179,46 @@ def _robust_choice(table: pd.DataFrame, deciding) -> tuple | None:
     return tuple(agg.sort_values(["unfit", "worst"], kind="stable").index[0])
 
 
-def generator_uncertainty(data: CausalData, synthesizer=None, *, worlds=("flexible", "placebo"),
-                          n_generators: int = 3, estimators=("or", "ipw", "aipw", "tmle"), n=None,
-                          n_reps: int = 100, learners=None, n_jobs: int = 1, covariates="copula",
-                          show_progress: bool | None = None, random_state: RandomState = None,
-                          original=None, recipe=None, coverage_allowance: dict | None = None) -> GeneratorUncertainty:
-    """Refit the worlds on ``n_generators`` bootstrap resamples of ``data``, simulate the
+def generator_uncertainty(data: CausalData, *, worlds: Any = ("flexible", "placebo"),
+                          estimators=("or", "ipw", "aipw", "tmle"), learners=None, n=None,
+                          refits: RefitOptions | None = None, run: RunOptions | None = None,
+                          random_state: RandomState = None, original=None,
+                          coverage_allowance: dict | None = None) -> GeneratorUncertainty:
+    """Refit the worlds on ``refits.n_refits`` bootstrap resamples of ``data``, simulate the
     candidates on each, and report how stable the recommendation is.
 
     Parameters
     ----------
-    worlds : world names (fitted to each resample) of the simulation being checked.
-    synthesizer : instead of ``worlds``, an unfitted synthesizer template (cloned and fitted on
-        each resample: one world, "given").
+    worlds : world names (fitted to each resample) of the simulation being checked, or an
+        unfitted synthesizer template (cloned and fitted on each resample: one world, "given").
     learners : the candidate configurations (use the recommended one and its rivals).
+    refits : :class:`RefitOptions`: how many refits, their replicates per world and the
+        :class:`~causalsynth.simulate.worlds.WorldRecipe` every refit is fitted with
+        (default ``RefitOptions()``: 3 refits of 100 replicates, copula covariates).
+    run : :class:`~causalsynth.progress.RunOptions`: workers and the progress bar.
     original : the SimulationResult on the full data (computed here when None); only its
         configurations in ``learners`` are compared.
-    recipe : the :class:`~causalsynth.simulate.worlds.WorldRecipe` of the worlds being checked
-        (default: ``WorldRecipe.of(covariates)``); every refit is fitted with this same object.
     coverage_allowance : passed to each recommendation (see
         :func:`~causalsynth.simulate.recommend.recommend`).
     """
     from .worlds import WorldRecipe, build_worlds
-    if recipe is None:
-        recipe = WorldRecipe.of(covariates)
+    refits = RefitOptions() if refits is None else refits
+    if not isinstance(refits, RefitOptions):
+        raise SpecError(f"refits must be a RefitOptions; got {type(refits).__name__}. Build one with "
+                        "causalsynth.simulate.RefitOptions(n_refits=3, n_reps=100).")
+    run = as_run_options(run)
+    recipe = WorldRecipe() if refits.recipe is None else refits.recipe
+    n_refits, n_reps = refits.n_refits, refits.n_reps
     check_data(data)
-    check_int("n_generators", n_generators, 2)
+    check_int("n_refits", n_refits, 2)
+    synthesizer = worlds if callable(getattr(worlds, "fit", None)) else None
     n = data.n_obs if n is None else n
     ss = as_seed_sequence(random_state)
     fit_seed, sim_seed, boot_seed = ss.spawn(3)
-    kw = dict(estimators=estimators, n=n, n_reps=n_reps, learners=learners, covariates=covariates)
+    kw = dict(estimators=estimators, n=n, n_reps=n_reps, learners=learners)
+    quiet = RunOptions(n_jobs=run.n_jobs, backend=run.backend, scheduler=run.scheduler, progress=False)
 
-    world_names = [worlds] if isinstance(worlds, str) else list(worlds)
+    world_names = [] if synthesizer is not None else [worlds] if isinstance(worlds, str) else list(worlds)
     used = []
 
     def world_spec(frame: CausalData, seed):
@@ -197,7 +231,7 @@ def generator_uncertainty(data: CausalData, synthesizer=None, *, worlds=("flexib
     if original is None:
         source, w, seed = world_spec(data, fit_seed)
         original = Simulation(source, worlds=w, random_state=sim_seed if synthesizer is not None else seed,
-                              **kw).run(n_jobs=n_jobs, show_progress=False)
+                              **kw).run(quiet)
     names = {c.name for c in SimulationSpec.build(learners=learners).learners}
     keep = original.replicates["learner"].isin(names)
     original = _restricted(original, keep)
@@ -215,19 +249,19 @@ def generator_uncertainty(data: CausalData, synthesizer=None, *, worlds=("flexib
 
     def per_refit() -> float:
         return model.left(fits.items()) + model.left(refit_kinds.items())
-    with Progress(n_generators * (len(kind_worlds) + len(spec.tasks())), "refit units (world fits and replicates)",
-                  show=show_progress, work=n_generators * per_refit(), work_seconds=True) as bar:
-        for g, child in enumerate(boot_seed.spawn(n_generators)):
+    with Progress(n_refits * (len(kind_worlds) + len(spec.tasks())), "refit units (world fits and replicates)",
+                  show=run.progress, work=n_refits * per_refit(), work_seconds=True) as bar:
+        for g, child in enumerate(boot_seed.spawn(n_refits)):
             f_seed, s_seed = child.spawn(2)
             source, w, seed = world_spec(_resample(data, rng), f_seed)
             sim = Simulation(source, worlds=w, random_state=s_seed, **kw)
-            later = n_generators - g - 1
+            later = n_refits - g - 1
             for name, world in sim.worlds.items():
                 sec = world.seconds_to_fit if np.isfinite(world.seconds_to_fit) else fit_cost(name)
                 model.observe(("fit", name), sec)
             bar.update(len(sim.worlds), work=sum(world.seconds_to_fit for world in sim.worlds.values()
                                                  if np.isfinite(world.seconds_to_fit)))
-            result = sim.run(n_jobs=n_jobs, show_progress=False, progress=bar, task_cost=task_cost,
+            result = sim.run(quiet, tracker=bar, task_cost=task_cost,
                              work_model=model, work_later=lambda: later * per_refit())
             _collect(f"refit {g + 1}", result, rows, choices, p_best, coverage_allowance)
     table, choices = pd.DataFrame(rows), pd.DataFrame(choices, columns=["generator", "learner", "estimator"])

@@ -56,7 +56,8 @@ class WorldRecipe:
     """How worlds are fitted: one object, so that refits of the worlds (bootstrap resamples,
     :mod:`causalsynth.simulate.uncertainty`) are built exactly as the worlds they check.
 
-    covariates, covariate_options : the covariate generator of the hybrid worlds.
+    generator, covariate_options : the covariate generator of the hybrid worlds (``"copula"``,
+        ``"bootstrap"``, ``"ctgan"``, ``"tvae"`` or a generator object) and its keyword arguments.
     n_reference : size of the reference sample of each world's truth.
     holdout, min_dcr : the generator's real holdout and privacy filter (see
         :class:`~causalsynth.synth.hybrid.HybridSynthesizer`).
@@ -66,7 +67,7 @@ class WorldRecipe:
         no candidate estimator ever runs on the real outcomes.
     """
 
-    covariates: Any = "copula"
+    generator: Any = "copula"
     covariate_options: tuple = ()  # sorted (key, value) pairs: hashable, comparable
     n_reference: int = 50_000
     holdout: float = 0.0
@@ -74,8 +75,8 @@ class WorldRecipe:
     calibrate: bool = True
 
     @classmethod
-    def of(cls, covariates: Any = "copula", covariate_options: dict | None = None, **kw) -> WorldRecipe:
-        return cls(covariates, tuple(sorted((covariate_options or {}).items())), **kw)
+    def of(cls, generator: Any = "copula", covariate_options: dict | None = None, **kw) -> WorldRecipe:
+        return cls(generator, tuple(sorted((covariate_options or {}).items())), **kw)
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,7 @@ def _build_one(name: str, data: CausalData, seed, recipe: WorldRecipe, real: dic
         # three folds for the out-of-fold residuals: the flexible stack is costly
         settings = SynthSettings(covariate_options=dict(recipe.covariate_options) or None, n_folds=3,
                                  holdout=recipe.holdout)
-        dgp = HybridSynthesizer(covariates=recipe.covariates, settings=settings,
+        dgp = HybridSynthesizer(covariates=recipe.generator, settings=settings,
                                 propensity=propensity, outcome=outcome, noise="residuals",
                                 min_dcr=recipe.min_dcr, n_reference=recipe.n_reference,
                                 random_state=seed).fit(data)
@@ -230,14 +231,14 @@ def _build_one(name: str, data: CausalData, seed, recipe: WorldRecipe, real: dic
     return World(name, dgp, WORLDS[name], classes, name, time.perf_counter() - start, recipe, calibration)
 
 
-def build_worlds(data: CausalData, worlds: Sequence[str] = DEFAULT_WORLDS, *, covariates: Any = "copula",
+def build_worlds(data: CausalData, worlds: Sequence[str] = DEFAULT_WORLDS, *, generator: Any = "copula",
                  covariate_options: dict | None = None, n_reference: int = 50_000, holdout: float = 0.0,
                  min_dcr: Any = None, random_state: RandomState = None, recipe: WorldRecipe | None = None,
                  real: dict | None = None) -> dict[str, World]:
     """Fit the named worlds (:data:`WORLDS`) to ``data``; each draws from its own seed stream.
 
     ``recipe`` (a :class:`WorldRecipe`) says how; without it, one is made from
-    ``covariates`` and ``covariate_options`` (the covariate generator of the hybrid worlds;
+    ``generator`` and ``covariate_options`` (the covariate generator of the hybrid worlds;
     the placebo world keeps the real covariates), ``holdout`` and ``min_dcr`` (default: the
     generator sees every row and no privacy filter, as the worlds are simulated, never
     released) and ``n_reference``. ``real``: the data's difficulty
@@ -245,7 +246,7 @@ def build_worlds(data: CausalData, worlds: Sequence[str] = DEFAULT_WORLDS, *, co
     recipe calibrates and it is not given.
     """
     if recipe is None:
-        recipe = WorldRecipe.of(covariates, covariate_options, n_reference=n_reference, holdout=holdout,
+        recipe = WorldRecipe.of(generator, covariate_options, n_reference=n_reference, holdout=holdout,
                                 min_dcr=min_dcr)
     names = [worlds] if isinstance(worlds, str) else list(worlds)
     unknown = [w for w in names if w not in WORLDS]
@@ -278,7 +279,7 @@ def _check_dgp(name: str, dgp: Any) -> None:
         dgp._check_fitted()
 
 
-def as_worlds(source: Any, worlds: Any, *, covariates: Any = "copula", random_state: RandomState = None,
+def as_worlds(source: Any, worlds: Any, *, generator: Any = "copula", random_state: RandomState = None,
               n_reference: int = 50_000) -> dict[str, World]:
     """The worlds of a simulation from its first argument and ``worlds=``.
 
@@ -305,7 +306,7 @@ def as_worlds(source: Any, worlds: Any, *, covariates: Any = "copula", random_st
             raise SpecError(f"worlds {names} are built from real data: pass the CausalData as the first "
                             "argument (or pass fitted worlds as {name: synthesizer})")
         built = build_worlds(source, [spec for _, spec in items if isinstance(spec, str)],
-                             covariates=covariates, random_state=random_state, n_reference=n_reference)
+                             generator=generator, random_state=random_state, n_reference=n_reference)
     out = {}
     for name, spec in items:
         if isinstance(spec, str):

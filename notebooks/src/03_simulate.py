@@ -14,7 +14,7 @@ from causalsynth.datasets import load_nhefs
 from causalsynth.datasets.designs import KANG_SCHAFER_FORMULAS as F, KangSchafer2007
 from causalsynth.simulate import Simulation, simulate
 from causalsynth.simulate.report import plot_bias_rmse, plot_coverage
-from causalsynth.simulate.uncertainty import generator_uncertainty"""),
+from causalsynth.simulate.uncertainty import RefitOptions, generator_uncertainty"""),
     ("md", "## Kang-Schafer: correct (Z) against misspecified (X) covariates, n = 1000"),
     ("code", """learners = {
     "correct": {"propensity": F[("propensity", "Z")], "outcome": F[("outcome", "Z")]},
@@ -54,7 +54,7 @@ fig = plot_regret(rec)
 assert rec.decision_worlds == ("flexible", "placebo")
 assert rec.choice is not None"""),
     ("md", "Does the choice survive refitting the deciding worlds on bootstrap resamples of the real rows?"),
-    ("code", """unc = generator_uncertainty(data, worlds=("flexible", "placebo"), n_generators=2, n=600, n_reps=40,
+    ("code", """unc = generator_uncertainty(data, worlds=("flexible", "placebo"), n=600, refits=RefitOptions(n_refits=2, n_reps=40),
                             learners={"glm": {"propensity": "logistic", "outcome": None}}, random_state=4)
 print(unc)
 fig = plot_coverage(res)"""),

@@ -26,7 +26,7 @@ ALL = frozenset(o for o in OPTIONS.values() if o.startswith("--"))
     ("causalsynth.positivity", NO_VALUE, "causalsynth diagnose"),
     ("random_state", 3, "--seed 3"),                # the aliases
     ("n_bootstrap", 200, "--bootstrap 200"),
-    ("n_generators", 2, "--refits 2"),
+    ("n_refits", 2, "--refits 2"),
     ("utility_learners", "glm", "--utility-learners glm"),
 ])
 def test_every_old_hint_has_its_option(argument, value, expected):

@@ -1,5 +1,5 @@
 """simulate / Simulation take the everyday settings as keywords, the rest in SimulationOptions and
-how the work runs in RunOptions (issue 19); the 0.2 keywords still reach the same objects."""
+how the work runs in RunOptions (issue 19); the 0.2 keywords are gone."""
 from __future__ import annotations
 
 import dataclasses
@@ -11,7 +11,6 @@ from causalsynth import RunOptions
 from causalsynth.datasets.designs import LinearLogisticDesign
 from causalsynth.errors import SpecError
 from causalsynth.simulate import Scenario, Simulation, SimulationOptions, simulate
-from causalsynth.simulate.options import from_legacy
 
 
 def test_options_defaults_and_normalisation():
@@ -62,21 +61,19 @@ def test_the_options_reach_the_grid():
     assert sim.options is opt
 
 
-def test_old_keywords_fold_into_the_objects():
-    # issue 17's modules pass the 0.2 keywords until the merge moves them to the new forms
-    options, run, tracker = from_legacy({"estimand": "att", "covariates": "bootstrap", "n_jobs": 2,
-                                         "show_progress": False, "progress": "bar"}, None)
-    assert options == SimulationOptions(estimand="att", generator="bootstrap")
-    assert run == RunOptions(n_jobs=2, progress=False) and tracker == "bar"
-
-
-def test_old_and_new_forms_give_the_same_rows():
+@pytest.mark.parametrize("call, key", [
+    ("simulate", "estimand"), ("simulate", "covariates"), ("simulate", "n_jobs"), ("simulate", "show_progress"),
+    ("Simulation", "trim_bounds"), ("Simulation", "propensity_bounds"), ("run", "n_jobs"), ("run", "progress"),
+])
+def test_the_0_2_keywords_are_refused(call, key):
+    # the transitional **legacy is gone: the settings live in SimulationOptions / RunOptions
     design = LinearLogisticDesign(n_features=3)
-    kw = dict(n=100, n_reps=3, estimators=("ipw", "aipw"), random_state=5)
-    new = simulate(design, **kw, options=SimulationOptions(level=0.9, batch_size=2),
-                   run=RunOptions(progress=False)).replicates
-    old = simulate(design, **kw, level=0.9, batch_size=2, show_progress=False).replicates
-
-    def strip(f):
-        return f.drop(columns=[c for c in f.columns if c.startswith("seconds")])
-    pd.testing.assert_frame_equal(strip(new), strip(old))
+    value = {"estimand": "att", "covariates": "copula", "trim_bounds": (0.1, 0.9),
+             "propensity_bounds": (0.05, 0.95)}.get(key, 1)
+    with pytest.raises(TypeError, match=f"unexpected keyword argument '{key}'"):
+        if call == "simulate":
+            simulate(design, n=100, n_reps=2, **{key: value})
+        elif call == "Simulation":
+            Simulation(design, n=100, n_reps=2, **{key: value})
+        else:
+            Simulation(design, n=100, n_reps=2).run(RunOptions(progress=False), **{key: value})

@@ -10,6 +10,7 @@ import pytest
 
 import causalsynth
 from causalsynth.datasets import LinearLogisticDesign
+from causalsynth.simulate import SelectionOptions
 from causalsynth.simulate.recommend import recommend
 from causalsynth.simulate.worlds import WorldRecipe
 
@@ -21,8 +22,9 @@ def selection():
         warnings.simplefilter("ignore")
         return causalsynth.select_estimator(
             data, worlds=("flexible", "placebo"), learners={"glm": {"propensity": "logistic", "outcome": None}},
-            estimators=("or", "ipw", "aipw"), n_reps=12, generators=2, refit_reps=6,
-            recipe=WorldRecipe(n_reference=5000), fidelity_n=3000, random_state=0)
+            estimators=("or", "ipw", "aipw"), n_reps=12,
+            select=SelectionOptions(n_refits=2, refit_reps=6, recipe=WorldRecipe(n_reference=5000), fidelity_n=3000),
+            random_state=0)
 
 
 def test_select_estimator_end_to_end(selection):

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import causalsynth as cs
-from causalsynth.simulate.uncertainty import GeneratorUncertainty, generator_uncertainty
+from causalsynth.simulate.uncertainty import GeneratorUncertainty, RefitOptions, generator_uncertainty
 
 
 def _made(winners: list[tuple[str, str]], p_best=None) -> GeneratorUncertainty:
@@ -56,14 +56,14 @@ def test_ensemble_p_best_is_the_mean_over_generators():
 
 
 def test_at_least_two_generators():
-    with pytest.raises(cs.SpecError, match="n_generators"):
-        generator_uncertainty(cs.datasets.load_lalonde(), n_generators=1)
+    with pytest.raises(cs.SpecError, match="n_refits"):
+        generator_uncertainty(cs.datasets.load_lalonde(), refits=RefitOptions(n_refits=1))
 
 
 @pytest.fixture(scope="module")
 def small_run():
     data = cs.datasets.load_lalonde()
-    kw = dict(worlds=("glm",), n_generators=2, estimators=("ipw", "aipw"), n=200, n_reps=4,
+    kw = dict(worlds=("glm",), refits=RefitOptions(n_refits=2, n_reps=4), estimators=("ipw", "aipw"), n=200,
               learners="glm", random_state=11)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

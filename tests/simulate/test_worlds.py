@@ -11,8 +11,9 @@ from causalsynth.datasets.designs import KangSchafer2007, LinearLogisticDesign, 
 from causalsynth.errors import CausalSynthWarning, SpecError
 from causalsynth.simulate import Simulation, simulate
 from causalsynth.simulate.recommend import recommend
-from causalsynth.simulate.selection import DEFAULT_PANEL, selection_study
-from causalsynth.simulate.uncertainty import generator_uncertainty
+from causalsynth.progress import RunOptions
+from causalsynth.simulate.selection import DEFAULT_PANEL, StudyOptions, selection_study
+from causalsynth.simulate.uncertainty import RefitOptions, generator_uncertainty
 from causalsynth.simulate.worlds import WORLDS, build_worlds
 from causalsynth.synth.hybrid import HybridSynthesizer
 from causalsynth.synth.placebo import PlaceboSynthesizer
@@ -166,7 +167,7 @@ def test_over_coverage_is_stated_only_when_the_interval_supports_it():
 def test_generator_refits_use_the_given_learners_and_say_whether_the_choice_survives(small_real):
     res = simulate(small_real, worlds=("flexible", "placebo"), n=300, n_reps=8, learners={"glm": GLM},
                    estimators=("or", "ipw"), random_state=0)
-    unc = generator_uncertainty(small_real, worlds=("flexible", "placebo"), n_generators=2, n=300, n_reps=8,
+    unc = generator_uncertainty(small_real, worlds=("flexible", "placebo"), n=300, refits=RefitOptions(n_refits=2, n_reps=8),
                                 learners={"glm": GLM}, estimators=("or", "ipw"), original=res, random_state=1)
     assert set(unc.table["generator"]) == {"original", "refit 1", "refit 2"}
     assert set(unc.table["world"]) == {"flexible", "placebo"}
@@ -194,7 +195,7 @@ def test_cli_demo_states_its_worlds_and_agrees_with_itself(tmp_path, capsys):
 
 def test_selection_study_scores_the_engine_against_real_draws():
     design = LinearLogisticDesign()
-    study = selection_study(design, n=300, n_real=20, n_observed=1, n_reps=6,
+    study = selection_study(design, n=300, study=StudyOptions(n_real=20, n_observed=1), n_reps=6,
                             learners={"glm": {**GLM, "n_reps": 12}, "gbm": GBM}, estimators=("or", "aipw"),
                             random_state=0)
     scores = study.scores().set_index("score")
@@ -209,11 +210,12 @@ def test_default_engine_beats_the_glm_world_on_kang_schafer_with_misspecified_co
     # The GLM world is the GLM candidates' home: in it, misspecification is invisible and a GLM
     # configuration wins. On the real law (outcome and propensity nonlinear in the observed
     # X), GLM configurations are badly biased. The engine's worlds must see that.
-    design = KangSchafer2007(effect=10, covariates="X")
+    design = KangSchafer2007(effect=10, observed="X")
     panel = {"glm": {**GLM, "n_reps": 30}, "gbm": {**DEFAULT_PANEL["gbm"], "n_folds": 3}}
-    common = dict(n=500, n_real=40, n_observed=1, n_reps=15, learners=panel, n_jobs=2, random_state=0)
-    engine = selection_study(design, **common)
-    glm_world = selection_study(design, worlds=("glm",), real=engine.real, **common)
+    common = dict(n=500, n_reps=15, learners=panel, run=RunOptions(n_jobs=2), random_state=0)
+    engine = selection_study(design, study=StudyOptions(n_real=40, n_observed=1), **common)
+    glm_world = selection_study(design, worlds=("glm",), study=StudyOptions(n_real=40, n_observed=1, real=engine.real),
+                                **common)
     real = engine.real.set_index(["learner", "estimator"])
     floor = real["rmse"].min()
 
