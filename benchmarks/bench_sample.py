@@ -26,7 +26,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--quick", action="store_true", help="sizes up to 100,000, 1 repeat")
     args = parser.parse_args(argv)
     sizes, repeats = ([1_000, 10_000, 100_000], 1) if args.quick else (args.sizes, args.repeats)
-    synth = HybridSynthesizer(covariates="copula", random_state=0).fit(load_nhefs())
+    synth = HybridSynthesizer(generator="copula", random_state=0).fit(load_nhefs())
     rows = []
     print(f"{'rows':>10} {'hybrid s':>10} {'covariates s':>13} {'hybrid/floor':>13}")
     for n in sizes:

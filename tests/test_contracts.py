@@ -32,7 +32,7 @@ def _estimate(rs):
 
 def _synthesizer(rs):
     import causalsynth as cs
-    synth = cs.HybridSynthesizer(covariates="copula", propensity="logistic", outcome="linear", min_dcr=0.0,
+    synth = cs.HybridSynthesizer(generator="copula", propensity="logistic", outcome="linear", min_dcr=0.0,
                                  n_reference=2000, random_state=rs).fit(_data(200))
     return synth.sample(40, random_state=rs).frame().to_numpy()
 

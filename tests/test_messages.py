@@ -53,7 +53,7 @@ def synth():
     data = LinearLogisticDesign(n_features=3).sample(200, random_state=0).data
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return cs.HybridSynthesizer(covariates="copula", propensity="logistic", outcome="linear", min_dcr=0.0,
+        return cs.HybridSynthesizer(generator="copula", propensity="logistic", outcome="linear", min_dcr=0.0,
                                     n_reference=2000, random_state=0).fit(data)
 
 

@@ -51,7 +51,7 @@ class SynthSpec:
 
     @property
     def needs_deep(self) -> bool:
-        gen = self.generator if self.instance is None else self.instance.covariates
+        gen = self.generator if self.instance is None else self.instance.generator
         return isinstance(gen, str) and gen.strip().lower() in _DEEP
 
 
@@ -85,7 +85,7 @@ def resolve_synthesizers(synthesizers: Any) -> list[SynthSpec]:
         if isinstance(s, str):
             specs.append(_from_name(s, label))
         elif isinstance(s, HybridSynthesizer):
-            cov = s.covariates if isinstance(s.covariates, str) else type(s.covariates).__name__
+            cov = s.generator if isinstance(s.generator, str) else type(s.generator).__name__
             specs.append(SynthSpec(label or f"hybrid[{cov}]", "hybrid", None, s))
         else:
             raise SpecError(f"a synthesizer must be one of the names {', '.join(SYNTHESIZERS)} or a "
@@ -111,7 +111,7 @@ def _hybrid(spec: SynthSpec, seed: np.random.SeedSequence, options: dict) -> Hyb
         params["random_state"] = seed
         return type(inst)(**params)
     settings = SynthSettings(covariate_options=options["deep"] if spec.generator in _DEEP else None, holdout=0.0)
-    return HybridSynthesizer(covariates=spec.generator, settings=settings,
+    return HybridSynthesizer(generator=spec.generator, settings=settings,
                              propensity=options["propensity"], outcome=options["outcome"],
                              n_reference=20_000, random_state=seed)
 

@@ -60,7 +60,7 @@ def _model_key(args) -> str | None:
                             "unset or empty; export a secret in it (e.g. python -c 'import secrets; "
                             "print(secrets.token_hex(32))')")
         return key
-    reasons = needs_key(covariates=args.generator, propensity=args.propensity, outcome=args.outcome_learner) \
+    reasons = needs_key(generator=args.generator, propensity=args.propensity, outcome=args.outcome_learner) \
         if args.save_model else []
     if reasons:
         raise SpecError(f"--save-model: {' and '.join(reasons)} can be saved only as a signed pickle; "
@@ -76,7 +76,7 @@ def cmd_synthesize(args) -> int:
     data = data_from(args)
     settings = SynthSettings(covariate_options={"epochs": args.epochs} if args.generator in ("ctgan", "tvae") else None,
                              holdout=args.holdout)
-    synth = HybridSynthesizer(covariates=args.generator, settings=settings,
+    synth = HybridSynthesizer(generator=args.generator, settings=settings,
                               propensity=args.propensity, outcome=args.outcome_learner, noise=args.noise,
                               min_dcr=args.min_dcr, ate=args.ate,
                               effect_scale=args.effect_scale, overlap=args.overlap,

@@ -217,7 +217,7 @@ def _build_one(name: str, data: CausalData, seed, recipe: WorldRecipe, real: dic
         # three folds for the out-of-fold residuals: the flexible stack is costly
         settings = SynthSettings(covariate_options=dict(recipe.covariate_options) or None, n_folds=3,
                                  holdout=recipe.holdout)
-        dgp = HybridSynthesizer(covariates=recipe.generator, settings=settings,
+        dgp = HybridSynthesizer(generator=recipe.generator, settings=settings,
                                 propensity=propensity, outcome=outcome, noise="residuals",
                                 min_dcr=recipe.min_dcr, n_reference=recipe.n_reference,
                                 random_state=seed).fit(data)

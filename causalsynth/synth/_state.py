@@ -120,13 +120,13 @@ def params_state(obj) -> dict:
     params.pop("settings")
     params.update({name: getattr(obj, name) for name in SETTINGS})
     params["settings_given"] = obj.settings is not None
-    cov = params["covariates"]
+    cov = params["generator"]
     if isinstance(cov, str):
-        params["covariates"] = {"name": cov}
+        params["generator"] = {"name": cov}
     elif isinstance(cov, type) and cov in GENERATORS.values():
-        params["covariates"] = {"class": cov.__name__}
+        params["generator"] = {"class": cov.__name__}
     elif cov is obj.generator_ and type(cov) in GENERATORS.values():
-        params["covariates"] = {"fitted_generator": True}
+        params["generator"] = {"fitted_generator": True}
     else:
         raise PickleRequiredError(f"the covariate generator {type(cov).__name__}")
     options = params["covariate_options"]
@@ -146,15 +146,19 @@ def params_state(obj) -> dict:
 
 def params_from_state(params: dict, generator) -> dict:
     params = dict(params)
-    cov = params["covariates"]
+    if "covariates" in params and "generator" not in params:  # files of causalsynth <= 0.2 name it so
+        params["generator"] = params.pop("covariates")
+    cov = params["generator"]
+    if not isinstance(cov, dict):
+        raise ValueError(f"bad generator parameter {cov!r}")
     if "name" in cov:
-        params["covariates"] = cov["name"]
+        params["generator"] = cov["name"]
     elif "class" in cov:
-        params["covariates"] = GENERATORS[cov["class"]]
+        params["generator"] = GENERATORS[cov["class"]]
     elif cov == {"fitted_generator": True}:
-        params["covariates"] = generator
+        params["generator"] = generator
     else:
-        raise ValueError(f"bad covariates parameter {cov!r}")
+        raise ValueError(f"bad generator parameter {cov!r}")
     params["propensity"] = spec_from_state(params["propensity"])
     params["outcome"] = spec_from_state(params["outcome"])
     rs = params["random_state"]

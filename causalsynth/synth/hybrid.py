@@ -92,8 +92,8 @@ class HybridSynthesizer(BaseEstimator):
 
     Parameters
     ----------
-    covariates : str or object, default "copula"
-        ``"bootstrap"``, ``"copula"``, ``"ctgan"``, ``"tvae"``, or an object with
+    generator : str or object, default "copula"
+        The covariate generator: ``"bootstrap"``, ``"copula"``, ``"ctgan"``, ``"tvae"``, or an object with
         ``fit(frame, random_state=)`` and ``sample(n, random_state=)``.
     propensity, outcome : learner specifications (presets, scikit-learn estimators,
         formulas) as in :func:`causalsynth.estimate`.
@@ -125,11 +125,15 @@ class HybridSynthesizer(BaseEstimator):
     #: Knobs that :meth:`with_knobs` may change without refitting the models.
     KNOBS = tuple(KNOB_DEFAULTS)
 
-    def __init__(self, covariates: Any = "copula", *, propensity: Any = None, outcome: Any = None,
+    def __init__(self, generator: Any = "copula", *, propensity: Any = None, outcome: Any = None,
                  noise: Literal["auto", "gaussian", "heteroscedastic", "residuals"] = "auto",
                  min_dcr: float | str | None = None, n_reference: int = 200_000,
                  settings: SynthSettings | None = None, random_state: RandomState = None, **knobs: Any) -> None:
         unknown = sorted(set(knobs) - set(self.KNOBS))
+        if "covariates" in unknown:
+            raise SpecError("HybridSynthesizer takes the covariate generator as generator= (it was covariates= "
+                            "before 0.3; covariates are the data's columns); got covariates=. Fix: "
+                            f"HybridSynthesizer(generator={knobs['covariates']!r}, ...)")
         if unknown:
             moved = sorted(set(unknown) & set(SynthSettings.__dataclass_fields__))
             raise SpecError(f"HybridSynthesizer got unknown keyword(s) {unknown}; it takes the knobs "
@@ -138,7 +142,7 @@ class HybridSynthesizer(BaseEstimator):
         if settings is not None and not isinstance(settings, SynthSettings):
             raise SpecError(f"settings must be a SynthSettings (causalsynth.synth.settings); got "
                             f"{type(settings).__name__}. Fix: settings=SynthSettings(holdout=0.3, ...)")
-        self.covariates = covariates
+        self.generator = generator
         self.propensity = propensity
         self.outcome = outcome
         self.noise = noise
@@ -210,12 +214,12 @@ class HybridSynthesizer(BaseEstimator):
         self.real_train_ = W.iloc[self.train_rows_].reset_index(drop=True)
         self.real_holdout_ = W.iloc[self.holdout_rows_].reset_index(drop=True) if n_hold else None
         # 1. the covariate generator (wrapped by the privacy filter when min_dcr is set)
-        gen = make_covariate_generator(self.covariates, **(self.covariate_options or {}))
+        gen = make_covariate_generator(self.generator, **(self.covariate_options or {}))
         self.generator_ = gen
         self.dcr_filter_ = None
         if self.min_dcr is not None:  # the reference sample goes through the same filter
             gen = self.dcr_filter_ = DCRFiltered(gen, self.min_dcr, holdout=self.real_holdout_, transform=self._coerce,
-                                                 pilot_seed=_pilot_seed(s_ref), label=self.covariates)
+                                                 pilot_seed=_pilot_seed(s_ref), label=self.generator)
         with warnings.catch_warnings():
             warnings.simplefilter("always", PrivacyWarning)
             gen.fit(self.real_train_, random_state=s_gen)
@@ -478,6 +482,10 @@ class HybridSynthesizer(BaseEstimator):
         import copy
         self._check_fitted()
         unknown = sorted(set(knobs) - set(self.KNOBS))
+        if "covariates" in unknown:
+            raise SpecError("HybridSynthesizer takes the covariate generator as generator= (it was covariates= "
+                            "before 0.3; covariates are the data's columns); got covariates=. Fix: "
+                            f"HybridSynthesizer(generator={knobs['covariates']!r}, ...)")
         if unknown:
             raise SpecError(f"unknown knob(s) {unknown}; knobs are {list(self.KNOBS)}")
         new = copy.copy(self)
@@ -628,7 +636,7 @@ class HybridSynthesizer(BaseEstimator):
         if state["privacy"]["min_dcr"] is not None:
             obj.dcr_filter_ = DCRFiltered.from_state(
                 generator, real_train, state["privacy"], min_dcr=obj.min_dcr, holdout=obj.real_holdout_,
-                transform=obj._coerce, pilot_seed=_pilot_seed(obj._reference_seed), label=obj.covariates)
+                transform=obj._coerce, pilot_seed=_pilot_seed(obj._reference_seed), label=obj.generator)
         obj.propensity_model_ = _fitted_model_from_state(state["propensity_model"], t)
         out = state["outcome"]
         order = state["outcome_order"]

@@ -142,7 +142,7 @@ def _signature(key: bytes, header: dict, payload: bytes) -> str:
     return mac.hexdigest()
 
 
-def needs_key(*, covariates: Any = "copula", propensity: Any = None, outcome: Any = None) -> list[str]:
+def needs_key(*, generator: Any = "copula", propensity: Any = None, outcome: Any = None) -> list[str]:
     """Why a synthesizer built from these specifications needs ``save(path, key=...)``.
 
     An empty list when the array format can store it (the ``"bootstrap"`` and ``"copula"``
@@ -150,8 +150,8 @@ def needs_key(*, covariates: Any = "copula", propensity: Any = None, outcome: An
     Checks names only, before anything is fitted (the command line uses it).
     """
     reasons = []
-    if not (isinstance(covariates, str) and covariates.strip().lower() in ("bootstrap", "copula")):
-        reasons.append(f"the covariate generator {covariates!r}")
+    if not (isinstance(generator, str) and generator.strip().lower() in ("bootstrap", "copula")):
+        reasons.append(f"the covariate generator {generator!r}")
     for role, spec in (("propensity", propensity), ("outcome", outcome)):
         inner = spec.split(":", 1)[1].strip() if isinstance(spec, str) and spec.startswith("pooled:") else spec
         inner = inner.learner if isinstance(inner, Pooled) else inner

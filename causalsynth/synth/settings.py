@@ -1,11 +1,11 @@
 """How the hybrid synthesizer fits, beyond the everyday choices: one frozen settings object.
 
-``HybridSynthesizer(covariates=..., propensity=..., outcome=..., noise=..., min_dcr=...,
+``HybridSynthesizer(generator=..., propensity=..., outcome=..., noise=..., min_dcr=...,
 n_reference=..., random_state=..., <knobs>)`` takes the everyday choices and the knobs
 (``ate``, ``effect_scale``, ``overlap``, ``confounding``, ``treated_share``, ``noise_scale``)
 by keyword; the fitting details below go in ``settings=SynthSettings(...)``::
 
-    HybridSynthesizer(covariates="ctgan", settings=SynthSettings(covariate_options={"epochs": 50},
+    HybridSynthesizer(generator="ctgan", settings=SynthSettings(covariate_options={"epochs": 50},
                                                                  holdout=0.3, n_folds=10))
 """
 from __future__ import annotations

@@ -24,7 +24,7 @@ options = {"bootstrap": None, "copula": None, "tvae": {"epochs": 60, "batch_size
 for name, opts in options.items():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PrivacyWarning)
-        synth = HybridSynthesizer(covariates=name, settings=SynthSettings(covariate_options=opts), random_state=1).fit(data)
+        synth = HybridSynthesizer(generator=name, settings=SynthSettings(covariate_options=opts), random_state=1).fit(data)
     sample = synth.sample(data.n_obs, random_state=2)
     est = estimate(sample.data, random_state=0).summary().set_index("estimator").loc["aipw"]
     report = synth.dcr_report(random_state=0)

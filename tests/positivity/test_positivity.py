@@ -372,7 +372,7 @@ def test_misspecified_outcome_model_is_not_rescued():
 @pytest.mark.slow
 def test_evaluation_on_a_hybrid_design_with_poor_overlap(nhefs):
     from causalsynth.synth.hybrid import HybridSynthesizer
-    synth = HybridSynthesizer(covariates="copula", overlap=3.0, ate=3.0, n_reference=20_000,
+    synth = HybridSynthesizer(generator="copula", overlap=3.0, ate=3.0, n_reference=20_000,
                               random_state=0).fit(nhefs)
     ev = evaluate_augmentation(synth, n=800, n_reps=20, estimators=("ipw", "aipw"), random_state=3)
     assert ev.repeats["n_added"].mean() > 10

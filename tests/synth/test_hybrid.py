@@ -23,7 +23,7 @@ def design_data():
 
 @pytest.fixture(scope="module")
 def fitted(design_data):
-    return HybridSynthesizer(covariates="copula", random_state=0, n_reference=100_000).fit(design_data.data)
+    return HybridSynthesizer(generator="copula", random_state=0, n_reference=100_000).fit(design_data.data)
 
 
 def test_population_ate_matches_design(design_data, fitted):
@@ -111,7 +111,7 @@ def test_binary_outcome_and_ate_target(nhefs):
 
 def test_nhefs_copula_keeps_ate_and_no_copies(nhefs):
     real = estimate(nhefs, random_state=0).summary().set_index("estimator").loc["aipw"]
-    h = HybridSynthesizer(covariates="copula", random_state=11).fit(nhefs)
+    h = HybridSynthesizer(generator="copula", random_state=11).fit(nhefs)
     s = h.sample(nhefs.n_obs, random_state=12)
     synth = estimate(s.data, estimators=("aipw",), random_state=0).summary().iloc[0]
     assert real["ci_lower"] <= synth["ate"] <= real["ci_upper"]
@@ -131,7 +131,7 @@ def test_privacy_filter_guarantee(nhefs):
 def test_bootstrap_with_filter_fails_clearly(nhefs):
     # a pilot draw at fit time finds that the bootstrap copies real rows, and says so
     with pytest.warns(PrivacyWarning), pytest.raises(DataError, match="out of reach.*copies real rows"):
-        HybridSynthesizer(covariates="bootstrap", min_dcr=0.01, random_state=0, n_reference=2000).fit(nhefs)
+        HybridSynthesizer(generator="bootstrap", min_dcr=0.01, random_state=0, n_reference=2000).fit(nhefs)
 
 
 def test_filter_truth_matches_filtered_samples(nhefs):
@@ -152,9 +152,9 @@ def test_same_seed_same_rows(nhefs, generator, options):
     small = nhefs.subset(np.arange(300))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PrivacyWarning)
-        h1 = HybridSynthesizer(covariates=generator, settings=SynthSettings(covariate_options=options), random_state=3,
+        h1 = HybridSynthesizer(generator=generator, settings=SynthSettings(covariate_options=options), random_state=3,
                                n_reference=2000).fit(small)
-        h2 = HybridSynthesizer(covariates=generator, settings=SynthSettings(covariate_options=options), random_state=3,
+        h2 = HybridSynthesizer(generator=generator, settings=SynthSettings(covariate_options=options), random_state=3,
                                n_reference=2000).fit(small)
     f1 = h1.sample(200, random_state=4).frame(with_truth=True)
     f2 = h2.sample(200, random_state=4).frame(with_truth=True)

@@ -66,11 +66,11 @@ def _same_samples(a, b):
 
 CASES = {
     "copula-glm": ("data", {}),
-    "bootstrap-formula": ("data", {"covariates": "bootstrap",
+    "bootstrap-formula": ("data", {"generator": "bootstrap",
                                    "propensity": "a ~ w1 + w2 + I(w3**2)", "outcome": "y ~ w1 + w2 + w4"}),
     "copula-pooled-formula": ("data", {"outcome": "y ~ a + w1 + a:w2 + center(w3)"}),
     "binary-outcome": ("mixed", {"propensity": "a ~ w1 + C(grp) + C(k) + cnt", "ate": 0.1}),
-    "binary-pooled-glm": ("mixed", {"outcome": "pooled:logistic", "covariates": "bootstrap"}),
+    "binary-pooled-glm": ("mixed", {"outcome": "pooled:logistic", "generator": "bootstrap"}),
     "heteroscedastic-min-dcr": ("data", {"noise": "heteroscedastic", "min_dcr": "auto", "overlap": 1.5}),
     "residuals-min-dcr": ("data", {"noise": "residuals", "min_dcr": "auto", "ate": 1.0}),
     "binary-min-dcr": ("mixed", {"min_dcr": "auto", "treated_share": 0.3}),
@@ -129,9 +129,9 @@ def test_learners_only_a_pickle_holds_need_a_key(tmp_path, data):
     assert "propensity model" in str(info.value) and "scikit-learn" in str(info.value)
     assert not path.exists()
     assert needs_key(propensity="gbm") == ["the propensity learner 'gbm'"]
-    assert needs_key(covariates="ctgan", outcome="pooled:superlearner") == [
+    assert needs_key(generator="ctgan", outcome="pooled:superlearner") == [
         "the covariate generator 'ctgan'", "the outcome learner 'superlearner'"]
-    assert needs_key(covariates="bootstrap", propensity="a ~ w1", outcome="pooled:linear") == []
+    assert needs_key(generator="bootstrap", propensity="a ~ w1", outcome="pooled:linear") == []
 
 
 # ------------------------------------------------------------------ crafted files: nothing runs

@@ -33,7 +33,7 @@ def data():
 
 @pytest.fixture(scope="module")
 def formula_synth(data):
-    return _fit(data, covariates="bootstrap", propensity="a ~ w1 + w2 + I(w3**2)", outcome="y ~ w1 + w2 + w4")
+    return _fit(data, generator="bootstrap", propensity="a ~ w1 + w2 + I(w3**2)", outcome="y ~ w1 + w2 + w4")
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,7 @@ def derived_data(data):
 
 @pytest.fixture(scope="module")
 def derived_synth(derived_data):
-    return _fit(derived_data, covariates="bootstrap")
+    return _fit(derived_data, generator="bootstrap")
 
 
 # ---------------------------------------------------------------- the attacker's tool

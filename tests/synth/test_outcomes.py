@@ -17,7 +17,7 @@ from causalsynth.synth import SynthSettings
 def _fit(data, **kw):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the bootstrap generator's privacy warning
-        return HybridSynthesizer(covariates="bootstrap", n_reference=20_000, **kw).fit(data)
+        return HybridSynthesizer(generator="bootstrap", n_reference=20_000, **kw).fit(data)
 
 
 @pytest.fixture(scope="module")

@@ -37,11 +37,11 @@ def _datasets():
 
 CASES = {
     "copula-glm": ("data", {}),
-    "bootstrap-formula": ("data", {"covariates": "bootstrap",
+    "bootstrap-formula": ("data", {"generator": "bootstrap",
                                    "propensity": "a ~ w1 + w2 + I(w3**2)", "outcome": "y ~ w1 + w2 + w4"}),
     "copula-pooled-formula": ("data", {"outcome": "y ~ a + w1 + a:w2 + center(w3)"}),
     "binary-outcome": ("mixed", {"propensity": "a ~ w1 + C(grp) + C(k) + cnt", "ate": 0.1}),
-    "binary-pooled-glm": ("mixed", {"outcome": "pooled:logistic", "covariates": "bootstrap"}),
+    "binary-pooled-glm": ("mixed", {"outcome": "pooled:logistic", "generator": "bootstrap"}),
     "heteroscedastic-min-dcr": ("data", {"noise": "heteroscedastic", "min_dcr": "auto", "overlap": 1.5}),
     "residuals-min-dcr": ("data", {"noise": "residuals", "min_dcr": "auto", "ate": 1.0}),
     "binary-min-dcr": ("mixed", {"min_dcr": "auto", "treated_share": 0.3}),

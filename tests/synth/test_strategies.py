@@ -64,7 +64,7 @@ def test_the_privacy_filter_is_a_generator_wrapping_another(data):
     again = DCRFiltered(GaussianCopulaGenerator(), "auto", holdout=holdout).fit(train, random_state=1)
     assert again.sample(500, random_state=2).equals(rows)  # same seed, same rows
     # it fits where any covariate generator fits: the synthesizer's covariates=
-    synth = HybridSynthesizer(covariates=DCRFiltered(GaussianCopulaGenerator(), filtered.threshold_),
+    synth = HybridSynthesizer(generator=DCRFiltered(GaussianCopulaGenerator(), filtered.threshold_),
                               n_reference=1000, random_state=0).fit(data)
     assert synth.sample(200, random_state=3).data.n_obs == 200
 
