@@ -150,7 +150,7 @@ class AugmentationResult(SummaryView):
 
     def estimate(self, *, estimators=DEFAULT_ESTIMATORS, level: float = 0.95,
                  propensity_bounds=(0.01, 0.99), outcome_bounds=None, se_method: str = "influence",
-                 n_bootstrap: int = 200, random_state: RandomState = None, show_progress: bool | None = None):
+                 n_bootstrap: int = 200, random_state: RandomState = None, progress: bool | None = None):
         r"""Weighted estimates of the ATE over the original covariate law.
 
         Uses :math:`\tilde e`, the cross-fitted outcome predictions and the weights
@@ -164,7 +164,7 @@ class AugmentationResult(SummaryView):
             augmentation (folds, models, records, weights) on ``n_bootstrap`` resamples of the
             original rows, drawn within each arm, and reports the standard deviation of the
             estimates; intervals are estimate +- z SE. It costs ``n_bootstrap`` augmentations.
-        random_state, show_progress : for the bootstrap.
+        random_state, progress : for the bootstrap (progress: show a bar; None: on a terminal).
         """
         names, _ = select_estimators(estimators, weighted=True)
         if se_method not in ("influence", "bootstrap"):
@@ -176,7 +176,7 @@ class AugmentationResult(SummaryView):
                           outcome_bounds, level)
         if se_method == "bootstrap":
             boot_se, n_ok = self._bootstrap_se(names, n_bootstrap, (lo, hi), outcome_bounds, random_state,
-                                               show_progress)
+                                               progress)
             note = f"weighted to the original covariate law; SE from {n_ok} bootstrap augmentations"
             method = (f"bootstrap of the whole augmentation ({n_ok} of {n_bootstrap} resamples within arms); "
                       "point estimates from the weighted rows")
@@ -195,7 +195,7 @@ class AugmentationResult(SummaryView):
             outcome_learner=self.outcome_learner, n_folds=int(self.folds.max()) + 1, se_method=method,
             propensity=pp, n_clipped=int(np.sum((pp < lo) | (pp > hi))), propensity_bounds=(lo, hi))
 
-    def _bootstrap_se(self, names, n_bootstrap, bounds, outcome_bounds, random_state, show_progress):
+    def _bootstrap_se(self, names, n_bootstrap, bounds, outcome_bounds, random_state, show):
         import warnings
 
         from ..errors import CausalSynthError, EstimationError
@@ -206,7 +206,7 @@ class AugmentationResult(SummaryView):
         o = self.original
         draws, failed = [], 0
         seeds = as_seed_sequence(random_state).spawn(n_bootstrap)
-        for child in progress(seeds, desc="bootstrap augmentations", total=n_bootstrap, show=show_progress):
+        for child in progress(seeds, desc="bootstrap augmentations", total=n_bootstrap, show=show):
             s_rows, s_aug = child.spawn(2)
             rows = bootstrap_within_arms(o.a, np.random.default_rng(s_rows), order=(0, 1))
             try:

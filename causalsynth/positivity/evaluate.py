@@ -69,7 +69,7 @@ def _one_repeat(design, seed, *, n, names, spec: AugmentSpec, n_bootstrap=None) 
         wsum = aug.estimate(estimators=names).summary().set_index("estimator")
         weighted, weighted_se = wsum["ate"], wsum["std_error"]
         boot_se = (aug.estimate(estimators=names, se_method="bootstrap", n_bootstrap=n_bootstrap, random_state=s_boot,
-                                show_progress=False).summary().set_index("estimator")["std_error"]
+                                progress=False).summary().set_index("estimator")["std_error"]
                    if n_bootstrap else None)
         refit = fit_nuisance(aug.data, propensity=spec.propensity, outcome=spec.outcome,
                              n_folds=spec.n_folds, random_state=s_refit)
