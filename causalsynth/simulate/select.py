@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..estimators import DEFAULT_ESTIMATORS
 from .._random import RandomState, as_seed_sequence, child_seed
 from ..data import CausalData, check_data
 from .._checks import check_int
@@ -245,7 +246,7 @@ def _ensemble(rec, unc) -> dict:
 
 
 def select_estimator(data: CausalData, *, worlds=("flexible", "glm", "gbm", "placebo"),
-                     estimators=("or", "ipw", "aipw", "tmle"), learners=None, n: int | None = None,
+                     estimators=DEFAULT_ESTIMATORS, learners=None, n: int | None = None,
                      n_reps: int = 200, options: SimulationOptions | None = None,
                      select: SelectionOptions | None = None, run: RunOptions | None = None,
                      random_state: RandomState = None) -> Selection:

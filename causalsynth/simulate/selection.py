@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from .._checks import check_int
+from ..estimators import DEFAULT_ESTIMATORS
 from .._random import RandomState, as_seed_sequence
 from ..errors import SpecError
 from ..progress import RunOptions, as_run_options, progress
@@ -181,7 +182,7 @@ def _score_draw(sel, result, real: pd.DataFrame, primary: str, rules: dict) -> t
     return row, predicted
 
 
-def selection_study(design: Any, *, n: int = 1000, learners: Any = None, estimators=("or", "ipw", "aipw", "tmle"),
+def selection_study(design: Any, *, n: int = 1000, learners: Any = None, estimators=DEFAULT_ESTIMATORS,
                     worlds=("flexible", "placebo"), n_reps: int = 100, study: StudyOptions | None = None,
                     engine: SelectionOptions | None = None, run: RunOptions | None = None,
                     random_state: RandomState = None) -> SelectionStudy:

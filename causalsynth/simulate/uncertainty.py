@@ -20,6 +20,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from .._checks import check_int
+from ..estimators import DEFAULT_ESTIMATORS
 from .._random import RandomState, as_seed_sequence
 from .._resample import bootstrap_within_arms
 from ..data import CausalData, check_data
@@ -180,7 +181,7 @@ def _robust_choice(table: pd.DataFrame, deciding) -> tuple | None:
 
 
 def generator_uncertainty(data: CausalData, *, worlds: Any = ("flexible", "placebo"),
-                          estimators=("or", "ipw", "aipw", "tmle"), learners=None, n=None,
+                          estimators=DEFAULT_ESTIMATORS, learners=None, n=None,
                           refits: RefitOptions | None = None, run: RunOptions | None = None,
                           random_state: RandomState = None, original=None,
                           coverage_allowance: dict | None = None) -> GeneratorUncertainty:
