@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .._checks import check_choice
-from ..errors import SpecError
+from ..errors import Fix, SpecError
 from .core import aipw_estimate, ipw_estimate, or_estimate, tmle_estimate
 from .dml import dml_estimate
 from .spec import CORE_ESTIMATORS, ESTIMANDS, ESTIMATORS, EstimatorSpec, register, registered, spec_of, unregister
@@ -69,15 +69,16 @@ def resolve_estimand(estimand: str, names: tuple, *, explicit: bool, weighted: b
     check_choice("estimand", estimand, ESTIMANDS)
     why = {n: r for n in names if (r := spec_of(n).why_not(estimand, weighted=weighted))}
     if why and explicit:
-        keep = [n for n in names if n not in why]
-        fix = (f"leave {', '.join(why)} out (e.g. estimators={tuple(keep)!r})" if keep else
-               "name estimators that can (or leave estimators unset for the default panel of those that can)")
+        keep = tuple(n for n in names if n not in why)
+        fix = ([Fix(f"leave {', '.join(why)} out: {{}}", "estimators", keep)] if keep else
+               [Fix("name estimators that can"), Fix("leave {} unset for the default panel of those that can",
+                                                     "estimators")])
+        reasons = "; ".join(f"{k}: {v}" for k, v in why.items())
         if weighted and all(r == "it takes no case weights" for r in why.values()):
             able = [s.name for s in registered() if s.weights]
-            raise SpecError(f"case-weighted estimation supports {', '.join(able[:-1])} and {able[-1]}; "
-                            + "; ".join(f"{k}: {v}" for k, v in why.items()) + f". Fix: {fix}.")
-        raise SpecError(f"estimand={estimand!r} cannot be estimated by " + "; ".join(f"{k}: {v}" for k, v in why.items())
-                        + f". Fix: {fix}.")
+            raise SpecError(f"case-weighted estimation supports {', '.join(able[:-1])} and {able[-1]}; {reasons}.",
+                            argument="estimators", fix=fix)
+        raise SpecError(f"{{}} cannot be estimated by {reasons}.", argument="estimand", value=estimand, fix=fix)
     return tuple(n for n in names if n not in why), [f"{k} left out: {v}" for k, v in why.items()]
 
 

@@ -366,8 +366,8 @@ def evaluate_augmentation(
         rec, info = _one_repeat(design, seed, n=n, names=names, spec=spec, n_bootstrap=n_bootstrap)
         records += [{"_rep": r, **x} for x in rec]
         infos.append({"repeat": r, **info})
-    settings = {"design": repr(design), "n": n, "n_reps": n_reps, "estimators": list(names),
-                "budget": spec.budget, "delta": spec.delta, "generator": spec.generator, "n_folds": spec.n_folds,
-                "uncertainty": spec.uncertainty, "n_bootstrap": n_bootstrap,
-                "propensity": str(spec.propensity or "logistic"), "outcome": str(spec.outcome or "linear/logistic")}
+    # every setting of the spec is reported (learners by name), not a hand-picked few
+    settings = {"design": repr(design), "n": n, "n_reps": n_reps, "estimators": list(names), "n_bootstrap": n_bootstrap,
+                **spec.to_dict(), "propensity": str(spec.propensity or "logistic"),
+                "outcome": str(spec.outcome or "linear/logistic")}
     return AugmentationEvaluation(pd.DataFrame(records), pd.DataFrame(infos), settings, float(level))

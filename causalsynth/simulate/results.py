@@ -218,6 +218,8 @@ class SimulationResult(SummaryView):
             "n_replicates": self.n_replicate_datasets,
             "elapsed_seconds": self.elapsed_seconds, "backend": self.backend, "n_jobs": self.n_jobs,
             "resumed_replicates": self.n_resumed, "level": self.spec.level, "truth": truth,
+            "estimand": self.spec.estimand, "propensity_bounds": self.spec.propensity_bounds,
+            "trim_bounds": self.spec.trim_bounds,
             "worlds": self.worlds, "decision_worlds": list(self.decision_worlds),
             "population_ate": {f"{w}/{s}": v for (w, s), v in self.population_ates.items()},
             "summary": self.summary(truth=truth), "ranking": self.ranking(truth=truth),

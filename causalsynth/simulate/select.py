@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..estimators import DEFAULT_ESTIMATORS
+from ..estimators import select_estimators
 from .._random import RandomState, as_seed_sequence, child_seed
 from ..data import CausalData, check_data
 from .._checks import check_int
@@ -246,7 +246,7 @@ def _ensemble(rec, unc) -> dict:
 
 
 def select_estimator(data: CausalData, *, worlds=("flexible", "glm", "gbm", "placebo"),
-                     estimators=DEFAULT_ESTIMATORS, learners=None, n: int | None = None,
+                     estimators=None, learners=None, n: int | None = None,
                      n_reps: int = 200, options: SimulationOptions | None = None,
                      select: SelectionOptions | None = None, run: RunOptions | None = None,
                      random_state: RandomState = None) -> Selection:
@@ -275,6 +275,7 @@ def select_estimator(data: CausalData, *, worlds=("flexible", "glm", "gbm", "pla
     if not isinstance(options, SimulationOptions):
         raise SpecError(f"options must be a SimulationOptions; got {type(options).__name__}. Build one with "
                         "causalsynth.simulate.SimulationOptions(estimand=..., propensity_bounds=...).")
+    select_estimators(estimators, options.estimand)  # refuse a panel the estimand excludes before any fit
     recipe, say, show, on_plan = select.recipe, select.say, select.show, select.on_plan
     generators, refit_reps = select.n_refits, select.refit_reps
     check_data(data)
@@ -320,8 +321,8 @@ def select_estimator(data: CausalData, *, worlds=("flexible", "glm", "gbm", "pla
             f"of the real data (the same world recipe), learners {sorted(keep)} ...")
         unc = generator_uncertainty(data, worlds=deciding, estimators=sim.spec.estimators, n=n or data.n_obs,
                                     learners=panel, refits=RefitOptions(n_refits=generators, n_reps=refit_reps,
-                                                                        recipe=recipe),
-                                    run=RunOptions(n_jobs=run.n_jobs, progress=run.progress),
+                                                                        recipe=recipe, options=options),
+                                    run=run.replace(checkpoint=None, resume=False),
                                     random_state=(seed + 1) if seed is not None else child_seed(ss, 3),
                                     original=result,
                                     coverage_allowance={w: a for w, a in allowance.items() if w in deciding})

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from .._checks import check_int
-from ..estimators import DEFAULT_ESTIMATORS
+from ..estimators import select_estimators
 from .._random import RandomState, as_seed_sequence
 from ..errors import SpecError
 from ..progress import RunOptions, as_run_options, progress
@@ -182,7 +182,7 @@ def _score_draw(sel, result, real: pd.DataFrame, primary: str, rules: dict) -> t
     return row, predicted
 
 
-def selection_study(design: Any, *, n: int = 1000, learners: Any = None, estimators=DEFAULT_ESTIMATORS,
+def selection_study(design: Any, *, n: int = 1000, learners: Any = None, estimators=None,
                     worlds=("flexible", "placebo"), n_reps: int = 100, study: StudyOptions | None = None,
                     engine: SelectionOptions | None = None, run: RunOptions | None = None,
                     random_state: RandomState = None) -> SelectionStudy:
@@ -220,6 +220,7 @@ def selection_study(design: Any, *, n: int = 1000, learners: Any = None, estimat
     if not callable(getattr(design, "sample", None)):
         raise SpecError(f"design must have sample(n, random_state=); got {type(design).__name__}")
     learners = DEFAULT_PANEL if learners is None else learners
+    estimators, _ = select_estimators(estimators)  # None: the default panel
     rules = FIXED_RULES if study.rules is None else study.rules
     names = [worlds] if isinstance(worlds, str) else list(worlds)
     primary_world = study.primary_world if study.primary_world in names else names[0]

@@ -20,7 +20,6 @@ import pandas as pd
 from sklearn.base import clone
 
 from .._checks import check_int
-from ..estimators import DEFAULT_ESTIMATORS
 from .._random import RandomState, as_seed_sequence
 from .._resample import bootstrap_within_arms
 from ..data import CausalData, check_data
@@ -29,6 +28,7 @@ from ..progress import Progress, RunOptions, as_run_options
 from ..report.render import SummaryView, View
 from .costs import WorkModel
 from .simulation import Simulation, task_kind
+from .options import SimulationOptions
 from .spec import SimulationSpec
 
 __all__ = ["GeneratorUncertainty", "generator_uncertainty", "world_p_best", "RefitOptions"]
@@ -43,16 +43,23 @@ class RefitOptions:
     n_reps : replicates per world on each refit.
     recipe : the :class:`~causalsynth.simulate.worlds.WorldRecipe` every refit is fitted with
         (None: ``WorldRecipe()``, copula covariates, calibrated).
+    options : the :class:`~causalsynth.simulate.SimulationOptions` of every refit's
+        simulation (estimand, bounds, level). None: those of the ``original`` result passed to
+        :func:`generator_uncertainty` (so the refits check the simulation they refit), else
+        the defaults.
     """
 
     n_refits: int = 3
     n_reps: int = 100
     recipe: Any = None
+    options: Any = None
 
     def __post_init__(self) -> None:
         from .worlds import WorldRecipe
         object.__setattr__(self, "n_refits", check_int("n_refits", self.n_refits, 0))
         object.__setattr__(self, "n_reps", check_int("n_reps", self.n_reps, 1))
+        if self.options is not None and not isinstance(self.options, SimulationOptions):
+            raise SpecError(f"RefitOptions: options must be a SimulationOptions; got {type(self.options).__name__}")
         if self.recipe is not None and not isinstance(self.recipe, WorldRecipe):
             raise SpecError(f"RefitOptions: recipe must be a WorldRecipe; got {type(self.recipe).__name__}. "
                             "Build one with WorldRecipe.of(generator, ...).")
@@ -180,8 +187,17 @@ def _robust_choice(table: pd.DataFrame, deciding) -> tuple | None:
     return tuple(agg.sort_values(["unfit", "worst"], kind="stable").index[0])
 
 
+def _options_of(original) -> SimulationOptions | None:
+    """The estimand, bounds and level of the simulation ``original`` (None: the defaults)."""
+    if original is None:
+        return None
+    spec = original.spec
+    return SimulationOptions(estimand=spec.estimand, trim_bounds=spec.trim_bounds,
+                             propensity_bounds=spec.propensity_bounds, level=spec.level)
+
+
 def generator_uncertainty(data: CausalData, *, worlds: Any = ("flexible", "placebo"),
-                          estimators=DEFAULT_ESTIMATORS, learners=None, n=None,
+                          estimators=None, learners=None, n=None,
                           refits: RefitOptions | None = None, run: RunOptions | None = None,
                           random_state: RandomState = None, original=None,
                           coverage_allowance: dict | None = None) -> GeneratorUncertainty:
@@ -216,7 +232,8 @@ def generator_uncertainty(data: CausalData, *, worlds: Any = ("flexible", "place
     n = data.n_obs if n is None else n
     ss = as_seed_sequence(random_state)
     fit_seed, sim_seed, boot_seed = ss.spawn(3)
-    kw = dict(estimators=estimators, n=n, n_reps=n_reps, learners=learners)
+    options = refits.options if refits.options is not None else _options_of(original)
+    kw = dict(estimators=estimators, n=n, n_reps=n_reps, learners=learners, options=options)
     quiet = RunOptions(n_jobs=run.n_jobs, backend=run.backend, scheduler=run.scheduler, progress=False)
 
     world_names = [] if synthesizer is not None else [worlds] if isinstance(worlds, str) else list(worlds)
@@ -241,7 +258,8 @@ def generator_uncertainty(data: CausalData, *, worlds: Any = ("flexible", "place
     rng = np.random.default_rng(boot_seed)
     fit_cost, task_cost = _refit_costs(original)
     kind_worlds = ("given",) if synthesizer is not None else tuple(world_names)
-    spec = SimulationSpec.build(estimators=estimators, n=n, n_reps=n_reps, learners=learners, worlds=kind_worlds)
+    spec = SimulationSpec.build(estimators=estimators, n=n, n_reps=n_reps, learners=learners, worlds=kind_worlds,
+                                **({} if options is None else {"estimand": options.estimand}))
     refit_kinds = Counter(task_kind(spec, t) for t in spec.tasks())
     fits = Counter(("fit", w) for w in kind_worlds)
     # one time left for all the refits: world fits (in this process) and replicates (on the

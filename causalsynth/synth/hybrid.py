@@ -220,9 +220,11 @@ class HybridSynthesizer(BaseEstimator):
         if self.min_dcr is not None:  # the reference sample goes through the same filter
             gen = self.dcr_filter_ = DCRFiltered(gen, self.min_dcr, holdout=self.real_holdout_, transform=self._coerce,
                                                  pilot_seed=_pilot_seed(s_ref), label=self.generator)
-        with warnings.catch_warnings():
+        with warnings.catch_warnings():  # a generator's own PrivacyWarning (bootstrap copies rows) always shows
             warnings.simplefilter("always", PrivacyWarning)
-            gen.fit(self.real_train_, random_state=s_gen)
+            self.generator_.fit(self.real_train_, random_state=s_gen)
+        if self.dcr_filter_ is not None:  # its warnings follow the caller's filters
+            self.dcr_filter_.fit_filter(self.real_train_)
 
         # 2. nuisance models on all rows
         p_learner = resolve_learner(self.propensity, role="propensity", data=data)

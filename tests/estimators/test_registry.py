@@ -66,7 +66,7 @@ def test_a_registered_estimator_runs_everywhere(naive, data):
     rows = sim.replicates
     assert not rows["failed"].any() and set(rows["estimator"]) == {"naive", "ipw"}
     # the spec's estimands are the rule: named explicitly for the ATT, it is refused with the fix
-    with pytest.raises(SpecError, match=r"estimand='att' cannot be estimated by naive: it compares the arms.*Fix"):
+    with pytest.raises(SpecError, match=r"estimand='att' cannot be estimated by naive: it compares the arms.*fix"):
         cs.estimate(data, estimators=("naive",), estimand="att")
 
 
@@ -111,7 +111,7 @@ def test_one_estimand_rule_for_every_caller(data):
     assert list(cs.estimate(data, estimand="overlap", random_state=0).summary()["estimator"]) == list(names)
     assert SimulationSpec.build(estimand="overlap").estimators == names
     # named explicitly, it is refused with the same message by estimate(), the simulation and the CLI's library
-    msg = r"estimand='overlap' cannot be estimated by tmle: its weights e\(1-e\).*Fix: leave tmle out"
+    msg = r"estimand='overlap' cannot be estimated by tmle: its weights e\(1-e\).*fix: leave tmle out"
     with pytest.raises(SpecError, match=msg):
         cs.estimate(data, estimand="overlap", estimators=("aipw", "tmle"))
     with pytest.raises(SpecError, match=msg):
