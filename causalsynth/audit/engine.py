@@ -204,7 +204,9 @@ def _settings(data: CausalData, cfg: AuditConfig, ref, specs, n_syn: int) -> dic
         "n_synthetic": n_syn, "n_reps": cfg.n_reps, "holdout": float(cfg.holdout),
         "estimators": list(cfg.estimators), "utility_learners": list(cfg.utility_learners),
         "utility_metric": "auc" if data.outcome_type == "binary" else "r2",
-        "detection_classifier": str(cfg.detection_classifier), "epochs": cfg.epochs,
+        "detection_classifier": str(cfg.detection_classifier), "detection_folds": cfg.detection_folds,
+        "epochs": cfg.epochs, "generator_options": dict(cfg.generator_options), "level": float(cfg.level),
+        "propensity_bounds": list(cfg.propensity_bounds), "n_folds": cfg.n_folds,
         "propensity_learner": resolve_learner(cfg.propensity, role="propensity", data=data).description,
         "outcome_learner": resolve_learner(cfg.outcome, role="outcome", data=data).description,
         "synthesizers": {s.name: SYNTHESIZERS.get(s.name, f"user HybridSynthesizer ({s.name})")

@@ -60,6 +60,10 @@ class EstimateOptions:
                             f"got {self.ipw_normalized!r}")
         check_choice("se_method", self.se_method, ("influence", "bootstrap"))
         check_int("n_bootstrap", self.n_bootstrap, 20)
+        if self.folds is not None:  # a read-only copy: the frozen options cannot change under a run
+            folds = np.array(self.folds, copy=True)
+            folds.setflags(write=False)
+            object.__setattr__(self, "folds", folds)
 
 
 #: Where to see the overlap (the command line says ``causalsynth diagnose``).

@@ -76,6 +76,8 @@ class StudyOptions:
         if self.rules is not None and not isinstance(self.rules, dict):
             raise SpecError(f"StudyOptions: rules must be a dict name -> (learner, estimator); "
                             f"got {type(self.rules).__name__}")
+        if self.rules is not None:  # a copy: later edits of the caller's dict do not reach a frozen object
+            object.__setattr__(self, "rules", dict(self.rules))
 
 
 @dataclass(frozen=True)

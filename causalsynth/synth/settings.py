@@ -70,6 +70,10 @@ class SynthSettings:
         if self.derived is not None and not isinstance(self.derived, dict):
             raise SpecError(f"derived must be a dict column -> expression (e.g. {{'u74': 're74 == 0'}}); "
                             f"got {type(self.derived).__name__}")
+        # copies: a frozen object must not change when the caller later edits the dict it passed
+        for name in ("covariate_options", "derived"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, dict(getattr(self, name)))
 
     def to_dict(self) -> dict:
         """The settings by name (what a saved synthesizer stores among its parameters)."""
