@@ -484,10 +484,6 @@ class HybridSynthesizer(BaseEstimator):
         import copy
         self._check_fitted()
         unknown = sorted(set(knobs) - set(self.KNOBS))
-        if "covariates" in unknown:
-            raise SpecError("HybridSynthesizer takes the covariate generator as generator= (it was covariates= "
-                            "before 0.3; covariates are the data's columns); got covariates=. Fix: "
-                            f"HybridSynthesizer(generator={knobs['covariates']!r}, ...)")
         if unknown:
             raise SpecError(f"unknown knob(s) {unknown}; knobs are {list(self.KNOBS)}")
         new = copy.copy(self)

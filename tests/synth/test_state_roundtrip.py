@@ -14,6 +14,7 @@ from causalsynth import CausalData
 from causalsynth.datasets.designs import LinearLogisticDesign
 from causalsynth.errors import PrivacyWarning
 from causalsynth.synth.hybrid import HybridSynthesizer
+from tests.synth.test_io import CASES as IO_CASES
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -35,19 +36,9 @@ def _datasets():
     return {"data": data, "mixed": mixed, "semi": semi, "counts": counts}
 
 
-CASES = {
-    "copula-glm": ("data", {}),
-    "bootstrap-formula": ("data", {"generator": "bootstrap",
-                                   "propensity": "a ~ w1 + w2 + I(w3**2)", "outcome": "y ~ w1 + w2 + w4"}),
-    "copula-pooled-formula": ("data", {"outcome": "y ~ a + w1 + a:w2 + center(w3)"}),
-    "binary-outcome": ("mixed", {"propensity": "a ~ w1 + C(grp) + C(k) + cnt", "ate": 0.1}),
-    "binary-pooled-glm": ("mixed", {"outcome": "pooled:logistic", "generator": "bootstrap"}),
-    "heteroscedastic-min-dcr": ("data", {"noise": "heteroscedastic", "min_dcr": "auto", "overlap": 1.5}),
-    "residuals-min-dcr": ("data", {"noise": "residuals", "min_dcr": "auto", "ate": 1.0}),
-    "binary-min-dcr": ("mixed", {"min_dcr": "auto", "treated_share": 0.3}),
-    "two-part": ("semi", {"ate": 0.5}),
-    "counts-scaled": ("counts", {"noise_scale": (0.5, 0.8), "effect_scale": 0.5, "confounding": 0.7}),
-}
+# the save/load cases, a two-part outcome and a scaled count outcome
+CASES = {**IO_CASES, "two-part": ("semi", {"ate": 0.5}),
+         "counts-scaled": ("counts", {"noise_scale": (0.5, 0.8), "effect_scale": 0.5, "confounding": 0.7})}
 
 
 def _fit(d, **kw):
